@@ -1,0 +1,55 @@
+# Thin targets over `python -m lab`. The first call on a fresh machine installs everything
+# (uv into .tools/, then the locked environment into .venv/); only python3 and make are assumed.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+LAB := .venv/bin/python -m lab
+profile ?= default
+scenario ?=
+run ?=
+
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: setup bench bench-all report list test lint format clean
+
+$(UV):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+setup: .venv/.synced
+
+bench: setup
+	@if [ -z "$(scenario)" ]; then echo "usage: make bench scenario=NAME [profile=quick]; scenarios:"; $(LAB) list; exit 2; fi
+	$(LAB) run $(scenario) --profile $(profile)
+
+bench-all: setup
+	$(LAB) run --all --profile $(profile)
+
+report: setup
+	$(LAB) report $(scenario) $(if $(run),--run $(run))
+
+list: setup
+	@$(LAB) list
+
+test: setup
+	.venv/bin/python -m pytest
+
+lint: setup
+	.venv/bin/ruff check lab apps locustfiles tests
+	.venv/bin/ruff format --check lab apps locustfiles tests
+	.venv/bin/mypy
+
+format: setup
+	.venv/bin/ruff format lab apps locustfiles tests
+	.venv/bin/ruff check --fix lab apps locustfiles tests
+
+clean:
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""FastAPI performance lab: scenario -> plan -> run record -> claims and report."""

@@ -1,0 +1,133 @@
+"""`python -m lab ...`: list, run, report. Thin: each command calls one module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lab import results, scenario
+from lab.errors import LabError
+from lab.paths import REPORTS, RESULTS, shown
+
+# The runner and the report pull in pandas and plotly (seconds to import): only when used.
+
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def _list(_: argparse.Namespace) -> int:
+    names = scenario.known()
+    width = max(map(len, names), default=0)
+    for name in names:
+        try:
+            loaded = scenario.load(name)
+            print(f"{name:<{width}}  {loaded.title}: {', '.join(loaded.variants)}")
+        except LabError as exc:
+            print(f"{name:<{width}}  (invalid) {exc}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from lab import report
+    from lab.runner import RunOptions, run
+    from lab.table import budgets, render
+
+    names = scenario.known() if args.all else args.scenarios
+    if not names:
+        raise LabError("name a scenario (see `make list`) or pass --all")
+    loaded = [scenario.load(name) for name in names]  # every file is validated before any load runs
+    status = 0
+    for item in loaded:
+        options = RunOptions(args.profile, args.repeats, args.port, args.results, progress=not args.quiet)
+        try:
+            outcome = run(item, options)
+        except KeyboardInterrupt:
+            print(
+                f"\ninterrupted: run left as incomplete in {shown(_latest_dir(args.results, item.name))}",
+                file=sys.stderr,
+            )
+            return EXIT_INTERRUPTED
+        print(flush=True)
+        print(render(outcome.record))
+        print(budgets(outcome.record))
+        print(f"\nrun record: {shown(outcome.directory / 'run.json')}")
+        if outcome.record["status"] == "complete" and not args.no_report:
+            path = report.build(item.name, outcome.directory, args.reports)
+            report.build_index(args.results, args.reports)
+            print(f"report:     {shown(path)}")
+        if outcome.errors:
+            status = EXIT_ERROR
+            for error in outcome.errors:
+                print(f"error: {error}", file=sys.stderr)
+    return status
+
+
+def _latest_dir(root: Path, name: str) -> Path:
+    found = results.runs(name, root)
+    return found[-1] if found else root / name
+
+
+def _report(args: argparse.Namespace) -> int:
+    from lab import report
+
+    names = [args.scenario] if args.scenario else scenario.known()
+    for name in names:
+        scenario.resolve(name)  # unknown names fail with the list of known ones
+        if args.run:
+            directory = results.run_dir(name, args.run, args.results)
+            if not (directory / "run.json").is_file():
+                raise LabError(
+                    f"no run {args.run!r} of {name}; runs: "
+                    f"{', '.join(p.name for p in results.runs(name, args.results)) or '(none)'}"
+                )
+        else:
+            found = results.latest(name, args.results)
+            if found is None:
+                if args.scenario:
+                    raise LabError(f"no complete run of {name} yet; run `make bench scenario={name}` first")
+                continue
+            directory = found
+        print(f"{name}: {shown(report.build(name, directory, args.reports))}")
+    print(f"index: {shown(report.build_index(args.results, args.reports))}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("list", help="scenarios with one-line descriptions").set_defaults(func=_list)
+
+    p = sub.add_parser("run", help="run scenarios, print verdicts, write reports")
+    p.add_argument("scenarios", nargs="*", help="scenario names (see `list`) or paths to .toml files")
+    p.add_argument("--all", action="store_true", help="every scenario in scenarios/")
+    p.add_argument("--profile", default="default", help="load profile in the scenario file (default: default)")
+    p.add_argument("--repeats", type=int, help="override the profile's number of repeats")
+    p.add_argument("--port", type=int, help="serve on this loopback port instead of a free one")
+    p.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    p.add_argument("--quiet", action="store_true", help="no live progress")
+    p.add_argument("--results", type=Path, default=RESULTS, metavar="DIR", help="results folder (default: results/)")
+    p.add_argument("--reports", type=Path, default=REPORTS, metavar="DIR", help="reports folder (default: reports/)")
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("report", help="(re)build HTML reports from recorded runs")
+    p.add_argument("scenario", nargs="?", help="one scenario (default: all with a complete run)")
+    p.add_argument("--run", help="a run id (default: the newest complete run)")
+    p.add_argument("--results", type=Path, default=RESULTS, metavar="DIR", help="results folder (default: results/)")
+    p.add_argument("--reports", type=Path, default=REPORTS, metavar="DIR", help="reports folder (default: reports/)")
+    p.set_defaults(func=_report)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except LabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -1,0 +1,104 @@
+"""Locust, headless, as an owned process pinned away from the server.
+
+The lab's plugin (lab/locust_plugin.py) is loaded beside the scenario's locustfile: it records
+raw per-request samples, ends the warm-up, stops the test on time and publishes progress.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lab.errors import CellError, LabError
+from lab.paths import LOCUST_PLUGIN, ROOT
+from lab.processes import spawn, stop, tail
+from lab.scenario import LoadProfile
+
+# Locust needs a second or two to import and spawn; beyond this it is stuck, not slow.
+STARTUP_ALLOWANCE_S = 30.0
+
+
+def require_locust() -> None:
+    if importlib.util.find_spec("locust") is None:
+        raise LabError("Locust is not installed in this environment; run `make setup` (or `uv sync`)")
+
+
+def command(locustfile: str, load: LoadProfile, url: str, out: Path) -> list[str]:
+    safety_bound = int(load.warmup_s + load.duration_s + 10)
+    cmd = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        f"{ROOT / locustfile},{LOCUST_PLUGIN}",
+        "--headless",
+        "--users",
+        str(load.users),
+        "--spawn-rate",
+        str(load.spawn_rate),
+        "--run-time",
+        f"{safety_bound}s",
+        "--host",
+        url,
+        "--csv",
+        str(out / "locust"),
+        "--csv-full-history",
+        "--only-summary",
+        "--exit-code-on-error",
+        "0",
+        "--loglevel",
+        "WARNING",
+        "--lab-out",
+        str(out),
+        "--lab-warmup",
+        str(load.warmup_s),
+        "--lab-duration",
+        str(load.duration_s),
+    ]
+    for name, value in load.options.items():
+        cmd += [f"--{name.replace('_', '-')}", str(value).lower() if isinstance(value, bool) else str(value)]
+    return cmd
+
+
+def read_progress(out: Path) -> dict[str, Any] | None:
+    try:
+        data: dict[str, Any] = json.loads((out / "progress.json").read_text())
+        return data
+    except (OSError, ValueError):
+        return None
+
+
+def run(
+    locustfile: str,
+    load: LoadProfile,
+    url: str,
+    out: Path,
+    *,
+    cores: list[int],
+    env: dict[str, str],
+    on_start: Callable[[int], None],
+    on_tick: Callable[[dict[str, Any] | None], None],
+) -> None:
+    """Run Locust to completion; `on_start(pid)` lets the caller start sampling it."""
+    log = out / "locust.log"
+    proc = spawn(command(locustfile, load, url, out), cores=cores, env=env, log=log, cwd=ROOT)
+    deadline = time.monotonic() + load.warmup_s + load.duration_s + STARTUP_ALLOWANCE_S
+    try:
+        on_start(proc.pid)
+        while proc.poll() is None:
+            if time.monotonic() > deadline:
+                raise CellError(f"Locust did not finish in time; see {log}")
+            on_tick(read_progress(out))
+            time.sleep(0.2)
+    finally:
+        code = stop(proc, grace_s=5.0)
+    if code != 0:
+        raise CellError(f"Locust exited with code {code}: {tail(log, 2) or 'no output'}")
+    window = out / "window.json"
+    if not window.is_file() or "end_s" not in json.loads(window.read_text()):
+        raise CellError(f"Locust ended before the measured window was over: {tail(log, 2) or 'no output'}")

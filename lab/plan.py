@@ -1,0 +1,54 @@
+"""Expand a scenario into cells: one variant x one server setting x one repeat.
+
+The runner only knows how to run one cell; matrices and repeats are just longer plans.
+Cells of one repeat run interleaved (bad, fix, bad, fix, ...) so machine drift hits all alike.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from lab.scenario import LoadProfile, Scenario, ServerSettings
+
+
+@dataclass(frozen=True)
+class Cell:
+    id: str
+    variant: str
+    app: str
+    setting: dict[str, Any]
+    server: ServerSettings
+    load: LoadProfile
+    repeat: int
+
+    @property
+    def setting_label(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in self.setting.items())
+
+    @property
+    def group(self) -> str:
+        """What repeats of the same measurement share: the variant, at one matrix point."""
+        return f"{self.variant}[{self.setting_label}]" if self.setting else self.variant
+
+
+def settings(scenario: Scenario) -> list[dict[str, Any]]:
+    keys = list(scenario.matrix)
+    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*scenario.matrix.values())]
+
+
+def expand(scenario: Scenario, profile: str, repeats: int | None = None) -> list[Cell]:
+    load = scenario.profile(profile)
+    if repeats is not None:
+        load = load.model_copy(update={"repeats": repeats})
+    cells = []
+    for repeat in range(1, load.repeats + 1):
+        for setting in settings(scenario):
+            # model_validate, not model_copy: matrix values must pass the same checks as the file's.
+            server = ServerSettings.model_validate({**scenario.server.model_dump(), **setting})
+            for variant, app in scenario.variants.items():
+                label = "-".join(f"{k}{v}" for k, v in setting.items())
+                cell_id = "-".join(filter(None, [f"r{repeat}", variant, label]))
+                cells.append(Cell(cell_id, variant, app, setting, server, load, repeat))
+    return cells

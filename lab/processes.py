@@ -1,0 +1,140 @@
+"""Processes the lab starts: each in its own session, pinned, tagged, and always stopped.
+
+Every child gets `LAB_RUN_ID` in its environment. That tag, inherited by anything the child
+forks (gunicorn workers, uvicorn's supervisor), is how the lab finds and proves gone every
+process of a run, whatever process group it ended up in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from lab.errors import LabError
+
+RUN_TAG = "LAB_RUN_ID"
+
+
+@dataclass(frozen=True)
+class CoreLayout:
+    server: list[int]
+    generator: list[int]
+    pinned: bool
+
+
+def core_layout(server: Sequence[int] = (), generator: Sequence[int] = ()) -> CoreLayout:
+    """Server and Locust on disjoint cores; on one core nothing can be separated, and we say so."""
+    available = sorted(os.sched_getaffinity(0))
+    for core in [*server, *generator]:
+        if core not in available:
+            raise LabError(f"pinning: core {core} is not available here; cores: {available}")
+    if server and generator:
+        return CoreLayout(list(server), list(generator), True)
+    if len(available) < 2:
+        return CoreLayout(available, available, False)
+    generator = list(generator) or [available[-1]]
+    server = list(server) or [c for c in available if c not in generator][: max(1, len(available) // 2)]
+    return CoreLayout(server, generator, True)
+
+
+def spawn(cmd: list[str], *, cores: list[int], env: dict[str, str], log: Path, cwd: Path) -> subprocess.Popen[bytes]:
+    """Start `cmd` in a new session (its own process group), pinned to `cores`, output to `log`."""
+    if shutil.which("taskset"):
+        cmd = ["taskset", "-c", ",".join(map(str, cores)), *cmd]
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def stop(proc: subprocess.Popen[bytes], grace_s: float) -> int | None:
+    """SIGTERM the process group, SIGKILL it after `grace_s`; returns the exit code."""
+    if proc.poll() is None:
+        _signal_group(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace_s)
+    # The group may outlive its leader (a worker that ignored SIGTERM): kill what is left.
+    _signal_group(proc.pid, signal.SIGKILL)
+    try:
+        return proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def tagged(run_id: str) -> list[psutil.Process]:
+    """Every live process carrying this run's tag."""
+    found = []
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if proc.pid != os.getpid() and proc.environ().get(RUN_TAG) == run_id:
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def kill_tagged(run_id: str) -> list[int]:
+    """Last line of defence: SIGKILL anything of this run still alive; returns their pids."""
+    procs = tagged(run_id)
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(procs, timeout=5)
+    return [p.pid for p in procs]
+
+
+def free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True when something listens on the port. SO_REUSEADDR, as the servers use it, so that
+    TIME_WAIT leftovers of closed connections do not count as taken."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def wait_port_free(host: str, port: int, timeout_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while port_in_use(host, port):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def tail(log: Path, lines: int = 1) -> str:
+    """The last meaningful lines of a log, joined for a one-line error message."""
+    try:
+        text = log.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " | ".join(line.strip() for line in text[-lines:] if line.strip())

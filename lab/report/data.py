@@ -1,0 +1,87 @@
+"""Tidy tables for the charts, read only from a run folder (so old runs can be re-reported)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lab.results import read_samples
+from lab.summary import PERCENTILES, read_requests, read_window
+
+PERCENTILE_ORDER = [*PERCENTILES, "max"]
+
+
+def ok_cells(record: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in record["cells"] if c["status"] == "ok"]
+
+
+def percentiles(record: dict[str, Any]) -> pd.DataFrame:
+    """variant, request, percentile, ms: from the per-variant medians over repeats."""
+    rows = []
+    for group, v in record["variants"].items():
+        for request, part in {"all requests": v, **v["by_request"]}.items():
+            for key in PERCENTILE_ORDER:
+                rows.append({"variant": group, "request": request, "percentile": key, "ms": part["latency_ms"][key]})
+    return pd.DataFrame(rows, columns=["variant", "request", "percentile", "ms"])
+
+
+def per_cell(record: dict[str, Any]) -> pd.DataFrame:
+    """One row per measured cell, for throughput with its spread over repeats."""
+    rows = [
+        {
+            "variant": c["group"],
+            "repeat": c["repeat"],
+            "rps": c["summary"]["rps"],
+            "failures": c["summary"]["failures"],
+            "flags": ",".join(c["summary"]["flags"]),
+        }
+        for c in ok_cells(record)
+    ]
+    return pd.DataFrame(rows, columns=["variant", "repeat", "rps", "failures", "flags"])
+
+
+def timeline(record: dict[str, Any], directory: Path) -> pd.DataFrame:
+    """Per cell and second since load start: completed requests, failures, p50 and p99."""
+    frames = []
+    for cell in ok_cells(record):
+        folder = directory / "cells" / cell["id"]
+        requests = read_requests(folder / "requests.csv")
+        if requests.empty:
+            continue
+        requests["second"] = requests["t"].astype(int)
+        per_s = (
+            requests.groupby("second")
+            .agg(
+                rps=("ok", "size"),
+                failures=("ok", lambda s: int((s == 0).sum())),
+                p50=("response_ms", lambda s: s.quantile(0.5)),
+                p99=("response_ms", lambda s: s.quantile(0.99)),
+            )
+            .reset_index()
+        )
+        per_s["variant"], per_s["repeat"] = cell["group"], cell["repeat"]
+        frames.append(per_s)
+    if not frames:
+        return pd.DataFrame(columns=["second", "rps", "failures", "p50", "p99", "variant", "repeat"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def samples(record: dict[str, Any], directory: Path) -> pd.DataFrame:
+    """Server/generator samples with time in seconds since each cell's load start."""
+    raw = read_samples(directory)
+    frames: list[pd.DataFrame] = []
+    for cell in ok_cells(record):
+        window = read_window(directory / "cells" / cell["id"] / "window.json")
+        part = raw[raw["cell"] == cell["id"]].copy()
+        part["t"] = part["ts"] - window["t0"]
+        part["variant"], part["repeat"] = cell["group"], cell["repeat"]
+        frames.append(part)
+    if not frames:
+        return pd.DataFrame(columns=["t", "metric", "value", "variant", "repeat"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def warmup_s(record: dict[str, Any]) -> float:
+    return float(record["load"]["warmup_s"])

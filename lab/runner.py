@@ -1,0 +1,250 @@
+"""Run a plan: for each cell, server up -> verify -> load + samplers -> server down -> summary.
+
+The runner owns every process it starts. Whatever happens (a failed cell, Ctrl-C, SIGTERM, a
+crash), every process tagged with the run id is gone when `run` returns or raises, and
+run.json says whether the run is `complete`, `incomplete` or `failed`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import pandas as pd
+
+from lab import load, results
+from lab.checks import verify_answers
+from lab.claims import evaluate
+from lab.environment import capture
+from lab.errors import CellError, LabError
+from lab.paths import RESULTS, ROOT
+from lab.plan import Cell, expand
+from lab.processes import RUN_TAG, CoreLayout, core_layout, free_port, kill_tagged, port_in_use, tagged
+from lab.progress import Progress
+from lab.sampling import Sampler
+from lab.scenario import Scenario
+from lab.servers import Server
+from lab.summary import read_requests, read_window, summarise
+
+
+@dataclass
+class RunOptions:
+    profile: str = "default"
+    repeats: int | None = None
+    port: int | None = None
+    results_root: Path = RESULTS
+    progress: bool = True
+
+
+@dataclass
+class Outcome:
+    directory: Path
+    record: dict[str, Any]
+    errors: list[str] = field(default_factory=list)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # A terminated run must clean up exactly like an interrupted one.
+    raise KeyboardInterrupt
+
+
+def run(scenario: Scenario, options: RunOptions) -> Outcome:
+    load.require_locust()
+    cells = expand(scenario, options.profile, options.repeats)
+    layout = core_layout(scenario.pinning.server, scenario.pinning.generator)
+    if options.port is not None and port_in_use(scenario.server.host, options.port):
+        raise LabError(f"port {options.port} on {scenario.server.host} is taken; free it or choose another --port")
+
+    run_id = results.new_run_id()
+    directory = results.run_dir(scenario.name, run_id, options.results_root)
+    directory.mkdir(parents=True)
+    record = _new_record(scenario, options, run_id, layout)
+    results.write_record(directory, record)
+    outcome = Outcome(directory, record)
+    progress = Progress(cells) if options.progress else None
+    env = {**os.environ, RUN_TAG: run_id, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    started = time.monotonic()
+    try:
+        for index, cell in enumerate(cells):
+            if progress:
+                progress.cell_start(index, cell)
+            try:
+                measured = _run_cell(cell, scenario, directory, layout, env, options.port, run_id, progress)
+            except CellError as exc:
+                outcome.errors.append(str(exc))
+                measured = _cell_record(cell) | {"status": "failed", "error": str(exc)}
+                if progress:
+                    progress.say(f"    error: {exc}")
+            record["cells"].append(measured)
+            record["variants"] = aggregate(record["cells"])
+            results.write_record(directory, record)
+        ok_cells = [c for c in record["cells"] if c["status"] == "ok"]
+        record["claims"] = evaluate(scenario.claims, ok_cells)
+        record["status"] = "failed" if outcome.errors else "complete"
+        record["error"] = outcome.errors[0] if outcome.errors else None
+    except KeyboardInterrupt:
+        record["status"], record["error"] = "incomplete", "interrupted (Ctrl-C or SIGTERM) before the plan finished"
+        raise
+    except BaseException as exc:
+        record["status"], record["error"] = "failed", f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        left = kill_tagged(run_id)
+        if left:
+            record["left_behind_pids"] = left
+            if record["status"] == "complete":
+                record["status"], record["error"] = "failed", f"processes left behind and killed: {left}"
+        record["finished_at"] = _now()
+        record["wall_s"] = round(time.monotonic() - started, 2)
+        results.write_record(directory, record)
+    return outcome
+
+
+def _new_record(scenario: Scenario, options: RunOptions, run_id: str, layout: CoreLayout) -> dict[str, Any]:
+    return {
+        "schema": results.SCHEMA_VERSION,
+        "scenario": scenario.name,
+        "title": scenario.title,
+        "pitfall": scenario.pitfall,
+        "claim_text": scenario.claim,
+        "run_id": run_id,
+        "profile": options.profile,
+        "status": "incomplete",
+        "error": None,
+        "started_at": _now(),
+        "finished_at": None,
+        "wall_s": None,
+        "scenario_file": {"path": scenario.path, "sha256": scenario.sha256},
+        "locustfile": scenario.locustfile,
+        "load": scenario.profile(options.profile).model_dump(),
+        "matrix": scenario.matrix,
+        "pinning": {"server_cores": layout.server, "generator_cores": layout.generator, "pinned": layout.pinned},
+        "environment": capture(),
+        "cells": [],
+        "variants": {},
+        "claims": [],
+    }
+
+
+def _cell_record(cell: Cell) -> dict[str, Any]:
+    return {
+        "id": cell.id,
+        "variant": cell.variant,
+        "app": cell.app,
+        "group": cell.group,
+        "setting": cell.setting_label,
+        "repeat": cell.repeat,
+        "server": cell.server.model_dump(),
+        "load": cell.load.model_dump(),
+    }
+
+
+def _run_cell(
+    cell: Cell,
+    scenario: Scenario,
+    directory: Path,
+    layout: CoreLayout,
+    env: dict[str, str],
+    port: int | None,
+    run_id: str,
+    progress: Progress | None,
+) -> dict[str, Any]:
+    out = directory / "cells" / cell.id
+    out.mkdir(parents=True)
+    started = time.monotonic()
+    host = cell.server.host
+    port = port or free_port(host)
+    what = f"variant {cell.variant!r} ({cell.app})"
+    sampler = Sampler(cell.id)
+    server = Server(
+        cell.app, cell.server, port, cores=layout.server, env=env, log=out / "server.log", cwd=ROOT, what=what
+    )
+    with server:
+        answers = verify_answers(host, port, scenario.verify, what)
+        with sampler:
+            sampler.watch("server", server.pid)
+            load.run(
+                scenario.locustfile,
+                cell.load,
+                f"http://{host}:{port}",
+                out,
+                cores=layout.generator,
+                env=env,
+                on_start=lambda pid: sampler.watch("generator", pid),
+                on_tick=progress.tick if progress else lambda _: None,
+            )
+        startup_s = server.startup_s
+    results.append_samples(directory, sampler.rows)
+    left = tagged(run_id)
+    if left:
+        raise CellError(f"{what}: processes left after the cell: {[p.pid for p in left]}")
+
+    samples = pd.DataFrame(sampler.rows, columns=results.SAMPLE_COLUMNS)
+    summary = summarise(read_requests(out / "requests.csv"), read_window(out / "window.json"), samples)
+    if not layout.pinned:
+        summary["flags"].append("unpinned")
+    if progress:
+        progress.cell_done(summary)
+    return _cell_record(cell) | {
+        "status": "ok",
+        "error": None,
+        "port": port,
+        "startup_s": round(startup_s or 0, 3),
+        "wall_s": round(time.monotonic() - started, 2),
+        "answers": answers,
+        "summary": summary,
+    }
+
+
+def _median(values: list[Any]) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(statistics.median(known), 3) if known else None
+
+
+def _combine(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median over repeats of one traffic summary (requests, rps, latency...)."""
+    out: dict[str, Any] = {k: _median([p[k] for p in parts]) for k in ("requests", "failures", "error_rate", "rps")}
+    out["latency_ms"] = {k: _median([p["latency_ms"][k] for p in parts]) for k in parts[0]["latency_ms"]}
+    return out
+
+
+def aggregate(cells: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per variant (and matrix point): medians across repeats of the cells that were measured."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for cell in cells:
+        if cell["status"] == "ok":
+            groups.setdefault(cell["group"], []).append(cell)
+    variants = {}
+    for group, members in groups.items():
+        sums = [m["summary"] for m in members]
+        names = sorted({n for s in sums for n in s["by_request"]})
+        variants[group] = {
+            "variant": members[0]["variant"],
+            "app": members[0]["app"],
+            "setting": members[0]["setting"],
+            "server": members[0]["server"],
+            "load": members[0]["load"],
+            "repeats": len(members),
+            **_combine(sums),
+            "by_request": {n: _combine([s["by_request"][n] for s in sums if n in s["by_request"]]) for n in names},
+            **{
+                k: _median([s[k] for s in sums])
+                for k in ("server_cpu_pct", "server_rss_mb", "server_rss_mb_peak", "generator_cpu_pct")
+            },
+            "flags": sorted({f for s in sums for f in s["flags"]}),
+        }
+    return variants

@@ -1,0 +1,225 @@
+"""Scenario files: pure data, loaded from TOML over `scenarios/_base.toml` and validated.
+
+Nothing in a scenario file is executed; apps are named as `module:attribute` strings and
+only ever imported by the server process under test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from lab.errors import LabError
+from lab.paths import BASE_SCENARIO, ROOT, SCENARIOS, shown
+
+# Metrics a claim may name; each is a key of a cell's summary (see results/README.md).
+Metric = Literal[
+    "p50",
+    "p90",
+    "p99",
+    "p99.9",
+    "max",
+    "rps",
+    "requests",
+    "failures",
+    "error_rate",
+    "server_cpu_pct",
+    "server_rss_mb",
+]
+AppRef = Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]
+LocustOption = str | int | float | bool
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(Strict):
+    """How the app under test is served. A matrix varies any of these fields."""
+
+    kind: Literal["uvicorn", "gunicorn"] = "uvicorn"
+    workers: int = Field(1, ge=1, le=64)
+    loop: Literal["auto", "asyncio", "uvloop"] = "auto"
+    http: Literal["auto", "h11", "httptools"] = "auto"
+    host: str = "127.0.0.1"
+    flags: list[str] = []
+    env: dict[str, str] = {}
+    startup_timeout_s: float = Field(15.0, gt=0, le=300)
+    stop_grace_s: float = Field(5.0, gt=0, le=120)
+    startup_budget_s: float = Field(3.0, gt=0)  # launch to first healthy answer: reported, not enforced
+
+    @field_validator("host")
+    @classmethod
+    def _loopback_only(cls, host: str) -> str:
+        # Load goes only to this machine: the server is bound, and load sent, to loopback.
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise ValueError(f"{host!r} is not a loopback address; use 127.0.0.1 (load goes only to loopback)")
+        return host
+
+
+class LoadProfile(Strict):
+    """One load level. `options` are passed to the locustfile as `--name value`."""
+
+    users: int = Field(ge=1, le=5000)
+    spawn_rate: float = Field(gt=0)
+    warmup_s: float = Field(ge=0, le=600)
+    duration_s: float = Field(gt=0, le=3600)
+    repeats: int = Field(1, ge=1, le=50)
+    options: dict[str, LocustOption] = {}
+    budget_s: float | None = Field(None, gt=0)  # wall-time budget of a whole run: reported, not enforced
+
+
+class Check(Strict):
+    """One answer the runner checks on every variant before loading it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    path: str = Field(pattern=r"^/")
+    status: int = Field(200, ge=100, le=599)
+    body: dict[str, Any] | list[Any] | None = Field(None, alias="json")
+
+
+class Claim(Strict):
+    """`metric(variant) / metric(baseline) <op> threshold`, or `metric(variant) <op> threshold`."""
+
+    text: str
+    metric: Metric
+    variant: str
+    baseline: str | None = None
+    op: Literal[">=", "<="] = ">="
+    threshold: float
+    request: str = "all"
+
+
+class Pinning(Strict):
+    """CPU cores for the server and for Locust; empty lists mean: decide from the machine."""
+
+    server: list[int] = []
+    generator: list[int] = []
+
+
+class Scenario(Strict):
+    name: str
+    path: str
+    sha256: str
+    title: str
+    pitfall: str
+    claim: str
+    locustfile: str
+    variants: dict[str, AppRef] = Field(min_length=1)
+    server: ServerSettings = ServerSettings()
+    matrix: dict[str, list[Any]] = {}
+    pinning: Pinning = Pinning()
+    verify: list[Check] = Field(min_length=1)
+    profiles: dict[str, LoadProfile]
+    claims: list[Claim] = []
+
+    @field_validator("locustfile")
+    @classmethod
+    def _locustfile_exists(cls, value: str) -> str:
+        if not (ROOT / value).is_file():
+            raise ValueError(f"no such file {value!r} (paths are relative to the checkout)")
+        return value
+
+    @field_validator("matrix")
+    @classmethod
+    def _matrix_fields(cls, matrix: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        allowed = sorted(set(ServerSettings.model_fields) - {"host"})
+        for key, values in matrix.items():
+            if key not in allowed:
+                raise ValueError(f"unknown server setting {key!r}; one of {', '.join(allowed)}")
+            if not values:
+                raise ValueError(f"{key!r} needs at least one value")
+        return matrix
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Scenario:
+        for key, values in self.matrix.items():
+            for value in values:
+                try:
+                    ServerSettings.model_validate({**self.server.model_dump(), key: value})
+                except ValidationError as exc:
+                    raise ValueError(
+                        f"matrix.{key}: value {value!r} is not a valid server setting: {exc.errors()[0]['msg']}"
+                    ) from None
+        for i, claim in enumerate(self.claims):
+            for role, name in (("variant", claim.variant), ("baseline", claim.baseline)):
+                if name is not None and name not in self.variants:
+                    raise ValueError(f"claims[{i}].{role}: unknown variant {name!r}; one of {', '.join(self.variants)}")
+        for required in ("quick", "default"):
+            if required not in self.profiles:
+                raise ValueError(f"profiles: a {required!r} profile is required")
+        return self
+
+    def profile(self, name: str) -> LoadProfile:
+        if name not in self.profiles:
+            raise LabError(f"{self.path}: no profile {name!r}; one of {', '.join(self.profiles)}")
+        return self.profiles[name]
+
+
+def known() -> list[str]:
+    return sorted(p.stem for p in SCENARIOS.glob("*.toml") if not p.stem.startswith("_"))
+
+
+def resolve(name_or_path: str) -> Path:
+    """A scenario name (`loop-blocking`) or a path to a .toml file."""
+    if name_or_path.endswith(".toml"):
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise LabError(f"no scenario file at {name_or_path}")
+        return path
+    path = SCENARIOS / f"{name_or_path}.toml"
+    if name_or_path.startswith("_") or not path.is_file():
+        raise LabError(f"unknown scenario {name_or_path!r}; known: {', '.join(known()) or '(none)'}")
+    return path
+
+
+def load(name_or_path: str) -> Scenario:
+    path = resolve(name_or_path)
+    raw = path.read_bytes()
+    data = merge(_read_toml(BASE_SCENARIO), _read_toml(path))
+    data.update(name=path.stem, path=shown(path), sha256=hashlib.sha256(raw).hexdigest())
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise LabError(f"{shown(path)}: {describe(exc)}") from None
+
+
+def describe(exc: ValidationError) -> str:
+    """Pydantic's errors as one line: `field.path: what is wrong (got value)`."""
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        got = "" if err["type"] in ("missing", "value_error") else f" (got {err.get('input')!r})"
+        parts.append(f"field {where!r}: {msg}{got}")
+    return "; ".join(parts)
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key; anything else in `override` replaces the base value."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise LabError(f"{shown(path)}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise LabError(f"{shown(path)}: cannot read: {exc.strerror}") from None

@@ -1,0 +1,126 @@
+"""From raw outputs of one cell (requests.csv, window.json, samples) to its summary numbers.
+
+Percentiles are computed from every measured request's own response time (not Locust's
+rounded histogram), over the measured window only: completions in [warm-up end, test end).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+PERCENTILES = {"p50": 0.50, "p90": 0.90, "p99": 0.99, "p99.9": 0.999}
+# Locust at or above this share of its core is measuring itself, not the server.
+GENERATOR_BOUND_CPU_PCT = 90.0
+# Below this many requests a p99 rests on one or two samples.
+FEW_REQUESTS = 200
+# The measured window is cut into this many equal segments, so a claim can see its own spread.
+SEGMENTS = 3
+ALL = "all"
+
+
+def read_requests(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype={"t": "float64", "name": "string", "response_ms": "float64", "ok": "int8"})
+
+
+def read_window(path: Path) -> dict[str, float]:
+    window: dict[str, float] = json.loads(path.read_text())
+    return window
+
+
+def latency_ms(ms: pd.Series) -> dict[str, float | None]:
+    if ms.empty:
+        return {key: None for key in [*PERCENTILES, "max", "mean"]}
+    out: dict[str, float | None] = {k: round(float(ms.quantile(q)), 3) for k, q in PERCENTILES.items()}
+    out["max"] = round(float(ms.max()), 3)
+    out["mean"] = round(float(ms.mean()), 3)
+    return out
+
+
+def traffic(requests: pd.DataFrame, seconds: float) -> dict[str, Any]:
+    """Counts, rate and latency of one slice of requests that spans `seconds`."""
+    n = len(requests)
+    failures = int((requests["ok"] == 0).sum())
+    return {
+        "requests": n,
+        "failures": failures,
+        "error_rate": round(failures / n, 6) if n else None,
+        "rps": round(n / seconds, 3) if seconds > 0 else None,
+        "latency_ms": latency_ms(requests["response_ms"]),
+    }
+
+
+def measured(requests: pd.DataFrame, window: dict[str, float]) -> tuple[pd.DataFrame, float, float]:
+    start, end = window["warmup_s"], window["end_s"]
+    inside = requests[(requests["t"] >= start) & (requests["t"] < end)]
+    return inside, start, end
+
+
+def _by_name(requests: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    groups = {str(name): part for name, part in requests.groupby("name", sort=True)}
+    return {ALL: requests, **groups}
+
+
+def segments(requests: pd.DataFrame, start: float, end: float, k: int = SEGMENTS) -> list[dict[str, Any]]:
+    step = (end - start) / k
+    parts = []
+    for i in range(k):
+        lo, hi = start + i * step, start + (i + 1) * step
+        parts.append(traffic(requests[(requests["t"] >= lo) & (requests["t"] < hi)], step))
+    return parts
+
+
+def sampled(samples: pd.DataFrame, t0: float, start: float, end: float) -> dict[str, float | None]:
+    """Means (and the RSS peak) of the samples taken inside the measured window."""
+    inside = samples[(samples["ts"] >= t0 + start) & (samples["ts"] <= t0 + end)]
+    out: dict[str, float | None] = {}
+    for metric in ("server_cpu_pct", "server_rss_mb", "generator_cpu_pct"):
+        values = inside.loc[inside["metric"] == metric, "value"]
+        out[metric] = round(float(values.mean()), 2) if not values.empty else None
+    peak = inside.loc[inside["metric"] == "server_rss_mb", "value"]
+    out["server_rss_mb_peak"] = round(float(peak.max()), 2) if not peak.empty else None
+    return out
+
+
+def summarise(requests: pd.DataFrame, window: dict[str, float], samples: pd.DataFrame) -> dict[str, Any]:
+    inside, start, end = measured(requests, window)
+    seconds = end - start
+    names = _by_name(inside)
+    summary: dict[str, Any] = {
+        **traffic(inside, seconds),
+        "window_s": round(seconds, 3),
+        "by_request": {name: traffic(part, seconds) for name, part in names.items() if name != ALL},
+        "segments": {name: segments(part, start, end) for name, part in names.items()},
+        **sampled(samples, window["t0"], start, end),
+    }
+    summary["flags"] = flags(summary)
+    return summary
+
+
+def flags(summary: dict[str, Any]) -> list[str]:
+    out = []
+    if summary["requests"] == 0:
+        out.append("no_requests")
+    elif summary["requests"] < FEW_REQUESTS:
+        out.append("few_requests")
+    cpu = summary.get("generator_cpu_pct")
+    if cpu is not None and cpu >= GENERATOR_BOUND_CPU_PCT:
+        out.append("generator_bound")
+    return out
+
+
+def metric(summary: dict[str, Any], name: str, request: str = ALL) -> float | None:
+    """One claimable number of a summary (or of one of its segments)."""
+    part = summary if request == ALL else summary.get("by_request", {}).get(request)
+    if part is None:
+        return None
+    if name in PERCENTILES or name in ("max", "mean"):
+        value = part["latency_ms"][name]
+    elif name in ("rps", "requests", "failures", "error_rate"):
+        value = part[name]
+    else:
+        value = summary.get(name)  # server-side metrics belong to the whole cell
+    return None if value is None else float(value)
