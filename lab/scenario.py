@@ -197,10 +197,10 @@ def describe(exc: ValidationError) -> str:
     """Pydantic's errors as one line: `field.path: what is wrong (got value)`."""
     parts = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")
         got = "" if err["type"] in ("missing", "value_error") else f" (got {err.get('input')!r})"
-        parts.append(f"field {where!r}: {msg}{got}")
+        where = ".".join(str(p) for p in err["loc"])
+        parts.append(f"field {where!r}: {msg}{got}" if where else msg)
     return "; ".join(parts)
 
 

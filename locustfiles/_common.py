@@ -6,9 +6,11 @@ the lab and with a plain `locust -f locustfiles/<name>.py`.
 
 from __future__ import annotations
 
+import random
 from time import perf_counter
 from typing import Any
 
+import gevent
 from locust import FastHttpUser, events
 
 
@@ -27,13 +29,23 @@ class PacedUser(FastHttpUser):
 
     Locust's `constant_pacing`, with the interval taken from the command line so that a
     scenario file, not the locustfile, sets the offered load.
+
+    Each user starts at a random phase within the first interval. Locust spawns a whole batch of
+    users at once, and without this they would fire in lockstep: bursts of `users` requests
+    every `pacing` seconds, whose queueing would show up as a p99 that no real traffic has.
     """
 
     abstract = True
     _last_start: float | None = None
 
+    def on_start(self) -> None:
+        gevent.sleep(random.uniform(0, self._pacing()))
+
+    def _pacing(self) -> float:
+        return float(self.environment.parsed_options.pacing)
+
     def wait_time(self) -> float:
-        pacing: float = self.environment.parsed_options.pacing
+        pacing = self._pacing()
         now = perf_counter()
         wait = pacing if self._last_start is None else max(0.0, pacing - (now - self._last_start))
         self._last_start = now + wait

@@ -48,6 +48,8 @@ def timeline(record: dict[str, Any], directory: Path) -> pd.DataFrame:
     for cell in ok_cells(record):
         folder = directory / "cells" / cell["id"]
         requests = read_requests(folder / "requests.csv")
+        end = read_window(folder / "window.json")["end_s"]
+        requests = requests[requests["t"] < int(end)].copy()  # a last, partial second would look like a drop
         if requests.empty:
             continue
         requests["second"] = requests["t"].astype(int)

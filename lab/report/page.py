@@ -45,7 +45,7 @@ def _variants(record: dict[str, Any]) -> str:
             v["server_rss_mb"],
             v["generator_cpu_pct"],
         ]
-        nums = "".join(f"<td class='num'>{'-' if x is None else f'{x:,.1f}'}</td>" for x in cells)
+        nums = "".join(f"<td class='num'>{'-' if x is None else f'{x:,.4g}'}</td>" for x in cells)
         flags = " ".join(f"<span class='flag'>{esc(f)}</span>" for f in v["flags"])
         rows.append(f"<tr><td>{esc(group)}</td><td><code>{esc(v['app'])}</code></td>{nums}<td>{flags}</td></tr>")
     return f"<table>{head}{''.join(rows)}</table>"

@@ -1,0 +1,112 @@
+"""Bad input and failures: one clear line, a non-zero exit, and nothing left running."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lab.paths import ROOT
+from lab.processes import tagged
+from tests.conftest import lab, write_scenario
+
+pytestmark = pytest.mark.e2e
+
+
+def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    assert proc.returncode == 2, (proc.returncode, proc.stdout[-500:], proc.stderr[-1500:])
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, proc.stderr
+    return errors[0]
+
+
+def only_record(results: Path) -> dict:
+    [run_json] = list(results.glob("*/*/run.json"))
+    record: dict = json.loads(run_json.read_text())
+    assert tagged(record["run_id"]) == []
+    return record
+
+
+def test_unknown_scenario(dirs: tuple[Path, Path]) -> None:
+    line = one_error_line(lab("run", "no-such-pitfall", "--results", str(dirs[0])))
+    assert "unknown scenario 'no-such-pitfall'; known: " in line and "loop-blocking" in line
+    assert not dirs[0].exists()
+
+
+def test_malformed_scenario_file(tmp_path: Path) -> None:
+    path = write_scenario(tmp_path, extra="[server.extra]\n")
+    path.write_text(path.read_text().replace("startup_timeout_s = 15", 'startup_timeout_s = "soon"'))
+    line = one_error_line(lab("run", str(path)))
+    assert str(path) in line and "server.startup_timeout_s" in line
+
+
+def test_app_that_fails_to_import(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
+    path = write_scenario(tmp_path, variants='broken = "tests.apps.crash_on_import:app"')
+    line = one_error_line(lab("run", str(path), "--profile", "quick", "--results", str(dirs[0])))
+    assert "variant 'broken' (tests.apps.crash_on_import:app) exited during start (code 1)" in line
+    assert "boom: this app fails at import" in line
+    record = only_record(dirs[0])
+    assert record["status"] == "failed" and record["cells"][0]["status"] == "failed"
+
+
+def test_server_that_never_becomes_healthy(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
+    path = write_scenario(tmp_path, variants='sick = "tests.apps.never_healthy:app"', startup_timeout_s=2)
+    line = one_error_line(lab("run", str(path), "--profile", "quick", "--results", str(dirs[0])))
+    assert "did not become healthy within 2s (/health answered 503)" in line
+    assert only_record(dirs[0])["status"] == "failed"
+
+
+def test_variant_that_answers_wrongly_is_an_error_not_a_data_point(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
+    variants = 'good = "apps.loop_blocking.fix_await:app"\nwrong = "tests.apps.wrong_answer:app"'
+    path = write_scenario(tmp_path, variants=variants)
+    line = one_error_line(lab("run", str(path), "--profile", "quick", "--results", str(dirs[0]), "--no-report"))
+    assert "variant 'wrong'" in line and "GET /work answered {'ok': False, 'waited_ms': 0}" in line
+    record = only_record(dirs[0])
+    assert record["status"] == "failed"
+    assert [c["status"] for c in record["cells"]] == ["ok", "failed"]  # the good cell still ran
+    assert "wrong" not in record["variants"]
+
+
+def test_port_taken(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        line = one_error_line(lab("run", str(write_scenario(tmp_path)), "--port", str(port), "--results", str(dirs[0])))
+    assert f"port {port} on 127.0.0.1 is taken" in line
+
+
+def test_locust_that_crashes(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
+    path = write_scenario(tmp_path, locustfile="tests/locust_crash.py")
+    line = one_error_line(lab("run", str(path), "--profile", "quick", "--results", str(dirs[0])))
+    assert "Locust exited with code 1" in line and "this locustfile is broken" in line
+    assert only_record(dirs[0])["status"] == "failed"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_run_is_incomplete_and_leaves_nothing(tmp_path: Path, dirs: tuple[Path, Path], sig: int) -> None:
+    path = write_scenario(tmp_path)
+    path.write_text(path.read_text().replace("duration_s = 2", "duration_s = 60"))
+    results = dirs[0]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lab", "run", str(path), "--profile", "quick", "--results", str(results)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not list(results.glob("*/*/cells/*/progress.json")):  # the load is running
+        assert time.monotonic() < deadline and proc.poll() is None, "the run never reached its load"
+        time.sleep(0.1)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    assert "incomplete" in stderr and "Traceback" not in stderr
+    record = only_record(results)
+    assert record["status"] == "incomplete" and record["finished_at"] is not None
+    assert record["claims"] == []

@@ -1,0 +1,97 @@
+"""Scenario files: defaults from the base file, validation errors that name file and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lab import scenario
+from lab.errors import LabError
+from lab.plan import expand
+from tests.conftest import write_scenario
+
+
+def test_every_shipped_scenario_loads() -> None:
+    names = scenario.known()
+    assert "loop-blocking" in names
+    for name in names:
+        loaded = scenario.load(name)
+        assert {"quick", "default"} <= set(loaded.profiles)
+        assert loaded.claims, f"{name} states no claims"
+
+
+def test_base_defaults_fill_what_a_scenario_leaves_out(tmp_path: Path) -> None:
+    loaded = scenario.load(str(write_scenario(tmp_path)))
+    assert loaded.server.kind == "uvicorn"  # from _base.toml
+    assert loaded.server.env == {"BLOCK_MS": "1"}  # from the file
+    assert loaded.profiles["quick"].budget_s == 45  # merged key by key with the base profile
+
+
+def test_unknown_scenario_lists_the_known_ones() -> None:
+    with pytest.raises(LabError, match=r"unknown scenario 'nope'; known: .*loop-blocking"):
+        scenario.load("nope")
+
+
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text("title = \n")
+    with pytest.raises(LabError, match=r"broken.toml: not valid TOML"):
+        scenario.load(str(path))
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "hint"),
+    [
+        (
+            "[profiles.extra]\nusers = 0\nspawn_rate = 1\nwarmup_s = 0\nduration_s = 1\n",
+            "profiles.extra.users",
+            "greater than or equal to 1",
+        ),
+        ("[matrix]\nthreads = [1, 2]\n", "matrix", "unknown server setting 'threads'"),
+        ("[matrix]\nworkers = [1, 0]\n", "matrix.workers", "value 0 is not a valid server setting"),
+        ("surprise = 1\n", "surprise", "Extra inputs are not permitted"),
+        (
+            '[[claims]]\ntext = "t"\nmetric = "p99"\nvariant = "good"\nbaseline = "ghost"\nthreshold = 2\n',
+            "claims[0].baseline",
+            "unknown variant 'ghost'; one of good",
+        ),
+        (
+            '[[claims]]\ntext = "t"\nmetric = "p42"\nvariant = "good"\nthreshold = 2\n',
+            "claims.0.metric",
+            "'p50'",
+        ),
+    ],
+)
+def test_validation_errors_name_file_and_field(tmp_path: Path, extra: str, field: str, hint: str) -> None:
+    path = write_scenario(tmp_path, extra=extra)
+    with pytest.raises(LabError) as err:
+        scenario.load(str(path))
+    message = str(err.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+    assert field in message and hint in message
+
+
+def test_non_loopback_host_is_refused(tmp_path: Path) -> None:
+    path = write_scenario(tmp_path)
+    path.write_text(path.read_text().replace("[server]\n", '[server]\nhost = "10.1.2.3"\n'))
+    with pytest.raises(LabError, match=r"server.host.*not a loopback address"):
+        scenario.load(str(path))
+
+
+def test_missing_locustfile_and_bad_app_reference(tmp_path: Path) -> None:
+    with pytest.raises(LabError, match=r"'locustfile': no such file 'locustfiles/none.py'"):
+        scenario.load(str(write_scenario(tmp_path, locustfile="locustfiles/none.py")))
+    with pytest.raises(LabError, match=r"variants.good.*should match pattern"):
+        scenario.load(str(write_scenario(tmp_path, variants='good = "not an app ref"')))
+
+
+def test_plan_interleaves_variants_within_each_repeat_and_expands_the_matrix(tmp_path: Path) -> None:
+    variants = 'bad = "apps.loop_blocking.bad:app"\nfix = "apps.loop_blocking.fix_await:app"'
+    path = write_scenario(tmp_path, variants=variants, extra="[matrix]\nworkers = [1, 2]\n")
+    cells = expand(scenario.load(str(path)), "quick", repeats=2)
+    assert [(c.repeat, c.variant, c.server.workers) for c in cells] == [
+        (r, v, w) for r in (1, 2) for w in (1, 2) for v in ("bad", "fix")
+    ]
+    assert len({c.id for c in cells}) == len(cells)
+    assert cells[1].group == "fix[workers=1]"
