@@ -4,6 +4,7 @@ Each variant is still a complete app: `make_app` returns a FastAPI instance with
 lab's readiness route (`/health`) and the lifespan the variant passes in.
 """
 
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -27,3 +28,14 @@ def make_app(title: str, lifespan: Lifespan = no_resources) -> FastAPI:
         return {"status": "ok"}
 
     return app
+
+
+def database_url(scheme: str = "postgresql") -> str:
+    """The run's database (the lab sets DATABASE_URL), with the driver's URL scheme."""
+    url = os.environ["DATABASE_URL"]
+    return scheme + url[url.index("://") :]
+
+
+# The lab sets PGAPPNAME per variant; libpq-based drivers read it, asyncpg takes it explicitly.
+APP_NAME = os.environ.get("PGAPPNAME", "lab-app")
+ASYNCPG_SETTINGS = {"application_name": APP_NAME}

@@ -10,7 +10,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from lab.scenario import LoadProfile, Scenario, ServerSettings
+from lab.scenario import LoadProfile, Scenario, ServerSettings, apply_setting
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,9 @@ def expand(scenario: Scenario, profile: str, repeats: int | None = None) -> list
     cells = []
     for repeat in range(1, load.repeats + 1):
         for setting in settings(scenario):
-            # model_validate, not model_copy: matrix values must pass the same checks as the file's.
-            server = ServerSettings.model_validate({**scenario.server.model_dump(), **setting})
+            server = apply_setting(scenario.server, setting)
             for variant, app in scenario.variants.items():
-                label = "-".join(f"{k}{v}" for k, v in setting.items())
+                label = "-".join(f"{k.removeprefix('env.')}{v}" for k, v in setting.items())
                 cell_id = "-".join(filter(None, [f"r{repeat}", variant, label]))
                 cells.append(Cell(cell_id, variant, app, setting, server, load, repeat))
     return cells

@@ -82,12 +82,13 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
-def tagged(run_id: str) -> list[psutil.Process]:
-    """Every live process carrying this run's tag."""
+def tagged(run_id: str, exclude: set[int] | None = None) -> list[psutil.Process]:
+    """Every live process carrying this run's tag (but those in `exclude`: services still meant to run)."""
     found = []
+    skip = {os.getpid(), *(exclude or set())}
     for proc in psutil.process_iter(["pid"]):
         try:
-            if proc.pid != os.getpid() and proc.environ().get(RUN_TAG) == run_id:
+            if proc.pid not in skip and proc.environ().get(RUN_TAG) == run_id:
                 found.append(proc)
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue

@@ -11,6 +11,7 @@ import os
 import signal
 import statistics
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from types import FrameType
 from typing import Any
 
 import pandas as pd
+import psutil
 
 from lab import load, results
 from lab.checks import verify_answers
@@ -31,7 +33,9 @@ from lab.progress import Progress
 from lab.sampling import Sampler
 from lab.scenario import Scenario
 from lab.servers import Server
-from lab.summary import read_requests, read_window, summarise
+from lab.services.postgres import Monitor, Postgres
+from lab.services.seed import seed
+from lab.summary import flags, read_requests, read_window, summarise
 
 
 @dataclass
@@ -41,6 +45,14 @@ class RunOptions:
     port: int | None = None
     results_root: Path = RESULTS
     progress: bool = True
+
+
+@dataclass
+class Services:
+    """What the cells of one run share: the database, if the scenario declares one."""
+
+    db: Postgres | None = None
+    monitor: Monitor | None = None
 
 
 @dataclass
@@ -78,19 +90,24 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     started = time.monotonic()
     try:
-        for index, cell in enumerate(cells):
-            if progress:
-                progress.cell_start(index, cell)
-            try:
-                measured = _run_cell(cell, scenario, directory, layout, env, options.port, run_id, progress)
-            except CellError as exc:
-                outcome.errors.append(str(exc))
-                measured = _cell_record(cell) | {"status": "failed", "error": str(exc)}
-                if progress:
-                    progress.say(f"    error: {exc}")
-            record["cells"].append(measured)
-            record["variants"] = aggregate(record["cells"])
+        with ExitStack() as stack:
+            services = _start_services(scenario, options, record, directory, layout, env, stack)
             results.write_record(directory, record)
+            for index, cell in enumerate(cells):
+                if progress:
+                    progress.cell_start(index, cell)
+                try:
+                    measured = _run_cell(
+                        cell, scenario, directory, layout, env, options.port, run_id, progress, services
+                    )
+                except CellError as exc:
+                    outcome.errors.append(str(exc))
+                    measured = _cell_record(cell) | {"status": "failed", "error": str(exc)}
+                    if progress:
+                        progress.say(f"    error: {exc}")
+                record["cells"].append(measured)
+                record["variants"] = aggregate(record["cells"])
+                results.write_record(directory, record)
         ok_cells = [c for c in record["cells"] if c["status"] == "ok"]
         record["claims"] = evaluate(scenario.claims, ok_cells)
         record["status"] = "failed" if outcome.errors else "complete"
@@ -112,6 +129,40 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
         record["wall_s"] = round(time.monotonic() - started, 2)
         results.write_record(directory, record)
     return outcome
+
+
+def _start_services(
+    scenario: Scenario,
+    options: RunOptions,
+    record: dict[str, Any],
+    directory: Path,
+    layout: CoreLayout,
+    env: dict[str, str],
+    stack: ExitStack,
+) -> Services:
+    """Services shared by every cell of the run, stopped by `stack` whatever happens."""
+    services = Services()
+    if scenario.database is None:
+        return services
+    # The database shares the load generator's core: on two cores, putting it beside the server
+    # would bill the server for the database's work. The generator_bound flag counts both.
+    db = stack.enter_context(
+        Postgres(max_connections=scenario.database.max_connections, run_id=record["run_id"], env=env,
+                 cores=layout.generator, log=directory / "postgres.log")
+    )  # fmt: skip
+    size = scenario.profile(options.profile).seed or scenario.database.seed
+    rows = seed(db.app_url, size)
+    services.db = db
+    services.monitor = Monitor(db)
+    stack.callback(services.monitor.close)
+    env["DATABASE_URL"] = db.app_url
+    env["DB_MAX_CONNECTIONS"] = str(scenario.database.max_connections)
+    record["database"] = {
+        "mode": db.mode, "server_version": db.version, "max_connections": scenario.database.max_connections,
+        "seed": size.model_dump(), "rows": rows, "cores": layout.generator if db.mode == "embedded" else None,
+    }  # fmt: skip
+    record["environment"]["postgres"] = db.version
+    return services
 
 
 def _new_record(scenario: Scenario, options: RunOptions, run_id: str, layout: CoreLayout) -> dict[str, Any]:
@@ -162,6 +213,7 @@ def _run_cell(
     port: int | None,
     run_id: str,
     progress: Progress | None,
+    services: Services,
 ) -> dict[str, Any]:
     out = directory / "cells" / cell.id
     out.mkdir(parents=True)
@@ -177,6 +229,10 @@ def _run_cell(
         answers = verify_answers(host, port, scenario.verify, what)
         with sampler:
             sampler.watch("server", server.pid)
+            if services.db is not None and services.db.pid is not None:
+                sampler.watch("database", services.db.pid)
+            if services.monitor is not None:
+                sampler.add_probe(services.monitor.read, every_s=0.5)
             load.run(
                 scenario.locustfile,
                 cell.load,
@@ -189,14 +245,19 @@ def _run_cell(
             )
         startup_s = server.startup_s
     results.append_samples(directory, sampler.rows)
-    left = tagged(run_id)
+    left = tagged(run_id, exclude=_service_pids(services))
     if left:
         raise CellError(f"{what}: processes left after the cell: {[p.pid for p in left]}")
 
     samples = pd.DataFrame(sampler.rows, columns=results.SAMPLE_COLUMNS)
     summary = summarise(read_requests(out / "requests.csv"), read_window(out / "window.json"), samples)
+    if summary.get("database_cpu_pct") is not None and summary["generator_cpu_pct"] is not None:
+        summary["generator_core_cpu_pct"] = round(summary["generator_cpu_pct"] + summary["database_cpu_pct"], 2)
+        summary["flags"] = flags(summary)
     if not layout.pinned:
         summary["flags"].append("unpinned")
+    if sampler.errors:
+        summary["sampler_errors"] = sampler.errors
     if progress:
         progress.cell_done(summary)
     return _cell_record(cell) | {
@@ -208,6 +269,24 @@ def _run_cell(
         "answers": answers,
         "summary": summary,
     }
+
+
+# Cell-level numbers (not per request) carried into a variant as medians over repeats.
+SIDE_METRICS = (
+    "server_cpu_pct", "server_rss_mb", "server_rss_mb_peak", "generator_cpu_pct", "database_cpu_pct",
+    "generator_core_cpu_pct", "db_connections_peak", "db_connections_mean", "db_idle_in_transaction_peak",
+    "db_sessions_opened", "db_sessions_per_request", "db_scans_per_request", "db_too_many_clients",
+)  # fmt: skip
+
+
+def _service_pids(services: Services) -> set[int]:
+    if services.db is None or services.db.pid is None:
+        return set()
+    try:
+        root = psutil.Process(services.db.pid)
+        return {root.pid, *(p.pid for p in root.children(recursive=True))}
+    except psutil.NoSuchProcess:
+        return set()
 
 
 def _median(values: list[Any]) -> float | None:
@@ -241,10 +320,7 @@ def aggregate(cells: list[dict[str, Any]]) -> dict[str, Any]:
             "repeats": len(members),
             **_combine(sums),
             "by_request": {n: _combine([s["by_request"][n] for s in sums if n in s["by_request"]]) for n in names},
-            **{
-                k: _median([s[k] for s in sums])
-                for k in ("server_cpu_pct", "server_rss_mb", "server_rss_mb_peak", "generator_cpu_pct")
-            },
+            **{k: _median([s.get(k) for s in sums]) for k in SIDE_METRICS if any(k in s for s in sums)},
             "flags": sorted({f for s in sums for f in s["flags"]}),
         }
     return variants

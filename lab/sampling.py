@@ -2,17 +2,21 @@
 
 Rows are tidy (`ts, cell, metric, value`), so the report never needs to know which sampler
 wrote a line. `ts` is the wall clock, which the summary lines up with Locust's window.
+Process trees are sampled every second; probes (e.g. the database's view) at their own pace.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psutil
 
 Row = tuple[float, str, str, float]
+Probe = Callable[[], dict[str, float]]
+TICK_S = 0.1
 
 
 @dataclass
@@ -39,13 +43,21 @@ class _Tree:
         return cpu, rss / 2**20
 
 
+@dataclass
+class _Source:
+    every_s: float
+    read: Callable[[], dict[str, float]]
+    due: float = 0.0
+
+
 class Sampler:
-    """Samples every `interval_s`: for each watched role, `<role>_cpu_pct` and `<role>_rss_mb`."""
+    """For each watched role, `<role>_cpu_pct` and `<role>_rss_mb` every `interval_s`; plus probes."""
 
     def __init__(self, cell: str, interval_s: float = 1.0) -> None:
         self.cell, self.interval_s = cell, interval_s
         self.rows: list[Row] = []
-        self._trees: dict[str, _Tree] = {}
+        self.errors: list[str] = []
+        self._sources: list[_Source] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"sampler-{cell}", daemon=True)
@@ -56,8 +68,16 @@ class Sampler:
         except psutil.NoSuchProcess:
             return
         tree.sample()  # primes cpu_percent: the first reading of a process is always 0
+
+        def read() -> dict[str, float]:
+            reading = tree.sample()
+            return {} if reading is None else {f"{role}_cpu_pct": reading[0], f"{role}_rss_mb": reading[1]}
+
+        self.add_probe(read, self.interval_s, first_in=self.interval_s)
+
+    def add_probe(self, probe: Probe, every_s: float, first_in: float = 0.0) -> None:
         with self._lock:
-            self._trees[role] = tree
+            self._sources.append(_Source(every_s, probe, time.monotonic() + first_in))
 
     def __enter__(self) -> Sampler:
         self._thread.start()
@@ -68,12 +88,17 @@ class Sampler:
         self._thread.join(timeout=5)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            now = time.time()
+        while not self._stop.wait(TICK_S):
+            now = time.monotonic()
             with self._lock:
-                trees = list(self._trees.items())
-            for role, tree in trees:
-                reading = tree.sample()
-                if reading is not None:
-                    self.rows.append((now, self.cell, f"{role}_cpu_pct", reading[0]))
-                    self.rows.append((now, self.cell, f"{role}_rss_mb", reading[1]))
+                due = [s for s in self._sources if s.due <= now]
+            for source in due:
+                source.due = now + source.every_s
+                try:
+                    values = source.read()
+                except Exception as exc:  # a failing probe must not end the sampling of the others
+                    if len(self.errors) < 5:
+                        self.errors.append(f"{type(exc).__name__}: {exc}")
+                    continue
+                ts = time.time()
+                self.rows.extend((ts, self.cell, metric, float(value)) for metric, value in values.items())

@@ -66,6 +66,21 @@ class ServerSettings(Strict):
         return host
 
 
+class SeedSize(Strict):
+    """Rows of the deterministic data set: users, orders per user, items per order."""
+
+    users: int = Field(1000, ge=1, le=1_000_000)
+    orders_per_user: int = Field(5, ge=0, le=1000)
+    items_per_order: int = Field(3, ge=0, le=1000)
+
+
+class Database(Strict):
+    """A real PostgreSQL for the run: embedded unless DATABASE_URL names one."""
+
+    max_connections: int = Field(100, ge=10, le=10_000)
+    seed: SeedSize = SeedSize()
+
+
 class LoadProfile(Strict):
     """One load level. `options` are passed to the locustfile as `--name value`."""
 
@@ -76,6 +91,7 @@ class LoadProfile(Strict):
     repeats: int = Field(1, ge=1, le=50)
     options: dict[str, LocustOption] = {}
     budget_s: float | None = Field(None, gt=0)  # wall-time budget of a whole run: reported, not enforced
+    seed: SeedSize | None = None  # overrides the database's seed size for this profile
 
 
 class Check(Strict):
@@ -116,6 +132,7 @@ class Scenario(Strict):
     locustfile: str
     variants: dict[str, AppRef] = Field(min_length=1)
     server: ServerSettings = ServerSettings()
+    database: Database | None = None
     matrix: dict[str, list[Any]] = {}
     pinning: Pinning = Pinning()
     verify: list[Check] = Field(min_length=1)
@@ -132,10 +149,10 @@ class Scenario(Strict):
     @field_validator("matrix")
     @classmethod
     def _matrix_fields(cls, matrix: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        allowed = sorted(set(ServerSettings.model_fields) - {"host"})
+        allowed = sorted(set(ServerSettings.model_fields) - {"host", "env"})
         for key, values in matrix.items():
-            if key not in allowed:
-                raise ValueError(f"unknown server setting {key!r}; one of {', '.join(allowed)}")
+            if key not in allowed and not key.startswith("env."):
+                raise ValueError(f"unknown server setting {key!r}; one of {', '.join(allowed)}, or env.NAME")
             if not values:
                 raise ValueError(f"{key!r} needs at least one value")
         return matrix
@@ -145,7 +162,7 @@ class Scenario(Strict):
         for key, values in self.matrix.items():
             for value in values:
                 try:
-                    ServerSettings.model_validate({**self.server.model_dump(), key: value})
+                    apply_setting(self.server, {key: value})
                 except ValidationError as exc:
                     raise ValueError(
                         f"matrix.{key}: value {value!r} is not a valid server setting: {exc.errors()[0]['msg']}"
@@ -163,6 +180,18 @@ class Scenario(Strict):
         if name not in self.profiles:
             raise LabError(f"{self.path}: no profile {name!r}; one of {', '.join(self.profiles)}")
         return self.profiles[name]
+
+
+def apply_setting(server: ServerSettings, setting: dict[str, Any]) -> ServerSettings:
+    """Server settings at one matrix point; `env.NAME` keys set one environment variable."""
+    data = server.model_dump()
+    for key, value in setting.items():
+        if key.startswith("env."):
+            data["env"] = {**data["env"], key[4:]: str(value)}
+        else:
+            data[key] = value
+    # model_validate, not model_copy: matrix values must pass the same checks as the file's.
+    return ServerSettings.model_validate(data)
 
 
 def known() -> list[str]:

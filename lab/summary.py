@@ -74,15 +74,47 @@ def segments(requests: pd.DataFrame, start: float, end: float, k: int = SEGMENTS
 
 
 def sampled(samples: pd.DataFrame, t0: float, start: float, end: float) -> dict[str, float | None]:
-    """Means (and the RSS peak) of the samples taken inside the measured window."""
+    """Means (and the RSS peak) of the process samples taken inside the measured window."""
     inside = samples[(samples["ts"] >= t0 + start) & (samples["ts"] <= t0 + end)]
     out: dict[str, float | None] = {}
-    for metric in ("server_cpu_pct", "server_rss_mb", "generator_cpu_pct"):
+    for metric in ("server_cpu_pct", "server_rss_mb", "generator_cpu_pct", "database_cpu_pct"):
         values = inside.loc[inside["metric"] == metric, "value"]
+        if metric == "database_cpu_pct" and values.empty:
+            continue  # only scenarios with a database have one
         out[metric] = round(float(values.mean()), 2) if not values.empty else None
     peak = inside.loc[inside["metric"] == "server_rss_mb", "value"]
     out["server_rss_mb_peak"] = round(float(peak.max()), 2) if not peak.empty else None
     return out
+
+
+def database(samples: pd.DataFrame, t0: float, start: float, end: float, requests: int) -> dict[str, float | None]:
+    """What the database saw inside the window: connections (peak, mean), sessions opened,
+    idle-in-transaction peak, table scans per request, connections refused. Empty without a database."""
+    inside = samples[(samples["ts"] >= t0 + start) & (samples["ts"] <= t0 + end)]
+
+    def series(metric: str) -> pd.Series:
+        return inside.loc[inside["metric"] == metric].sort_values("ts")["value"]
+
+    if series("db_connections").empty:
+        return {}
+
+    def delta(metric: str) -> float | None:
+        values = series(metric)
+        return float(values.iloc[-1] - values.iloc[0]) if len(values) >= 2 else None
+
+    def per_request(value: float | None) -> float | None:
+        return round(value / requests, 4) if value is not None and requests else None
+
+    sessions, scans = delta("db_sessions"), delta("db_table_scans")
+    return {
+        "db_connections_peak": float(series("db_connections").max()),
+        "db_connections_mean": round(float(series("db_connections").mean()), 2),
+        "db_idle_in_transaction_peak": float(series("db_idle_in_transaction").max()),
+        "db_sessions_opened": sessions,
+        "db_sessions_per_request": per_request(sessions),
+        "db_scans_per_request": per_request(scans),
+        "db_too_many_clients": delta("db_too_many_clients"),
+    }
 
 
 def summarise(requests: pd.DataFrame, window: dict[str, float], samples: pd.DataFrame) -> dict[str, Any]:
@@ -95,6 +127,7 @@ def summarise(requests: pd.DataFrame, window: dict[str, float], samples: pd.Data
         "by_request": {name: traffic(part, seconds) for name, part in names.items() if name != ALL},
         "segments": {name: segments(part, start, end) for name, part in names.items()},
         **sampled(samples, window["t0"], start, end),
+        **database(samples, window["t0"], start, end, len(inside)),
     }
     summary["flags"] = flags(summary)
     return summary
@@ -106,7 +139,8 @@ def flags(summary: dict[str, Any]) -> list[str]:
         out.append("no_requests")
     elif summary["requests"] < FEW_REQUESTS:
         out.append("few_requests")
-    cpu = summary.get("generator_cpu_pct")
+    # When the database shares Locust's core, the core's total load is what starves Locust.
+    cpu = summary.get("generator_core_cpu_pct", summary.get("generator_cpu_pct"))
     if cpu is not None and cpu >= GENERATOR_BOUND_CPU_PCT:
         out.append("generator_bound")
     return out

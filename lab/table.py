@@ -13,11 +13,21 @@ def _fmt(value: Any, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
+# Database columns, shown when the scenario has a database: (header, variant field, digits).
+DB_COLUMNS = [("db conn peak", "db_connections_peak", 0), ("sess/req", "db_sessions_per_request", 2),
+              ("scans/req", "db_scans_per_request", 1), ("idle-in-tx peak", "db_idle_in_transaction_peak", 0),
+              ("refused", "db_too_many_clients", 0)]  # fmt: skip
+
+
 def variants_table(record: dict[str, Any]) -> str:
-    header = ["variant", "rps", "p50 ms", "p99 ms", "max ms", "fail", "srv cpu%", "srv MB", "gen cpu%", "flags"]
+    db = any("db_connections_peak" in v for v in record["variants"].values())
+    header = ["variant", "rps", "p50 ms", "p99 ms", "max ms", "fail", "srv cpu%", "srv MB", "gen cpu%"]
+    header += [h for h, _, _ in DB_COLUMNS] if db else []
+    header.append("flags")
     rows = [header]
     for group, v in record["variants"].items():
         lat = v["latency_ms"]
+        extra = [_fmt(v.get(key), digits) for _, key, digits in DB_COLUMNS] if db else []
         rows.append(
             [
                 group,
@@ -29,6 +39,7 @@ def variants_table(record: dict[str, Any]) -> str:
                 _fmt(v["server_cpu_pct"], 0),
                 _fmt(v["server_rss_mb"], 0),
                 _fmt(v["generator_cpu_pct"], 0),
+                *extra,
                 ",".join(v["flags"]) or "",
             ]
         )

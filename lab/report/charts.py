@@ -97,7 +97,8 @@ def over_time(
 
 
 def resources(frame: pd.DataFrame, palette: dict[str, str], warmup_s: float) -> go.Figure:
-    names = {"server_cpu_pct": "server CPU %", "server_rss_mb": "server RSS (MB)", "generator_cpu_pct": "Locust CPU %"}
+    names = {"server_cpu_pct": "server CPU %", "server_rss_mb": "server RSS (MB)", "generator_cpu_pct": "Locust CPU %",
+             "database_cpu_pct": "PostgreSQL CPU %"}  # fmt: skip
     part = frame[frame["metric"].isin(list(names))].copy()
     part["metric"] = part["metric"].map(names)
     fig = px.line(
@@ -113,5 +114,24 @@ def resources(frame: pd.DataFrame, palette: dict[str, str], warmup_s: float) -> 
     fig.update_yaxes(matches=None, rangemode="tozero")
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
     fig = _style(_warmup(fig, warmup_s), "Server and load-generator resources (sampled every second)")
-    fig.update_layout(height=640)
+    fig.update_layout(height=220 * part["metric"].nunique() + 80)
+    return fig
+
+
+DB_STATES = {"db_active": "active", "db_idle": "idle", "db_idle_in_transaction": "idle in transaction"}
+DB_STATE_COLORS = {"active": "#1f77b4", "idle": "#aec7e8", "idle in transaction": "#d62728"}
+
+
+def db_connections(frame: pd.DataFrame, max_connections: int | None, warmup_s: float) -> go.Figure:
+    """Connections the database sees, by state, per variant (first repeat), under its ceiling."""
+    part = frame[frame["metric"].isin(list(DB_STATES)) & (frame["repeat"] == frame["repeat"].min())].copy()
+    part["state"] = part["metric"].map(DB_STATES)
+    fig = px.area(part, x="t", y="value", color="state", facet_col="variant", color_discrete_map=DB_STATE_COLORS,
+                  labels={"t": "seconds since load start", "value": "connections"})  # fmt: skip
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
+    if max_connections:
+        fig.add_hline(y=max_connections, line_dash="dot", line_color="black", row="all", col="all",
+                      annotation_text="max_connections", annotation_position="top left")  # fmt: skip
+    fig = _style(_warmup(fig, warmup_s), "PostgreSQL connections by state (pg_stat_activity, every 0.5 s)")
+    fig.update_layout(legend_title_text="state")
     return fig

@@ -14,7 +14,8 @@ PLOTLY_JS = "plotly.min.js"
 CSS = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1180px; color: #222; padding: 0 1rem; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem; font-size: 1.2rem; }
-.muted { color: #666; } table { border-collapse: collapse; margin: .6rem 0; }
+.muted { color: #666; } table { border-collapse: collapse; margin: .6rem 0; font-size: .9rem; }
+.wide { overflow-x: auto; }
 td, th { border-bottom: 1px solid #e3e3e3; padding: .3rem .7rem; text-align: left; vertical-align: top; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .verdict { font-weight: 700; padding: .1rem .5rem; border-radius: .3rem; color: white; white-space: nowrap; }

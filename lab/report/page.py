@@ -27,10 +27,22 @@ def _claims(record: dict[str, Any]) -> str:
     return f"<table>{''.join(rows)}</table>"
 
 
+DB_COLUMNS = [("DB connections peak", "db_connections_peak"), ("DB sessions / request", "db_sessions_per_request"),
+              ("table scans / request", "db_scans_per_request"), ("idle in tx peak", "db_idle_in_transaction_peak"),
+              ("refused (too many clients)", "db_too_many_clients")]  # fmt: skip
+
+
+def _has_db(record: dict[str, Any]) -> bool:
+    return any("db_connections_peak" in v for v in record["variants"].values())
+
+
 def _variants(record: dict[str, Any]) -> str:
+    db_cols = DB_COLUMNS if _has_db(record) else []
     head = (
         "<tr><th>variant</th><th>app</th><th>rps</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th>"
-        "<th>failures</th><th>server CPU %</th><th>server RSS MB</th><th>Locust CPU %</th><th>flags</th></tr>"
+        "<th>failures</th><th>server CPU %</th><th>server RSS MB</th><th>Locust CPU %</th>"
+        + "".join(f"<th>{esc(h)}</th>" for h, _ in db_cols)
+        + "<th>flags</th></tr>"
     )
     rows = []
     for group, v in record["variants"].items():
@@ -44,11 +56,12 @@ def _variants(record: dict[str, Any]) -> str:
             v["server_cpu_pct"],
             v["server_rss_mb"],
             v["generator_cpu_pct"],
+            *(v.get(key) for _, key in db_cols),
         ]
         nums = "".join(f"<td class='num'>{'-' if x is None else f'{x:,.4g}'}</td>" for x in cells)
         flags = " ".join(f"<span class='flag'>{esc(f)}</span>" for f in v["flags"])
         rows.append(f"<tr><td>{esc(group)}</td><td><code>{esc(v['app'])}</code></td>{nums}<td>{flags}</td></tr>")
-    return f"<table>{head}{''.join(rows)}</table>"
+    return f"<div class='wide'><table>{head}{''.join(rows)}</table></div>"
 
 
 def _environment(record: dict[str, Any]) -> str:
@@ -61,6 +74,16 @@ def _environment(record: dict[str, Any]) -> str:
     env["server"] = ", ".join(f"{k}={v}" for k, v in server.items() if k not in ("startup_timeout_s", "stop_grace_s"))
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in env.items() if v is not None)
     return f"<table>{rows}</table>"
+
+
+def _database(record: dict[str, Any]) -> str:
+    db = record.get("database", {})
+    return (f"<p class='muted'>PostgreSQL {esc(db.get('server_version'))} ({esc(db.get('mode'))}), "
+            f"max_connections {esc(db.get('max_connections'))}, seed rows {esc(db.get('rows'))}. Counts come "
+            "from the database's own views: pg_stat_activity (connections by state, the lab's monitor excluded), "
+            "pg_stat_database.sessions (sessions opened), pg_stat_user_tables (sequential + index scans: "
+            "statistics flush about once a second, so per-request counts lag slightly), and the server log "
+            "(connections refused with 'too many clients', embedded server only).</p>")  # fmt: skip
 
 
 def _precision(record: dict[str, Any]) -> str:
@@ -88,6 +111,12 @@ def build(scenario: str, directory: Path, reports: Path) -> Path:
         figure(charts.over_time(timeline, "rps", "completed requests", palette, warm), f"{scenario}-rps-time"),
         figure(charts.resources(data.samples(record, directory), palette, warm), f"{scenario}-resources"),
     ]
+    if _has_db(record):
+        max_conn = record.get("database", {}).get("max_connections")
+        db_fig = charts.db_connections(data.samples(record, directory), max_conn, warm)
+        db_section = f"<h2>Database</h2>{_database(record)}{figure(db_fig, f'{scenario}-db-connections')}"
+    else:
+        db_section = ""
     body = f"""
 <p class='muted'><a href='index.html'>all scenarios</a></p>
 <h1>{esc(record["title"])}</h1>
@@ -106,6 +135,7 @@ record <code>{esc(shown(directory / "run.json"))}</code>.</p>
 {figs[3]}
 <h2>Resources</h2>
 {figs[4]}
+{db_section}
 <h2>How precise these numbers are</h2>
 {_precision(record)}
 <h2>Environment</h2>

@@ -1,0 +1,1 @@
+"""Services a scenario can declare beside the app under test (PostgreSQL now; an upstream next)."""

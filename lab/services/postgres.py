@@ -1,0 +1,262 @@
+"""A real PostgreSQL for a run: a throwaway embedded one, or the user's own via DATABASE_URL.
+
+Embedded: the server binaries bundled by the `pgserver` package (or `postgres` on PATH), a fresh
+data folder in /tmp, loopback TCP on a free port, the scenario's `max_connections`, durability
+off (a benchmark database is disposable). As root, the server runs as a system user, since
+PostgreSQL refuses to run as root. It is an owned, tagged process like every other.
+
+Either way the run gets its own database and an unprivileged role (`lab_app`) for the apps, so
+that `max_connections` binds them while the lab's monitoring connection keeps a reserved
+superuser slot. Everything is dropped or stopped on exit.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import stat
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from lab.errors import LabError
+from lab.processes import free_port, spawn, stop, tail
+
+MIN_SERVER_VERSION = 140000  # pg_stat_database.sessions appeared in 14
+SYSTEM_USER = "lab-postgres"
+APP_ROLE, APP_PASSWORD = "lab_app", "lab"
+READY_TIMEOUT_S = 30.0
+
+
+def binaries() -> Path:
+    try:
+        import pgserver  # only the embedded server needs it
+
+        bundled = Path(pgserver.__file__).parent / "pginstall" / "bin"
+        if (bundled / "postgres").exists():
+            return bundled
+    except ImportError:
+        pass
+    found = shutil.which("postgres") or shutil.which("pg_ctl")
+    if found:
+        return Path(found).parent
+    raise LabError("no PostgreSQL binaries: install the lab's dependencies (make setup) or set DATABASE_URL")
+
+
+def with_database(url: str, database: str, user: str | None = None, password: str | None = None) -> str:
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    user = user if user is not None else parts.username
+    password = password if password is not None else parts.password
+    if user:
+        netloc = f"{user}{':' + password if password else ''}@{netloc}"
+    return urlunsplit((parts.scheme, netloc, f"/{database}", parts.query, ""))
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or 5432}"
+
+
+class Postgres:
+    """Context manager: `admin_url`, `app_url` (scheme `postgresql://`) and `database` inside."""
+
+    def __init__(self, *, max_connections: int, run_id: str, env: dict[str, str], cores: list[int], log: Path) -> None:
+        self.max_connections, self.env, self.cores, self.log = max_connections, env, cores, log
+        self.database = f"lab_{run_id.lower()}"
+        self.external = os.environ.get("DATABASE_URL") or None
+        self.mode = "external" if self.external else "embedded"
+        self.admin_url = ""
+        self.app_url = ""
+        self.version = ""
+        self.pid: int | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._workdir: Path | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def __enter__(self) -> Postgres:
+        try:
+            if self.external:
+                self.admin_url = self.external
+            else:
+                self._start_embedded()
+            self._create_database()
+        except BaseException:
+            self._teardown()
+            raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._teardown()
+
+    def _teardown(self) -> None:
+        if self.external and self.version:
+            try:
+                with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+                    conn.execute(
+                        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.database))
+                    )
+            except psycopg.Error:
+                pass  # the server went away: nothing of ours is left on it to drop
+        if self._proc is not None:
+            stop(self._proc, grace_s=10.0)
+            self._proc = None
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    # -- embedded server -------------------------------------------------------------------
+    def _start_embedded(self) -> None:
+        bindir = binaries()
+        self._workdir = Path(tempfile.mkdtemp(prefix="lab-pg-"))
+        data, sockets = self._workdir / "data", self._workdir / "sock"
+        sockets.mkdir()
+        as_user: list[str] = []
+        if os.geteuid() == 0:
+            as_user = ["runuser", "-u", SYSTEM_USER, "--"]
+            _ensure_system_user()
+            _make_traversable(bindir)
+            self._workdir.chmod(0o755)
+            for path in (self._workdir, sockets):
+                shutil.chown(path, SYSTEM_USER)
+        init = subprocess.run(
+            [*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+             "--no-sync", "--no-instructions"],
+            capture_output=True, text=True, env=self.env, timeout=120,
+        )  # fmt: skip
+        if init.returncode != 0:
+            raise LabError(f"embedded PostgreSQL: initdb failed: {(init.stderr or init.stdout).strip()[-300:]}")
+        port = free_port("127.0.0.1")
+        self._proc = spawn(
+            [*as_user, str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-h", "127.0.0.1",
+             "-k", str(sockets), "-c", f"max_connections={self.max_connections}",
+             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+             "-c", "shared_buffers=128MB", "-c", "log_min_messages=warning", "-c", "log_line_prefix=%m "],
+            cores=self.cores, env=self.env, log=self.log, cwd=self._workdir,
+        )  # fmt: skip
+        self.pid = self._proc.pid
+        self.admin_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            if self._proc.poll() is not None:
+                raise LabError(f"embedded PostgreSQL exited at start: {tail(self.log, 2) or 'no output'}")
+            try:
+                psycopg.connect(self.admin_url, connect_timeout=1).close()
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise LabError(
+                        f"embedded PostgreSQL not ready within {READY_TIMEOUT_S:g}s: {tail(self.log, 2)}"
+                    ) from None
+                time.sleep(0.05)
+
+    # -- the run's database ----------------------------------------------------------------
+    def _create_database(self) -> None:
+        where = _redacted(self.admin_url)
+        try:
+            conn = psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5)
+        except psycopg.OperationalError as exc:
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise LabError(f"database unreachable at {where} (DATABASE_URL): {reason}") from None
+        with conn:
+            version = int(conn.execute("SHOW server_version_num").fetchone()[0])  # type: ignore[index]
+            if version < MIN_SERVER_VERSION:
+                raise LabError(f"PostgreSQL at {where} is version {version}; the lab needs 14 or newer")
+            self.version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+            superuser = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+            try:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
+            except psycopg.errors.InsufficientPrivilege:
+                raise LabError(f"the DATABASE_URL user cannot create databases at {where}; "
+                               "grant CREATEDB or unset DATABASE_URL to use the embedded server") from None  # fmt: skip
+            if superuser and superuser[0]:
+                # Apps connect as an ordinary role, so max_connections binds them as it would in production.
+                exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE]).fetchone()
+                if not exists:
+                    conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                        sql.Identifier(APP_ROLE), sql.Literal(APP_PASSWORD)))  # fmt: skip
+                conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                    sql.Identifier(self.database), sql.Identifier(APP_ROLE)))  # fmt: skip
+                self.app_url = with_database(self.admin_url, self.database, APP_ROLE, APP_PASSWORD)
+            else:
+                self.app_url = with_database(self.admin_url, self.database)
+        self.admin_url = with_database(self.admin_url, self.database)
+
+    def too_many_clients(self) -> int | None:
+        """Connections refused for lack of slots so far (embedded only: read from its log)."""
+        if self.external:
+            return None
+        try:
+            return self.log.read_text(errors="replace").count("too many clients already")
+        except OSError:
+            return None
+
+
+def _ensure_system_user() -> None:
+    try:
+        pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SYSTEM_USER],
+                       check=True, capture_output=True)  # fmt: skip
+
+
+def _make_traversable(bindir: Path) -> None:
+    """The system user must reach the bundled binaries: o+x on every parent folder (as pgserver does)."""
+    for folder in [*reversed(bindir.parents), bindir]:
+        mode = folder.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            folder.chmod(mode | stat.S_IXOTH)
+
+
+ACTIVITY = """
+SELECT count(*),
+       count(*) FILTER (WHERE state = 'active'),
+       count(*) FILTER (WHERE state = 'idle'),
+       count(*) FILTER (WHERE state LIKE 'idle in transaction%%')
+FROM pg_stat_activity
+WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+"""
+COUNTERS = """
+SELECT (SELECT sessions FROM pg_stat_database WHERE datname = current_database()),
+       (SELECT coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0) FROM pg_stat_user_tables)
+"""
+
+
+class Monitor:
+    """The lab's own connection to the run's database, read by the sampler every half second.
+
+    Counts client connections by state (the monitor itself excluded), and cumulative counters:
+    sessions opened, table scans (seq + index: a database-side count of queries touching tables),
+    and connections refused with 'too many clients'.
+    """
+
+    def __init__(self, db: Postgres) -> None:
+        self.db = db
+        self.conn = psycopg.connect(db.admin_url, autocommit=True, application_name="lab-monitor")
+
+    def read(self) -> dict[str, float]:
+        activity = self.conn.execute(ACTIVITY).fetchone()
+        counters = self.conn.execute(COUNTERS).fetchone()
+        assert activity is not None and counters is not None
+        values = {
+            "db_connections": activity[0], "db_active": activity[1], "db_idle": activity[2],
+            "db_idle_in_transaction": activity[3], "db_sessions": counters[0] or 0, "db_table_scans": counters[1],
+        }  # fmt: skip
+        refused = self.db.too_many_clients()
+        if refused is not None:
+            values["db_too_many_clients"] = refused
+        return {k: float(v) for k, v in values.items()}
+
+    def close(self) -> None:
+        self.conn.close()
