@@ -1,7 +1,9 @@
 """Claims, evaluated against a run's cells, never by calling back into the runner.
 
 A claim's value is the ratio (or the plain value) from the whole measured window, the median
-across repeats. Its spread is the range over every repeat and every segment of the window.
+across repeats. Its spread is the range over every repeat and every segment (third) of the
+window, for traffic metrics; cell-level metrics (CPU, database counts) and plain counts spread
+over repeats only.
 The verdict is `pass` only when the whole spread clears the threshold, `fail` only when the
 whole spread misses it, and `inconclusive` otherwise: noise never flips a coin for us.
 """
@@ -12,9 +14,10 @@ import statistics
 from typing import Any
 
 from lab.scenario import Claim
-from lab.summary import ALL, metric
+from lab.summary import ALL, TRAFFIC_METRICS, metric
 
 UNTRUSTED_FLAGS = {"generator_bound", "no_requests"}
+COUNTS = {"requests", "failures"}
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -63,7 +66,8 @@ def evaluate_one(claim: Claim, cells: list[dict[str, Any]], setting: str) -> dic
         )
         whole.append(value)
         spread.append(value)
-        if claim.metric not in ("server_cpu_pct", "server_rss_mb"):
+        # A third of the window holds a third of the requests: counts compare across segments only as ratios.
+        if claim.metric in TRAFFIC_METRICS and (base is not None or claim.metric not in COUNTS):
             mine_segs = _segment_values(cell, claim)
             base_segs = _segment_values(base, claim) if base else [None] * len(mine_segs)
             spread += [_ratio(a, b if base else None) for a, b in zip(mine_segs, base_segs, strict=True)]

@@ -222,6 +222,8 @@ def _run_cell(
     port = port or free_port(host)
     what = f"variant {cell.variant!r} ({cell.app})"
     sampler = Sampler(cell.id)
+    # Per cell: the database sees which variant connects; a fix can size its pool per worker.
+    env = {**env, "PGAPPNAME": f"lab-{cell.variant}", "WEB_CONCURRENCY": str(cell.server.workers)}
     server = Server(
         cell.app, cell.server, port, cores=layout.server, env=env, log=out / "server.log", cwd=ROOT, what=what
     )
@@ -275,7 +277,7 @@ def _run_cell(
 SIDE_METRICS = (
     "server_cpu_pct", "server_rss_mb", "server_rss_mb_peak", "generator_cpu_pct", "database_cpu_pct",
     "generator_core_cpu_pct", "db_connections_peak", "db_connections_mean", "db_idle_in_transaction_peak",
-    "db_sessions_opened", "db_sessions_per_request", "db_scans_per_request", "db_too_many_clients",
+    "db_sessions_opened", "db_sessions_per_request", "db_statements_per_request", "db_too_many_clients",
 )  # fmt: skip
 
 

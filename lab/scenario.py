@@ -19,18 +19,11 @@ from lab.paths import BASE_SCENARIO, ROOT, SCENARIOS, shown
 
 # Metrics a claim may name; each is a key of a cell's summary (see results/README.md).
 Metric = Literal[
-    "p50",
-    "p90",
-    "p99",
-    "p99.9",
-    "max",
-    "rps",
-    "requests",
-    "failures",
-    "error_rate",
-    "server_cpu_pct",
-    "server_rss_mb",
-]
+    "p50", "p90", "p99", "p99.9", "max", "rps", "requests", "failures", "error_rate",
+    "server_cpu_pct", "server_rss_mb", "database_cpu_pct",
+    "db_connections_peak", "db_connections_mean", "db_idle_in_transaction_peak", "db_sessions_opened",
+    "db_sessions_per_request", "db_statements_per_request", "db_too_many_clients",
+]  # fmt: skip
 AppRef = Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]
 LocustOption = str | int | float | bool
 

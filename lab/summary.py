@@ -20,6 +20,9 @@ FEW_REQUESTS = 200
 # The measured window is cut into this many equal segments, so a claim can see its own spread.
 SEGMENTS = 3
 ALL = "all"
+# Metrics of the traffic itself, known per request name and per segment of the window; every
+# other claimable metric (CPU, memory, database counts) belongs to a whole cell.
+TRAFFIC_METRICS = {*PERCENTILES, "max", "mean", "rps", "requests", "failures", "error_rate"}
 
 
 def read_requests(path: Path) -> pd.DataFrame:
@@ -89,7 +92,7 @@ def sampled(samples: pd.DataFrame, t0: float, start: float, end: float) -> dict[
 
 def database(samples: pd.DataFrame, t0: float, start: float, end: float, requests: int) -> dict[str, float | None]:
     """What the database saw inside the window: connections (peak, mean), sessions opened,
-    idle-in-transaction peak, table scans per request, connections refused. Empty without a database."""
+    idle-in-transaction peak, statements per request, connections refused. Empty without a database."""
     inside = samples[(samples["ts"] >= t0 + start) & (samples["ts"] <= t0 + end)]
 
     def series(metric: str) -> pd.Series:
@@ -105,14 +108,14 @@ def database(samples: pd.DataFrame, t0: float, start: float, end: float, request
     def per_request(value: float | None) -> float | None:
         return round(value / requests, 4) if value is not None and requests else None
 
-    sessions, scans = delta("db_sessions"), delta("db_table_scans")
+    sessions, statements = delta("db_sessions"), delta("db_statements")
     return {
         "db_connections_peak": float(series("db_connections").max()),
         "db_connections_mean": round(float(series("db_connections").mean()), 2),
         "db_idle_in_transaction_peak": float(series("db_idle_in_transaction").max()),
         "db_sessions_opened": sessions,
         "db_sessions_per_request": per_request(sessions),
-        "db_scans_per_request": per_request(scans),
+        "db_statements_per_request": per_request(statements),
         "db_too_many_clients": delta("db_too_many_clients"),
     }
 

@@ -15,7 +15,7 @@ def _fmt(value: Any, digits: int = 1) -> str:
 
 # Database columns, shown when the scenario has a database: (header, variant field, digits).
 DB_COLUMNS = [("db conn peak", "db_connections_peak", 0), ("sess/req", "db_sessions_per_request", 2),
-              ("scans/req", "db_scans_per_request", 1), ("idle-in-tx peak", "db_idle_in_transaction_peak", 0),
+              ("stmts/req", "db_statements_per_request", 1), ("idle-in-tx peak", "db_idle_in_transaction_peak", 0),
               ("refused", "db_too_many_clients", 0)]  # fmt: skip
 
 

@@ -1,6 +1,6 @@
 """Load for sync-db-driver: paced users asking for order summaries, plus neighbour probes.
 
-    locust -f locustfiles/sync_db_driver.py -H http://127.0.0.1:8000
+locust -f locustfiles/sync_db_driver.py -H http://127.0.0.1:8000
 """
 
 import random

@@ -28,7 +28,7 @@ def _claims(record: dict[str, Any]) -> str:
 
 
 DB_COLUMNS = [("DB connections peak", "db_connections_peak"), ("DB sessions / request", "db_sessions_per_request"),
-              ("table scans / request", "db_scans_per_request"), ("idle in tx peak", "db_idle_in_transaction_peak"),
+              ("statements / request", "db_statements_per_request"), ("idle in tx peak", "db_idle_in_transaction_peak"),
               ("refused (too many clients)", "db_too_many_clients")]  # fmt: skip
 
 
@@ -81,9 +81,9 @@ def _database(record: dict[str, Any]) -> str:
     return (f"<p class='muted'>PostgreSQL {esc(db.get('server_version'))} ({esc(db.get('mode'))}), "
             f"max_connections {esc(db.get('max_connections'))}, seed rows {esc(db.get('rows'))}. Counts come "
             "from the database's own views: pg_stat_activity (connections by state, the lab's monitor excluded), "
-            "pg_stat_database.sessions (sessions opened), pg_stat_user_tables (sequential + index scans: "
-            "statistics flush about once a second, so per-request counts lag slightly), and the server log "
-            "(connections refused with 'too many clients', embedded server only).</p>")  # fmt: skip
+            "pg_stat_database.sessions (sessions opened), and the server's log (embedded server only): "
+        "connections refused for lack of slots, and every statement executed in the run's database "
+        "(log_statement = all; the lab's own monitor excluded).</p>")  # fmt: skip
 
 
 def _precision(record: dict[str, Any]) -> str:

@@ -33,6 +33,8 @@ MIN_SERVER_VERSION = 140000  # pg_stat_database.sessions appeared in 14
 SYSTEM_USER = "lab-postgres"
 APP_ROLE, APP_PASSWORD = "lab_app", "lab"
 READY_TIMEOUT_S = 30.0
+# How PostgreSQL refuses a connection for lack of slots: all of them, or all but the superusers'.
+REFUSALS = ("sorry, too many clients already", "remaining connection slots are reserved")
 
 
 def binaries() -> Path:
@@ -186,6 +188,10 @@ class Postgres:
                 if not exists:
                     conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
                         sql.Identifier(APP_ROLE), sql.Literal(APP_PASSWORD)))  # fmt: skip
+                if not self.external:
+                    # Statements per request come from this log: the bundled server has no pg_stat_statements.
+                    conn.execute(sql.SQL("ALTER DATABASE {} SET log_statement = 'all'").format(
+                        sql.Identifier(self.database)))  # fmt: skip
                 conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
                     sql.Identifier(self.database), sql.Identifier(APP_ROLE)))  # fmt: skip
                 self.app_url = with_database(self.admin_url, self.database, APP_ROLE, APP_PASSWORD)
@@ -193,14 +199,12 @@ class Postgres:
                 self.app_url = with_database(self.admin_url, self.database)
         self.admin_url = with_database(self.admin_url, self.database)
 
-    def too_many_clients(self) -> int | None:
-        """Connections refused for lack of slots so far (embedded only: read from its log)."""
+    def log_counts(self) -> dict[str, float]:
+        """Refused connections and executed statements so far, read from the embedded server's log."""
         if self.external:
-            return None
-        try:
-            return self.log.read_text(errors="replace").count("too many clients already")
-        except OSError:
-            return None
+            return {}
+        self._log_counter = getattr(self, "_log_counter", None) or LogCounter(self.log)
+        return self._log_counter.read()
 
 
 def _ensure_system_user() -> None:
@@ -227,23 +231,46 @@ SELECT count(*),
 FROM pg_stat_activity
 WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
 """
-COUNTERS = """
-SELECT (SELECT sessions FROM pg_stat_database WHERE datname = current_database()),
-       (SELECT coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0) FROM pg_stat_user_tables)
-"""
+COUNTERS = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+
+
+class LogCounter:
+    """Counts, incrementally, the server log lines that matter: refusals and executed statements."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.offset = path, 0
+        self.counts = {"db_too_many_clients": 0.0, "db_statements": 0.0}
+
+    def read(self) -> dict[str, float]:
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(self.offset)
+                chunk = handle.read()
+        except OSError:
+            return dict(self.counts)
+        complete = chunk[: chunk.rfind(b"\n") + 1]  # a line still being written waits for the next read
+        self.offset += len(complete)
+        for line in complete.decode(errors="replace").splitlines():
+            if any(message in line for message in REFUSALS):
+                self.counts["db_too_many_clients"] += 1
+            elif "LOG:  statement: " in line or "LOG:  execute " in line:
+                self.counts["db_statements"] += 1
+        return dict(self.counts)
 
 
 class Monitor:
     """The lab's own connection to the run's database, read by the sampler every half second.
 
     Counts client connections by state (the monitor itself excluded), and cumulative counters:
-    sessions opened, table scans (seq + index: a database-side count of queries touching tables),
-    and connections refused with 'too many clients'.
+    sessions opened; and, on the embedded server, connections refused for lack of slots and
+    statements executed (the run's database logs every statement; the monitor's own are not logged).
     """
 
     def __init__(self, db: Postgres) -> None:
         self.db = db
         self.conn = psycopg.connect(db.admin_url, autocommit=True, application_name="lab-monitor")
+        if not db.external:
+            self.conn.execute("SET log_statement = 'none'")
 
     def read(self) -> dict[str, float]:
         activity = self.conn.execute(ACTIVITY).fetchone()
@@ -251,12 +278,9 @@ class Monitor:
         assert activity is not None and counters is not None
         values = {
             "db_connections": activity[0], "db_active": activity[1], "db_idle": activity[2],
-            "db_idle_in_transaction": activity[3], "db_sessions": counters[0] or 0, "db_table_scans": counters[1],
+            "db_idle_in_transaction": activity[3], "db_sessions": counters[0] or 0,
         }  # fmt: skip
-        refused = self.db.too_many_clients()
-        if refused is not None:
-            values["db_too_many_clients"] = refused
-        return {k: float(v) for k, v in values.items()}
+        return {**{k: float(v) for k, v in values.items()}, **self.db.log_counts()}
 
     def close(self) -> None:
         self.conn.close()

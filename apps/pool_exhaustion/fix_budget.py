@@ -1,0 +1,35 @@
+"""Fix: size each worker's pool from the database's budget, so all workers together stay under it:
+(max_connections - reserved superuser slots - headroom for migrations, consoles, monitors) / workers."""
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from fastapi import FastAPI
+
+from apps.common import ASYNCPG_SETTINGS, database_url, make_app
+from apps.pool_exhaustion.query import QUERY_S, USER
+
+MAX_CONNECTIONS = int(os.environ.get("DB_MAX_CONNECTIONS", "100"))  # the server's max_connections
+RESERVED = 3  # superuser_reserved_connections: slots ordinary roles can never use
+HEADROOM = 3  # left for anything else that must still connect
+WORKERS = int(os.environ.get("WEB_CONCURRENCY", "1"))
+POOL_MAX = max(1, (MAX_CONNECTIONS - RESERVED - HEADROOM) // WORKERS)  # per worker
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async with asyncpg.create_pool(
+        database_url(), min_size=1, max_size=POOL_MAX, server_settings=ASYNCPG_SETTINGS
+    ) as pool:
+        app.state.pool = pool
+        yield
+
+
+app = make_app("pool-exhaustion: fix_budget", lifespan)
+
+
+@app.get("/users/{user_id}")
+async def user(user_id: int) -> dict[str, object]:
+    return dict(await app.state.pool.fetchrow(USER, user_id, QUERY_S))  # waits for a free connection
