@@ -64,13 +64,26 @@ def spawn(cmd: list[str], *, cores: list[int], env: dict[str, str], log: Path, c
 
 
 def stop(proc: subprocess.Popen[bytes], grace_s: float) -> int | None:
-    """SIGTERM the process group, SIGKILL it after `grace_s`; returns the exit code."""
+    """SIGTERM the process group, wait up to `grace_s` for all of it, then SIGKILL what is left.
+
+    The whole tree is awaited, not just its leader: a wrapper (runuser, gunicorn's arbiter) may
+    exit before the processes it started have finished shutting down."""
+    try:
+        tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        tree = []
     if proc.poll() is None:
         _signal_group(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=grace_s)
-    # The group may outlive its leader (a worker that ignored SIGTERM): kill what is left.
+        psutil.wait_procs(tree, timeout=max(0.0, deadline - time.monotonic()))
+    # Whatever ignored SIGTERM, or left the group, is killed now.
     _signal_group(proc.pid, signal.SIGKILL)
+    for child in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+    psutil.wait_procs(tree, timeout=5)
     try:
         return proc.wait(timeout=5)
     except subprocess.TimeoutExpired:

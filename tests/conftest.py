@@ -64,9 +64,9 @@ def write_scenario(
     return path
 
 
-def lab(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def lab(*args: str, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "lab", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "lab", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env
     )
 
 

@@ -1,5 +1,7 @@
 """Bad: the session comes from a plain function and is closed by hand, but not on the error path."""
 
+from typing import Annotated
+
 from fastapi import Depends, HTTPException
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +17,7 @@ async def get_session() -> AsyncSession:
 
 
 @app.get("/orders/{order_id}")
-async def order(order_id: int, session: AsyncSession = Depends(get_session)) -> dict[str, int]:
+async def order(order_id: int, session: Annotated[AsyncSession, Depends(get_session)]) -> dict[str, int]:
     found = await session.get(Order, order_id)  # begins a transaction, checks out a connection
     if found is None:
         raise HTTPException(status_code=404, detail="order not found")  # leaks it, idle in transaction

@@ -1,6 +1,7 @@
 """Fix: a `yield` dependency owns the session: commit on success, rollback on error, always close."""
 
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 from fastapi import Depends, HTTPException
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +24,7 @@ async def get_session() -> AsyncIterator[AsyncSession]:
 
 
 @app.get("/orders/{order_id}")
-async def order(order_id: int, session: AsyncSession = Depends(get_session)) -> dict[str, int]:
+async def order(order_id: int, session: Annotated[AsyncSession, Depends(get_session)]) -> dict[str, int]:
     found = await session.get(Order, order_id)
     if found is None:
         raise HTTPException(status_code=404, detail="order not found")

@@ -77,7 +77,8 @@ class Postgres:
         self.database = f"lab_{run_id.lower()}"
         self.external = os.environ.get("DATABASE_URL") or None
         self.mode = "external" if self.external else "embedded"
-        self.admin_url = ""
+        self.server_url = ""  # the maintenance database: where the run's database is created and dropped
+        self.admin_url = ""  # superuser (or the user's role) in the run's database
         self.app_url = ""
         self.version = ""
         self.pid: int | None = None
@@ -88,7 +89,7 @@ class Postgres:
     def __enter__(self) -> Postgres:
         try:
             if self.external:
-                self.admin_url = self.external
+                self.server_url = self.external
             else:
                 self._start_embedded()
             self._create_database()
@@ -105,7 +106,7 @@ class Postgres:
     def _teardown(self) -> None:
         if self.external and self.version:
             try:
-                with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+                with psycopg.connect(self.server_url, autocommit=True, connect_timeout=5) as conn:
                     conn.execute(
                         sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.database))
                     )
@@ -148,13 +149,13 @@ class Postgres:
             cores=self.cores, env=self.env, log=self.log, cwd=self._workdir,
         )  # fmt: skip
         self.pid = self._proc.pid
-        self.admin_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        self.server_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
         deadline = time.monotonic() + READY_TIMEOUT_S
         while True:
             if self._proc.poll() is not None:
                 raise LabError(f"embedded PostgreSQL exited at start: {tail(self.log, 2) or 'no output'}")
             try:
-                psycopg.connect(self.admin_url, connect_timeout=1).close()
+                psycopg.connect(self.server_url, connect_timeout=1).close()
                 return
             except psycopg.OperationalError:
                 if time.monotonic() > deadline:
@@ -165,9 +166,9 @@ class Postgres:
 
     # -- the run's database ----------------------------------------------------------------
     def _create_database(self) -> None:
-        where = _redacted(self.admin_url)
+        where = _redacted(self.server_url)
         try:
-            conn = psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5)
+            conn = psycopg.connect(self.server_url, autocommit=True, connect_timeout=5)
         except psycopg.OperationalError as exc:
             reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise LabError(f"database unreachable at {where} (DATABASE_URL): {reason}") from None
@@ -194,10 +195,10 @@ class Postgres:
                         sql.Identifier(self.database)))  # fmt: skip
                 conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
                     sql.Identifier(self.database), sql.Identifier(APP_ROLE)))  # fmt: skip
-                self.app_url = with_database(self.admin_url, self.database, APP_ROLE, APP_PASSWORD)
+                self.app_url = with_database(self.server_url, self.database, APP_ROLE, APP_PASSWORD)
             else:
-                self.app_url = with_database(self.admin_url, self.database)
-        self.admin_url = with_database(self.admin_url, self.database)
+                self.app_url = with_database(self.server_url, self.database)
+        self.admin_url = with_database(self.server_url, self.database)
 
     def log_counts(self) -> dict[str, float]:
         """Refused connections and executed statements so far, read from the embedded server's log."""
