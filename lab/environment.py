@@ -10,7 +10,7 @@ from typing import Any
 
 from lab.paths import ROOT
 
-PACKAGES = [
+PACKAGES = [  # the server side and the harness; keys in run.json use underscores
     "fastapi",
     "starlette",
     "pydantic",
@@ -24,6 +24,7 @@ PACKAGES = [
     "httpx",
     "asyncpg",
     "psycopg",
+    "psycopg-pool",
     "sqlalchemy",
     "pandas",
     "plotly",
