@@ -39,3 +39,6 @@ def database_url(scheme: str = "postgresql") -> str:
 # The lab sets PGAPPNAME per variant; libpq-based drivers read it, asyncpg takes it explicitly.
 APP_NAME = os.environ.get("PGAPPNAME", "lab-app")
 ASYNCPG_SETTINGS = {"application_name": APP_NAME}
+
+# The lab's upstream service, for the pitfalls that call other services (the lab sets UPSTREAM_URL).
+UPSTREAM_URL = os.environ.get("UPSTREAM_URL", "http://127.0.0.1:9")

@@ -67,7 +67,7 @@ def evaluate_one(claim: Claim, cells: list[dict[str, Any]], setting: str) -> dic
         whole.append(value)
         spread.append(value)
         # A third of the window holds a third of the requests: counts compare across segments only as ratios.
-        if claim.metric in TRAFFIC_METRICS and (base is not None or claim.metric not in COUNTS):
+        if claim.segments and claim.metric in TRAFFIC_METRICS and (base is not None or claim.metric not in COUNTS):
             mine_segs = _segment_values(cell, claim)
             base_segs = _segment_values(base, claim) if base else [None] * len(mine_segs)
             spread += [_ratio(a, b if base else None) for a, b in zip(mine_segs, base_segs, strict=True)]

@@ -83,9 +83,12 @@ def run(
     env: dict[str, str],
     on_start: Callable[[int], None],
     on_tick: Callable[[dict[str, Any] | None], None],
+    on_window: Callable[[dict[str, Any]], None] | None = None,
 ) -> None:
-    """Run Locust to completion; `on_start(pid)` lets the caller start sampling it."""
+    """Run Locust to completion. `on_start(pid)` lets the caller start sampling it; `on_window(window)`
+    is called once the load has started, with its start on the wall clock (`t0`)."""
     log = out / "locust.log"
+    window_path = out / "window.json"
     proc = spawn(command(locustfile, load, url, out), cores=cores, env=env, log=log, cwd=ROOT)
     deadline = time.monotonic() + load.warmup_s + load.duration_s + STARTUP_ALLOWANCE_S
     try:
@@ -93,12 +96,14 @@ def run(
         while proc.poll() is None:
             if time.monotonic() > deadline:
                 raise CellError(f"Locust did not finish in time; see {log}")
+            if on_window is not None and window_path.is_file():
+                on_window(json.loads(window_path.read_text()))
+                on_window = None
             on_tick(read_progress(out))
-            time.sleep(0.2)
+            time.sleep(0.05 if on_window is not None else 0.2)
     finally:
         code = stop(proc, grace_s=5.0)
     if code != 0:
         raise CellError(f"Locust exited with code {code}: {tail(log, 2) or 'no output'}")
-    window = out / "window.json"
-    if not window.is_file() or "end_s" not in json.loads(window.read_text()):
+    if not window_path.is_file() or "end_s" not in json.loads(window_path.read_text()):
         raise CellError(f"Locust ended before the measured window was over: {tail(log, 2) or 'no output'}")

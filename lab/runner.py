@@ -7,10 +7,12 @@ run.json says whether the run is `complete`, `incomplete` or `failed`.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import statistics
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,7 +24,7 @@ import pandas as pd
 import psutil
 
 from lab import load, results
-from lab.checks import verify_answers
+from lab.checks import get, verify_answers
 from lab.claims import evaluate
 from lab.environment import capture
 from lab.errors import CellError, LabError
@@ -31,11 +33,12 @@ from lab.plan import Cell, expand
 from lab.processes import RUN_TAG, CoreLayout, core_layout, free_port, kill_tagged, port_in_use, tagged
 from lab.progress import Progress
 from lab.sampling import Sampler
-from lab.scenario import Scenario
+from lab.scenario import AppProbe, Scenario
 from lab.servers import Server
 from lab.services.postgres import Monitor, Postgres
 from lab.services.seed import seed
-from lab.summary import flags, read_requests, read_window, summarise
+from lab.services.upstream import Upstream
+from lab.summary import SERVICE_CPU, flags, read_requests, read_window, summarise
 
 
 @dataclass
@@ -53,6 +56,21 @@ class Services:
 
     db: Postgres | None = None
     monitor: Monitor | None = None
+    upstream: Upstream | None = None
+    faults: list[dict[str, Any]] = field(default_factory=list)
+
+    def pids(self) -> set[int]:
+        """Processes of the services, which outlive each cell by design."""
+        found: set[int] = set()
+        for pid in (self.db.pid if self.db else None, self.upstream.pid if self.upstream else None):
+            if pid is None:
+                continue
+            try:
+                root = psutil.Process(pid)
+                found |= {root.pid, *(p.pid for p in root.children(recursive=True))}
+            except psutil.NoSuchProcess:
+                continue
+        return found
 
 
 @dataclass
@@ -142,6 +160,14 @@ def _start_services(
 ) -> Services:
     """Services shared by every cell of the run, stopped by `stack` whatever happens."""
     services = Services()
+    if scenario.upstream is not None:
+        mode = scenario.upstream.model_dump(exclude={"faults"})
+        services.upstream = stack.enter_context(
+            Upstream(mode=mode, env=env, cores=layout.generator, log=directory / "upstream.log")
+        )
+        services.faults = [f.model_dump() for f in scenario.upstream.faults]
+        env["UPSTREAM_URL"] = services.upstream.url
+        record["upstream"] = {"mode": mode, "faults": services.faults, "cores": layout.generator}
     if scenario.database is None:
         return services
     # The database shares the load generator's core: on two cores, putting it beside the server
@@ -183,6 +209,7 @@ def _new_record(scenario: Scenario, options: RunOptions, run_id: str, layout: Co
         "locustfile": scenario.locustfile,
         "load": scenario.profile(options.profile).model_dump(),
         "matrix": scenario.matrix,
+        "references": [r.model_dump() for r in scenario.references],
         "pinning": {"server_cores": layout.server, "generator_cores": layout.generator, "pinned": layout.pinned},
         "environment": capture(),
         "cells": [],
@@ -227,6 +254,9 @@ def _run_cell(
     server = Server(
         cell.app, cell.server, port, cores=layout.server, env=env, log=out / "server.log", cwd=ROOT, what=what
     )
+    upstream = services.upstream
+    if upstream is not None:
+        upstream.reset()
     with server:
         answers = verify_answers(host, port, scenario.verify, what)
         with sampler:
@@ -235,6 +265,11 @@ def _run_cell(
                 sampler.watch("database", services.db.pid)
             if services.monitor is not None:
                 sampler.add_probe(services.monitor.read, every_s=0.5)
+            for probe in scenario.app_probes:
+                sampler.add_probe(_app_probe(host, port, probe), every_s=0.5)
+            if upstream is not None and upstream.pid is not None:
+                sampler.watch("upstream", upstream.pid)
+                sampler.add_probe(upstream.read, every_s=0.5)
             load.run(
                 scenario.locustfile,
                 cell.load,
@@ -244,17 +279,21 @@ def _run_cell(
                 env=env,
                 on_start=lambda pid: sampler.watch("generator", pid),
                 on_tick=progress.tick if progress else lambda _: None,
+                on_window=(lambda w: upstream.arm(w["t0"], services.faults)) if upstream and services.faults else None,
             )
         startup_s = server.startup_s
     results.append_samples(directory, sampler.rows)
-    left = tagged(run_id, exclude=_service_pids(services))
+    left = tagged(run_id, exclude=services.pids())
     if left:
         raise CellError(f"{what}: processes left after the cell: {[p.pid for p in left]}")
 
     samples = pd.DataFrame(sampler.rows, columns=results.SAMPLE_COLUMNS)
-    summary = summarise(read_requests(out / "requests.csv"), read_window(out / "window.json"), samples)
-    if summary.get("database_cpu_pct") is not None and summary["generator_cpu_pct"] is not None:
-        summary["generator_core_cpu_pct"] = round(summary["generator_cpu_pct"] + summary["database_cpu_pct"], 2)
+    summary = summarise(
+        read_requests(out / "requests.csv"), read_window(out / "window.json"), samples, faults=services.faults
+    )
+    shared = [summary[k] for k in SERVICE_CPU if summary.get(k) is not None]  # services on Locust's core
+    if shared and summary["generator_cpu_pct"] is not None:
+        summary["generator_core_cpu_pct"] = round(summary["generator_cpu_pct"] + sum(shared), 2)
         summary["flags"] = flags(summary)
     if not layout.pinned:
         summary["flags"].append("unpinned")
@@ -278,17 +317,22 @@ SIDE_METRICS = (
     "server_cpu_pct", "server_rss_mb", "server_rss_mb_peak", "generator_cpu_pct", "database_cpu_pct",
     "generator_core_cpu_pct", "db_connections_peak", "db_connections_mean", "db_idle_in_transaction_peak",
     "db_sessions_opened", "db_sessions_per_request", "db_statements_per_request", "db_too_many_clients",
+    "upstream_cpu_pct", "upstream_requests", "upstream_connections_opened", "upstream_connections_per_request",
+    "upstream_open_peak", "upstream_time_wait_peak", "upstream_inflight_peak", "recovery_s",
 )  # fmt: skip
 
 
-def _service_pids(services: Services) -> set[int]:
-    if services.db is None or services.db.pid is None:
-        return set()
-    try:
-        root = psutil.Process(services.db.pid)
-        return {root.pid, *(p.pid for p in root.children(recursive=True))}
-    except psutil.NoSuchProcess:
-        return set()
+def _side_metrics(sums: list[dict[str, Any]]) -> list[str]:
+    app = sorted({k for s in sums for k in s if k.startswith("app_")})
+    return [k for k in SIDE_METRICS if any(k in s for s in sums)] + app
+
+
+def _app_probe(host: str, port: int, probe: AppProbe) -> Callable[[], dict[str, float]]:
+    def read() -> dict[str, float]:
+        status, body = get(host, port, probe.path, timeout_s=1.0)
+        return {f"app_{probe.name}": float(json.loads(body)[probe.field])} if status == 200 else {}
+
+    return read
 
 
 def _median(values: list[Any]) -> float | None:
@@ -322,7 +366,7 @@ def aggregate(cells: list[dict[str, Any]]) -> dict[str, Any]:
             "repeats": len(members),
             **_combine(sums),
             "by_request": {n: _combine([s["by_request"][n] for s in sums if n in s["by_request"]]) for n in names},
-            **{k: _median([s.get(k) for s in sums]) for k in SIDE_METRICS if any(k in s for s in sums)},
+            **{k: _median([s.get(k) for s in sums]) for k in _side_metrics(sums)},
             "flags": sorted({f for s in sums for f in s["flags"]}),
         }
     return variants

@@ -23,7 +23,11 @@ Metric = Literal[
     "server_cpu_pct", "server_rss_mb", "database_cpu_pct",
     "db_connections_peak", "db_connections_mean", "db_idle_in_transaction_peak", "db_sessions_opened",
     "db_sessions_per_request", "db_statements_per_request", "db_too_many_clients",
+    "upstream_requests", "upstream_connections_opened", "upstream_connections_per_request",
+    "upstream_open_peak", "upstream_time_wait_peak", "upstream_inflight_peak", "recovery_s",
 ]  # fmt: skip
+# A number an app publishes at one of its own routes, sampled like the others (`app_<name>_peak|last|mean`).
+AppMetric = Annotated[str, Field(pattern=r"^app_[a-z0-9_]+_(peak|last|mean)$")]
 AppRef = Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]
 LocustOption = str | int | float | bool
 
@@ -74,6 +78,35 @@ class Database(Strict):
     seed: SeedSize = SeedSize()
 
 
+class UpstreamMode(Strict):
+    """How the upstream answers: log-normal latency (median, p99), an error rate, or a hang/refusal."""
+
+    latency_ms: float = Field(0.0, ge=0, le=60_000)
+    latency_p99_ms: float | None = Field(None, ge=0, le=600_000)
+    error_rate: float = Field(0.0, ge=0, le=1)
+    hang: bool = False
+    refuse: bool = False
+
+
+class Fault(UpstreamMode):
+    """A window, in seconds from the load's start, during which the upstream behaves differently."""
+
+    from_s: float = Field(ge=0)
+    until_s: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Fault:
+        if self.until_s <= self.from_s:
+            raise ValueError(f"until_s ({self.until_s:g}) must be after from_s ({self.from_s:g})")
+        return self
+
+
+class Upstream(UpstreamMode):
+    """A downstream service the lab runs on loopback for the apps to call (UPSTREAM_URL)."""
+
+    faults: list[Fault] = []
+
+
 class LoadProfile(Strict):
     """One load level. `options` are passed to the locustfile as `--name value`."""
 
@@ -100,12 +133,30 @@ class Claim(Strict):
     """`metric(variant) / metric(baseline) <op> threshold`, or `metric(variant) <op> threshold`."""
 
     text: str
-    metric: Metric
+    metric: Metric | AppMetric
     variant: str
     baseline: str | None = None
     op: Literal[">=", "<="] = ">="
     threshold: float
     request: str = "all"
+    # Spread over each third of the window too; off for effects confined to part of it (faults).
+    segments: bool = True
+
+
+class Reference(Strict):
+    """A predicted throughput drawn beside the measured one (e.g. threads / call duration)."""
+
+    label: str
+    rps: float = Field(gt=0)
+    request: str = "all"
+
+
+class AppProbe(Strict):
+    """A route every variant answers with a JSON number the lab samples every 0.5 s during the load."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    path: str = Field(pattern=r"^/")
+    field: str
 
 
 class Pinning(Strict):
@@ -126,11 +177,14 @@ class Scenario(Strict):
     variants: dict[str, AppRef] = Field(min_length=1)
     server: ServerSettings = ServerSettings()
     database: Database | None = None
+    upstream: Upstream | None = None
     matrix: dict[str, list[Any]] = {}
     pinning: Pinning = Pinning()
     verify: list[Check] = Field(min_length=1)
     profiles: dict[str, LoadProfile]
     claims: list[Claim] = []
+    references: list[Reference] = []
+    app_probes: list[AppProbe] = []
 
     @field_validator("locustfile")
     @classmethod

@@ -20,6 +20,8 @@ FEW_REQUESTS = 200
 # The measured window is cut into this many equal segments, so a claim can see its own spread.
 SEGMENTS = 3
 ALL = "all"
+# CPU of services that share Locust's core: with them, the core's total load is what starves Locust.
+SERVICE_CPU = ("database_cpu_pct", "upstream_cpu_pct")
 # Metrics of the traffic itself, known per request name and per segment of the window; every
 # other claimable metric (CPU, memory, database counts) belongs to a whole cell.
 TRAFFIC_METRICS = {*PERCENTILES, "max", "mean", "rps", "requests", "failures", "error_rate"}
@@ -80,10 +82,10 @@ def sampled(samples: pd.DataFrame, t0: float, start: float, end: float) -> dict[
     """Means (and the RSS peak) of the process samples taken inside the measured window."""
     inside = samples[(samples["ts"] >= t0 + start) & (samples["ts"] <= t0 + end)]
     out: dict[str, float | None] = {}
-    for metric in ("server_cpu_pct", "server_rss_mb", "generator_cpu_pct", "database_cpu_pct"):
+    for metric in ("server_cpu_pct", "server_rss_mb", "generator_cpu_pct", "database_cpu_pct", "upstream_cpu_pct"):
         values = inside.loc[inside["metric"] == metric, "value"]
-        if metric == "database_cpu_pct" and values.empty:
-            continue  # only scenarios with a database have one
+        if metric in SERVICE_CPU and values.empty:
+            continue  # only scenarios with that service have one
         out[metric] = round(float(values.mean()), 2) if not values.empty else None
     peak = inside.loc[inside["metric"] == "server_rss_mb", "value"]
     out["server_rss_mb_peak"] = round(float(peak.max()), 2) if not peak.empty else None
@@ -120,7 +122,64 @@ def database(samples: pd.DataFrame, t0: float, start: float, end: float, request
     }
 
 
-def summarise(requests: pd.DataFrame, window: dict[str, float], samples: pd.DataFrame) -> dict[str, Any]:
+def upstream(samples: pd.DataFrame, t0: float, start: float, end: float, requests: int) -> dict[str, float | None]:
+    """What the upstream saw inside the window. Empty without an upstream."""
+    inside = samples[(samples["ts"] >= t0 + start) & (samples["ts"] <= t0 + end)]
+
+    def series(metric: str) -> pd.Series:
+        return inside.loc[inside["metric"] == metric].sort_values("ts")["value"]
+
+    if series("upstream_requests").empty:
+        return {}
+    opened = series("upstream_connections_opened")
+    seen = series("upstream_requests")
+    opened_n = float(opened.iloc[-1] - opened.iloc[0]) if len(opened) >= 2 else None
+    return {
+        "upstream_requests": float(seen.iloc[-1] - seen.iloc[0]) if len(seen) >= 2 else None,
+        "upstream_connections_opened": opened_n,
+        "upstream_connections_per_request": round(opened_n / requests, 4)
+        if opened_n is not None and requests
+        else None,
+        "upstream_open_peak": float(series("upstream_connections_open").max()),
+        "upstream_inflight_peak": float(series("upstream_inflight").max()),
+        "upstream_time_wait_peak": float(series("upstream_time_wait").max()),
+    }
+
+
+def app_metrics(samples: pd.DataFrame, t0: float, start: float, end: float) -> dict[str, float]:
+    """Numbers the app published (`app_<name>` samples): peak, mean and last value inside the window."""
+    inside = samples[(samples["ts"] >= t0 + start) & (samples["ts"] <= t0 + end)]
+    out: dict[str, float] = {}
+    for metric, part in inside[inside["metric"].str.startswith("app_")].groupby("metric"):
+        values = part.sort_values("ts")["value"]
+        out.update({f"{metric}_peak": float(values.max()), f"{metric}_mean": round(float(values.mean()), 3),
+                    f"{metric}_last": float(values.iloc[-1])})  # fmt: skip
+    return out
+
+
+def recovery_s(requests: pd.DataFrame, faults: list[dict[str, Any]], factor: float = 2.0) -> float | None:
+    """Seconds from the end of the last fault until p99 is back within `factor` x its level before the
+    first fault, for two seconds in a row. None without faults, or if it never recovers in the run."""
+    if not faults or requests.empty:
+        return None
+    first, last = min(f["from_s"] for f in faults), max(f["until_s"] for f in faults)
+    seconds = requests["t"].astype(int)
+    p99 = requests.groupby(seconds)["response_ms"].quantile(0.99)
+    before = p99[p99.index < int(first)]
+    if before.empty:
+        return None
+    ceiling = factor * float(before.median())
+    after = p99[p99.index >= int(last)]
+    good = after <= ceiling
+    for i in range(len(after) - 1):
+        if good.iloc[i] and good.iloc[i + 1]:
+            return float(after.index[i] - last) if after.index[i] > last else 0.0
+    return None
+
+
+def summarise(
+    requests: pd.DataFrame, window: dict[str, float], samples: pd.DataFrame, faults: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     inside, start, end = measured(requests, window)
     seconds = end - start
     names = _by_name(inside)
@@ -131,7 +190,11 @@ def summarise(requests: pd.DataFrame, window: dict[str, float], samples: pd.Data
         "segments": {name: segments(part, start, end) for name, part in names.items()},
         **sampled(samples, window["t0"], start, end),
         **database(samples, window["t0"], start, end, len(inside)),
+        **upstream(samples, window["t0"], start, end, len(inside)),
     }
+    if faults:
+        summary["recovery_s"] = recovery_s(requests, faults)
+    summary.update(app_metrics(samples, window["t0"], start, end))
     summary["flags"] = flags(summary)
     return summary
 

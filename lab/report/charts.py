@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -43,45 +46,53 @@ def latency_percentiles(frame: pd.DataFrame, palette: dict[str, str]) -> go.Figu
     return _style(fig, "Latency percentiles over the measured window (median of repeats)")
 
 
-def throughput(frame: pd.DataFrame, palette: dict[str, str]) -> go.Figure:
-    stats = frame.groupby("variant", sort=False)["rps"].agg(["median", "min", "max"]).reset_index()
-    fig = go.Figure(
-        go.Bar(
-            x=stats["variant"],
-            y=stats["median"],
-            marker_color=[palette[v] for v in stats["variant"]],
-            error_y={
-                "type": "data",
-                "symmetric": False,
-                "array": stats["max"] - stats["median"],
-                "arrayminus": stats["median"] - stats["min"],
-            },
-            text=[f"{v:,.0f}" for v in stats["median"]],
-            textposition="outside",
-        )
-    )
-    fig.update_yaxes(title="completed requests/s")
-    return _style(fig, "Throughput (median of repeats; bars span min-max)")
+def throughput(frame: pd.DataFrame, palette: dict[str, str], references: list[dict[str, Any]]) -> go.Figure:
+    stats = frame.groupby(["request", "variant"], sort=False)["rps"].agg(["median", "min", "max"]).reset_index()
+    stats["above"], stats["below"] = stats["max"] - stats["median"], stats["median"] - stats["min"]
+    fig = px.bar(stats, x="variant", y="median", color="variant", facet_col="request", error_y="above",
+                 error_y_minus="below", text_auto=".0f", color_discrete_map=palette,
+                 labels={"median": "completed requests/s", "variant": ""})  # fmt: skip
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
+    requests = list(dict.fromkeys(stats["request"]))
+    for ref in references:
+        name = "all requests" if ref["request"] == "all" else ref["request"]
+        if name in requests:
+            fig.add_hline(y=ref["rps"], line_dash="dash", line_color="black", row=1, col=requests.index(name) + 1,
+                          annotation_text=ref["label"], annotation_position="top left")  # fmt: skip
+    fig.update_layout(showlegend=False)
+    return _style(fig, "Throughput per request name (median of repeats; bars span min-max)")
 
 
-def _warmup(fig: go.Figure, warmup_s: float) -> go.Figure:
-    if warmup_s > 0:
-        fig.add_vrect(
-            x0=0,
-            x1=warmup_s,
-            fillcolor="grey",
-            opacity=0.12,
-            line_width=0,
-            row="all",
-            col="all",
-            annotation_text="warm-up",
-            annotation_position="top left",
-        )
+@dataclass(frozen=True)
+class Shade:
+    """Time spans every time-series chart marks: the warm-up, and the upstream's fault windows."""
+
+    warmup_s: float
+    faults: list[dict[str, Any]]
+
+
+def fault_label(fault: dict[str, Any]) -> str:
+    if fault.get("hang"):
+        return "upstream hangs"
+    if fault.get("refuse"):
+        return "upstream refuses"
+    if fault.get("error_rate"):
+        return f"upstream errors {fault['error_rate']:.0%}"
+    return f"upstream slow ({fault.get('latency_ms', 0):g} ms)"
+
+
+def _shade(fig: go.Figure, shade: Shade) -> go.Figure:
+    if shade.warmup_s > 0:
+        fig.add_vrect(x0=0, x1=shade.warmup_s, fillcolor="grey", opacity=0.12, line_width=0, row="all", col="all",
+                      annotation_text="warm-up", annotation_position="top left")  # fmt: skip
+    for fault in shade.faults:
+        fig.add_vrect(x0=fault["from_s"], x1=fault["until_s"], fillcolor="red", opacity=0.08, line_width=0,
+                      row="all", col="all", annotation_text=fault_label(fault), annotation_position="top left")  # fmt: skip
     return fig
 
 
 def over_time(
-    frame: pd.DataFrame, column: str, label: str, palette: dict[str, str], warmup_s: float, log: bool = False
+    frame: pd.DataFrame, column: str, label: str, palette: dict[str, str], shade: Shade, log: bool = False
 ) -> go.Figure:
     fig = px.line(
         frame,
@@ -93,10 +104,10 @@ def over_time(
         color_discrete_map=palette,
         labels={"second": "seconds since load start", column: label},
     )
-    return _style(_warmup(fig, warmup_s), f"{label} per second")
+    return _style(_shade(fig, shade), f"{label} per second")
 
 
-def resources(frame: pd.DataFrame, palette: dict[str, str], warmup_s: float) -> go.Figure:
+def resources(frame: pd.DataFrame, palette: dict[str, str], shade: Shade) -> go.Figure:
     names = {"server_cpu_pct": "server CPU %", "server_rss_mb": "server RSS (MB)", "generator_cpu_pct": "Locust CPU %",
              "database_cpu_pct": "PostgreSQL CPU %"}  # fmt: skip
     part = frame[frame["metric"].isin(list(names))].copy()
@@ -113,7 +124,7 @@ def resources(frame: pd.DataFrame, palette: dict[str, str], warmup_s: float) -> 
     )
     fig.update_yaxes(matches=None, rangemode="tozero")
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
-    fig = _style(_warmup(fig, warmup_s), "Server and load-generator resources (sampled every second)")
+    fig = _style(_shade(fig, shade), "Server and load-generator resources (sampled every second)")
     fig.update_layout(height=220 * part["metric"].nunique() + 80)
     return fig
 
@@ -122,7 +133,7 @@ DB_STATES = {"db_active": "active", "db_idle": "idle", "db_idle_in_transaction":
 DB_STATE_COLORS = {"active": "#1f77b4", "idle": "#aec7e8", "idle in transaction": "#d62728"}
 
 
-def db_connections(frame: pd.DataFrame, max_connections: int | None, warmup_s: float) -> go.Figure:
+def db_connections(frame: pd.DataFrame, max_connections: int | None, shade: Shade) -> go.Figure:
     """Connections the database sees, by state, per variant (first repeat), under its ceiling."""
     part = frame[frame["metric"].isin(list(DB_STATES)) & (frame["repeat"] == frame["repeat"].min())].copy()
     part["state"] = part["metric"].map(DB_STATES)
@@ -132,6 +143,23 @@ def db_connections(frame: pd.DataFrame, max_connections: int | None, warmup_s: f
     if max_connections:
         fig.add_hline(y=max_connections, line_dash="dot", line_color="black", row="all", col="all",
                       annotation_text="max_connections", annotation_position="top left")  # fmt: skip
-    fig = _style(_warmup(fig, warmup_s), "PostgreSQL connections by state (pg_stat_activity, every 0.5 s)")
+    fig = _style(_shade(fig, shade), "PostgreSQL connections by state (pg_stat_activity, every 0.5 s)")
     fig.update_layout(legend_title_text="state")
+    return fig
+
+
+UPSTREAM_SERIES = {"upstream_connections_open": "connections open", "upstream_inflight": "requests in flight",
+                   "upstream_time_wait": "sockets in TIME_WAIT"}  # fmt: skip
+
+
+def upstream(frame: pd.DataFrame, palette: dict[str, str], shade: Shade) -> go.Figure:
+    """What the upstream saw, per variant (first repeat): connections, in-flight requests, TIME_WAIT."""
+    part = frame[frame["metric"].isin(list(UPSTREAM_SERIES)) & (frame["repeat"] == frame["repeat"].min())].copy()
+    part["metric"] = part["metric"].map(UPSTREAM_SERIES)
+    fig = px.line(part, x="t", y="value", color="variant", facet_row="metric", color_discrete_map=palette,
+                  labels={"t": "seconds since load start", "value": ""})  # fmt: skip
+    fig.update_yaxes(matches=None, rangemode="tozero")
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
+    fig = _style(_shade(fig, shade), "The upstream service's view (sampled every 0.5 s)")
+    fig.update_layout(height=600)
     return fig

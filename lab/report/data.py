@@ -28,18 +28,14 @@ def percentiles(record: dict[str, Any]) -> pd.DataFrame:
 
 
 def per_cell(record: dict[str, Any]) -> pd.DataFrame:
-    """One row per measured cell, for throughput with its spread over repeats."""
-    rows = [
-        {
-            "variant": c["group"],
-            "repeat": c["repeat"],
-            "rps": c["summary"]["rps"],
-            "failures": c["summary"]["failures"],
-            "flags": ",".join(c["summary"]["flags"]),
-        }
-        for c in ok_cells(record)
-    ]
-    return pd.DataFrame(rows, columns=["variant", "repeat", "rps", "failures", "flags"])
+    """One row per measured cell and request name ("all requests" included), for throughput with its
+    spread over repeats."""
+    rows = []
+    for c in ok_cells(record):
+        summary = c["summary"]
+        for request, part in {"all requests": summary, **summary["by_request"]}.items():
+            rows.append({"variant": c["group"], "repeat": c["repeat"], "request": request, "rps": part["rps"]})
+    return pd.DataFrame(rows, columns=["variant", "repeat", "request", "rps"])
 
 
 def timeline(record: dict[str, Any], directory: Path) -> pd.DataFrame:

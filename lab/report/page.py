@@ -86,6 +86,16 @@ def _database(record: dict[str, Any]) -> str:
         "(log_statement = all; the lab's own monitor excluded).</p>")  # fmt: skip
 
 
+def _upstream(record: dict[str, Any]) -> str:
+    up = record["upstream"]
+    faults = "; ".join(f"{f['from_s']:g}-{f['until_s']:g} s: {charts.fault_label(f)}" for f in up["faults"])
+    return (f"<p class='muted'>The lab's upstream service on loopback, base mode {esc(up['mode'])}"
+            f"{'; faults (from the load start, shaded red): ' + esc(faults) if faults else ''}. It counts the "
+            "requests and TCP connections it sees; TIME_WAIT sockets towards it are counted on this machine. "
+            "Recovery time: seconds after the last fault until p99 is back within 2x its level before "
+            "the first fault.</p>")  # fmt: skip
+
+
 def _precision(record: dict[str, Any]) -> str:
     return (
         "<p class='muted'>Percentiles are computed from every request completed in the measured window "
@@ -102,11 +112,13 @@ def _precision(record: dict[str, Any]) -> str:
 def build(scenario: str, directory: Path, reports: Path) -> Path:
     record = load_record(directory)
     palette = charts.colors(list(record["variants"]))
-    warm = data.warmup_s(record)
+    warm = charts.Shade(data.warmup_s(record), record.get("upstream", {}).get("faults", []))
     timeline = data.timeline(record, directory)
     figs = [
         figure(charts.latency_percentiles(data.percentiles(record), palette), f"{scenario}-latency"),
-        figure(charts.throughput(data.per_cell(record), palette), f"{scenario}-throughput"),
+        figure(
+            charts.throughput(data.per_cell(record), palette, record.get("references", [])), f"{scenario}-throughput"
+        ),
         figure(charts.over_time(timeline, "p99", "p99 latency (ms)", palette, warm, log=True), f"{scenario}-p99-time"),
         figure(charts.over_time(timeline, "rps", "completed requests", palette, warm), f"{scenario}-rps-time"),
         figure(charts.resources(data.samples(record, directory), palette, warm), f"{scenario}-resources"),
@@ -117,6 +129,9 @@ def build(scenario: str, directory: Path, reports: Path) -> Path:
         db_section = f"<h2>Database</h2>{_database(record)}{figure(db_fig, f'{scenario}-db-connections')}"
     else:
         db_section = ""
+    if record.get("upstream"):
+        up_fig = charts.upstream(data.samples(record, directory), palette, warm)
+        db_section += f"<h2>Upstream</h2>{_upstream(record)}{figure(up_fig, f'{scenario}-upstream')}"
     body = f"""
 <p class='muted'><a href='index.html'>all scenarios</a></p>
 <h1>{esc(record["title"])}</h1>

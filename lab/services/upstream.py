@@ -1,0 +1,99 @@
+"""The upstream service for a run: started, configured, armed with its fault schedule, sampled."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import psutil
+
+from lab.errors import LabError
+from lab.paths import ROOT
+from lab.processes import free_port, spawn, stop, tail
+
+READY_TIMEOUT_S = 10.0
+
+
+class Upstream:
+    """Context manager: a running upstream on loopback; `url` for the apps, `control()` for the lab."""
+
+    def __init__(self, *, mode: dict[str, Any], env: dict[str, str], cores: list[int], log: Path) -> None:
+        self.mode, self.env, self.cores, self.log = mode, env, cores, log
+        self.host = "127.0.0.1"
+        self.port = free_port(self.host)
+        self.control_port = free_port(self.host)
+        self.url = f"http://{self.host}:{self.port}"
+        self.pid: int | None = None
+        self._old_time_wait: set[tuple[object, object]] = set()
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Upstream:
+        cmd = [sys.executable, "-m", "lab.upstream_server", "--port", str(self.port),
+               "--control-port", str(self.control_port), "--mode", json.dumps(self.mode)]  # fmt: skip
+        self._proc = spawn(cmd, cores=self.cores, env=self.env, log=self.log, cwd=ROOT)
+        self.pid = self._proc.pid
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            if self._proc.poll() is not None:
+                self.__exit__(None, None, None)
+                raise LabError(f"the upstream service exited at start: {tail(self.log, 2) or 'no output'}")
+            try:
+                self.control("GET", "/stats")
+                return self
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.__exit__(None, None, None)
+                    raise LabError(f"the upstream service did not answer within {READY_TIMEOUT_S:g}s") from None
+                time.sleep(0.02)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._proc is not None:
+            stop(self._proc, grace_s=2.0)
+            self._proc = None
+
+    def control(self, method: str, path: str, payload: Any = None) -> dict[str, Any]:
+        conn = http.client.HTTPConnection(self.host, self.control_port, timeout=2)
+        try:
+            body = json.dumps(payload).encode() if payload is not None else None
+            conn.request(method, path, body=body, headers={"content-type": "application/json"})
+            answer: dict[str, Any] = json.loads(conn.getresponse().read())
+            return answer
+        finally:
+            conn.close()
+
+    def reset(self) -> None:
+        """Back to the base mode with no schedule, before each cell. Sockets already in TIME_WAIT
+        (they linger for a minute) belong to the previous cell and are not counted in this one."""
+        self.control("POST", "/config", self.mode)
+        self.control("POST", "/arm", {"t0": 0, "schedule": []})
+        self._old_time_wait = self._time_wait()
+
+    def _time_wait(self) -> set[tuple[object, object]]:
+        return {
+            (c.laddr, c.raddr) for c in psutil.net_connections(kind="tcp")
+            if c.status == psutil.CONN_TIME_WAIT and c.raddr and c.raddr.port == self.port
+        }  # fmt: skip
+
+    def arm(self, t0: float, schedule: list[dict[str, Any]]) -> None:
+        self.control("POST", "/arm", {"t0": t0, "schedule": schedule})
+
+    def read(self) -> dict[str, float]:
+        """A probe for the sampler: the upstream's counters, and TIME_WAIT sockets towards it."""
+        stats = self.control("GET", "/stats")
+        time_wait = len(self._time_wait() - self._old_time_wait)
+        return {
+            "upstream_requests": stats["requests"],
+            "upstream_connections_opened": stats["connections_opened"],
+            "upstream_connections_open": stats["connections_open"],
+            "upstream_inflight": stats["inflight"],
+            "upstream_hanging": stats["hanging"],
+            "upstream_time_wait": time_wait,
+        }

@@ -1,0 +1,169 @@
+"""The upstream service the lab starts for scenarios that call other services.
+
+Run as its own process (`python -m lab.upstream_server --port P --control-port C`), on loopback.
+It answers any `GET`/`POST` on the data port with a small JSON body after a configurable latency,
+and fails, hangs (holds requests unanswered until the hang ends) or refuses connections, as told. It counts what it sees: requests, connections accepted,
+connections open now. Only the standard library: it must start fast and stay out of the way.
+
+Control (separate port, never counted): `GET /stats`; `POST /config` with a JSON mode;
+`POST /arm` with `{"t0": <unix time>, "schedule": [{"from_s", "until_s", ...mode}]}` to apply
+modes during windows measured from t0 (fault injection during a run).
+
+A mode: `{"latency_ms": 20, "latency_p99_ms": 60, "error_rate": 0.0, "hang": false, "refuse": false}`.
+Latency is log-normal with the given median and p99 (fixed when no p99 is given).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import random
+import time
+from typing import Any
+
+Z99 = 2.326  # the standard normal's 99th percentile
+DEFAULT_MODE: dict[str, Any] = {"latency_ms": 0.0, "latency_p99_ms": None, "error_rate": 0.0, "hang": False,
+                                "refuse": False}  # fmt: skip
+
+
+class Upstream:
+    def __init__(self, host: str, port: int, seed: int) -> None:
+        self.host, self.port = host, port
+        self.rng = random.Random(seed)
+        self.base: dict[str, Any] = dict(DEFAULT_MODE)
+        self.schedule: list[dict[str, Any]] = []
+        self.t0: float | None = None
+        self.stats = {"requests": 0, "errors_sent": 0, "connections_opened": 0, "connections_open": 0,
+                      "inflight": 0, "hanging": 0, "refusing": 0}  # fmt: skip
+        self.server: asyncio.Server | None = None
+
+    def mode(self) -> dict[str, Any]:
+        if self.t0 is not None:
+            elapsed = time.time() - self.t0
+            for window in self.schedule:
+                if window["from_s"] <= elapsed < window["until_s"]:
+                    return {**self.base, **{k: v for k, v in window.items() if k in DEFAULT_MODE}}
+        return self.base
+
+    def latency_s(self, mode: dict[str, Any]) -> float:
+        median = float(mode["latency_ms"]) / 1000
+        p99 = mode.get("latency_p99_ms")
+        if not median or not p99 or p99 <= mode["latency_ms"]:
+            return median
+        sigma = math.log(float(p99) / float(mode["latency_ms"])) / Z99
+        return median * math.exp(self.rng.gauss(0.0, sigma))
+
+    async def listen(self) -> None:
+        self.server = await asyncio.start_server(self.handle, self.host, self.port, reuse_address=True, backlog=1024)
+
+    async def watch_refusals(self) -> None:
+        """Refusing means no listener at all (the client sees ECONNREFUSED), so the socket is closed."""
+        while True:
+            refuse = bool(self.mode()["refuse"])
+            if refuse and self.server is not None:
+                self.server.close()
+                self.server = None
+            elif not refuse and self.server is None:
+                await self.listen()
+            self.stats["refusing"] = int(refuse)
+            await asyncio.sleep(0.01)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.stats["connections_opened"] += 1
+        self.stats["connections_open"] += 1
+        try:
+            while True:
+                request = await read_request(reader)
+                if request is None:
+                    return
+                method, path, _ = request
+                self.stats["requests"] += 1
+                self.stats["inflight"] += 1
+                try:
+                    mode = self.mode()
+                    if mode["hang"]:
+                        # Held without an answer for as long as the hang lasts, then answered late:
+                        # a client without a timeout waits exactly that long.
+                        self.stats["hanging"] += 1
+                        try:
+                            while (mode := self.mode())["hang"]:
+                                await asyncio.sleep(0.01)
+                        finally:
+                            self.stats["hanging"] -= 1
+                    await asyncio.sleep(self.latency_s(mode))
+                    if self.rng.random() < float(mode["error_rate"]):
+                        self.stats["errors_sent"] += 1
+                        await respond(writer, 503, {"error": "injected by the lab's upstream"})
+                    else:
+                        await respond(writer, 200, {"path": path, "method": method, "source": "upstream"})
+                finally:
+                    self.stats["inflight"] -= 1
+        except (ConnectionError, asyncio.IncompleteReadError):
+            return
+        finally:
+            self.stats["connections_open"] -= 1
+            writer.close()
+
+    async def control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while (request := await read_request(reader)) is not None:
+                method, path, body = request
+                if method == "GET" and path == "/stats":
+                    await respond(writer, 200, {**self.stats, "mode": self.mode(), "t0": self.t0})
+                elif method == "POST" and path == "/config":
+                    self.base = {**DEFAULT_MODE, **json.loads(body or b"{}")}
+                    await respond(writer, 200, self.base)
+                elif method == "POST" and path == "/arm":
+                    data = json.loads(body or b"{}")
+                    self.t0, self.schedule = float(data["t0"]), list(data.get("schedule", []))
+                    await respond(writer, 200, {"t0": self.t0, "windows": len(self.schedule)})
+                else:
+                    await respond(writer, 404, {"error": f"no control route {method} {path}"})
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError, KeyError):
+            return
+        finally:
+            writer.close()
+
+
+async def read_request(reader: asyncio.StreamReader) -> tuple[str, str, bytes] | None:
+    """One HTTP/1.1 request: (method, path, body), or None when the client closed the connection."""
+    line = await reader.readline()
+    if not line:
+        return None
+    method, path, _ = line.decode("latin-1").split(" ", 2)
+    length = 0
+    while (header := await reader.readline()) not in (b"\r\n", b"\n", b""):
+        name, _, value = header.decode("latin-1").partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value.strip())
+    body = await reader.readexactly(length) if length else b""
+    return method, path, body
+
+
+async def respond(writer: asyncio.StreamWriter, status: int, payload: Any) -> None:
+    body = json.dumps(payload).encode()
+    reason = {200: "OK", 404: "Not Found", 503: "Service Unavailable"}.get(status, "OK")
+    head = f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
+    writer.write(head.encode() + body)
+    await writer.drain()
+
+
+async def main(host: str, port: int, control_port: int, mode: dict[str, Any], seed: int) -> None:
+    upstream = Upstream(host, port, seed)
+    upstream.base = {**DEFAULT_MODE, **mode}
+    await upstream.listen()
+    await asyncio.start_server(upstream.control, host, control_port, reuse_address=True)
+    await upstream.watch_refusals()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--control-port", type=int, required=True)
+    parser.add_argument("--mode", default="{}", help="the base mode, as JSON")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    asyncio.run(main(args.host, args.port, args.control_port, json.loads(args.mode), args.seed))
