@@ -9,6 +9,7 @@ LAB := .venv/bin/python -m lab
 profile ?= default
 scenario ?=
 run ?=
+versions ?=
 
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
@@ -28,7 +29,7 @@ setup: .venv/.synced
 
 bench: setup
 	@if [ -z "$(scenario)" ]; then echo "usage: make bench scenario=NAME [profile=quick]; scenarios:"; $(LAB) list; exit 2; fi
-	$(LAB) run $(scenario) --profile $(profile)
+	$(LAB) run $(scenario) --profile $(profile) $(if $(versions),--versions '$(versions)')
 
 bench-all: setup
 	$(LAB) run --all --profile $(profile)

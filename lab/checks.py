@@ -60,6 +60,15 @@ def verify_answers(host: str, port: int, checks: list[Check], what: str) -> dict
         except ValueError:
             body = raw.decode(errors="replace")
         if check.body is not None and body != check.body:
-            raise CellError(f"{what}: GET {check.path} answered {body!r}, expected {check.body!r}")
-        seen[check.path] = body
+            raise CellError(f"{what}: GET {check.path} answered {_short(body)}, expected {_short(check.body)}")
+        if check.first is not None and not (isinstance(body, list) and body and body[0] == check.first):
+            got = body[0] if isinstance(body, list) and body else body
+            raise CellError(f"{what}: GET {check.path}: first element {_short(got)}, expected {_short(check.first)}")
+        # What the variants must agree on: the whole body, or only the part that was checked.
+        seen[check.path] = check.first if check.first is not None else body
     return seen
+
+
+def _short(value: Any, limit: int = 300) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."

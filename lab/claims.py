@@ -104,8 +104,13 @@ def evaluate_one(claim: Claim, cells: list[dict[str, Any]], setting: str) -> dic
 
 
 def evaluate(claims: list[Claim], cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    settings = list(dict.fromkeys(c["setting"] for c in cells))
-    return [evaluate_one(claim, cells, s) for claim in claims for s in settings]
+    points = {c["setting"]: c.get("setting_values", {}) for c in cells}
+    return [
+        evaluate_one(claim, cells, label)
+        for claim in claims
+        for label, values in points.items()
+        if all(str(values.get(k)) == str(v) for k, v in claim.where.items())
+    ]
 
 
 def describe(result: dict[str, Any]) -> str:

@@ -39,7 +39,8 @@ def _run(args: argparse.Namespace) -> int:
     loaded = [scenario.load(name) for name in names]  # every file is validated before any load runs
     status = 0
     for item in loaded:
-        options = RunOptions(args.profile, args.repeats, args.port, args.results, progress=not args.quiet)
+        versions = [v.strip() for v in args.versions.split(",") if v.strip()] if args.versions else None
+        options = RunOptions(args.profile, args.repeats, args.port, args.results, not args.quiet, versions)
         try:
             outcome = run(item, options)
         except KeyboardInterrupt:
@@ -105,6 +106,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="default", help="load profile in the scenario file (default: default)")
     p.add_argument("--repeats", type=int, help="override the profile's number of repeats")
     p.add_argument("--port", type=int, help="serve on this loopback port instead of a free one")
+    p.add_argument(
+        "--versions",
+        help="dependency sets to run the server under, comma-separated; specs within a set joined with +, "
+        "e.g. 'fastapi==0.129.*,fastapi==0.165.*' (each set gets a cached environment built with uv)",
+    )
     p.add_argument("--no-report", action="store_true", help="skip the HTML report")
     p.add_argument("--quiet", action="store_true", help="no live progress")
     p.add_argument("--results", type=Path, default=RESULTS, metavar="DIR", help="results folder (default: results/)")

@@ -7,6 +7,7 @@ Cells of one repeat run interleaved (bad, fix, bad, fix, ...) so machine drift h
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,21 +34,30 @@ class Cell:
         return f"{self.variant}[{self.setting_label}]" if self.setting else self.variant
 
 
-def settings(scenario: Scenario) -> list[dict[str, Any]]:
-    keys = list(scenario.matrix)
-    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*scenario.matrix.values())]
+def settings(matrix: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    keys = list(matrix)
+    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*matrix.values())]
 
 
-def expand(scenario: Scenario, profile: str, repeats: int | None = None) -> list[Cell]:
+def expand(
+    scenario: Scenario, profile: str, repeats: int | None = None, versions: list[str] | None = None
+) -> list[Cell]:
+    """`versions` (dependency sets, e.g. from the command line) replace the matrix's `deps`."""
     load = scenario.profile(profile)
     if repeats is not None:
         load = load.model_copy(update={"repeats": repeats})
     cells = []
     for repeat in range(1, load.repeats + 1):
-        for setting in settings(scenario):
+        matrix = {**scenario.matrix, **load.matrix, **({"deps": versions} if versions else {})}
+        for setting in settings(matrix):
             server = apply_setting(scenario.server, setting)
             for variant, app in scenario.variants.items():
-                label = "-".join(f"{k.removeprefix('env.')}{v}" for k, v in setting.items())
+                label = "-".join(f"{k.removeprefix('env.')}{_slug(v)}" for k, v in setting.items())
                 cell_id = "-".join(filter(None, [f"r{repeat}", variant, label]))
                 cells.append(Cell(cell_id, variant, app, setting, server, load, repeat))
     return cells
+
+
+def _slug(value: Any) -> str:
+    """A matrix value as it can appear in a folder name (`fastapi==0.129.*` -> `fastapi-0.129.x`)."""
+    return re.sub(r"[^A-Za-z0-9.]+", "-", str(value).replace("*", "x")).strip("-")

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -23,7 +24,7 @@ from typing import Any
 import pandas as pd
 import psutil
 
-from lab import load, results
+from lab import environments, load, results
 from lab.checks import get, verify_answers
 from lab.claims import evaluate
 from lab.environment import capture
@@ -48,6 +49,7 @@ class RunOptions:
     port: int | None = None
     results_root: Path = RESULTS
     progress: bool = True
+    versions: list[str] | None = None
 
 
 @dataclass
@@ -91,7 +93,9 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 def run(scenario: Scenario, options: RunOptions) -> Outcome:
     load.require_locust()
-    cells = expand(scenario, options.profile, options.repeats)
+    for spec in options.versions or []:
+        environments.parse(spec)  # a malformed set fails here, before anything starts
+    cells = expand(scenario, options.profile, options.repeats, options.versions)
     layout = core_layout(scenario.pinning.server, scenario.pinning.generator)
     if options.port is not None and port_in_use(scenario.server.host, options.port):
         raise LabError(f"port {options.port} on {scenario.server.host} is taken; free it or choose another --port")
@@ -107,6 +111,10 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
 
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     started = time.monotonic()
+    # The harness (its sampling threads) keeps off the server's core too.
+    own_cores = os.sched_getaffinity(0)
+    if layout.pinned:
+        os.sched_setaffinity(0, layout.generator)
     try:
         with ExitStack() as stack:
             services = _start_services(scenario, options, record, directory, layout, env, stack)
@@ -138,6 +146,7 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
+        os.sched_setaffinity(0, own_cores)
         left = kill_tagged(run_id)
         if left:
             record["left_behind_pids"] = left
@@ -208,7 +217,11 @@ def _new_record(scenario: Scenario, options: RunOptions, run_id: str, layout: Co
         "scenario_file": {"path": scenario.path, "sha256": scenario.sha256},
         "locustfile": scenario.locustfile,
         "load": scenario.profile(options.profile).model_dump(),
-        "matrix": scenario.matrix,
+        "matrix": {
+            **scenario.matrix,
+            **scenario.profile(options.profile).matrix,
+            **({"deps": options.versions} if options.versions else {}),
+        },
         "references": [r.model_dump() for r in scenario.references],
         "pinning": {"server_cores": layout.server, "generator_cores": layout.generator, "pinned": layout.pinned},
         "environment": capture(),
@@ -225,6 +238,7 @@ def _cell_record(cell: Cell) -> dict[str, Any]:
         "app": cell.app,
         "group": cell.group,
         "setting": cell.setting_label,
+        "setting_values": cell.setting,
         "repeat": cell.repeat,
         "server": cell.server.model_dump(),
         "load": cell.load.model_dump(),
@@ -251,8 +265,24 @@ def _run_cell(
     sampler = Sampler(cell.id)
     # Per cell: the database sees which variant connects; a fix can size its pool per worker.
     env = {**env, "PGAPPNAME": f"lab-{cell.variant}", "WEB_CONCURRENCY": str(cell.server.workers)}
+    python, versions = sys.executable, None
+    if cell.server.deps:
+        if progress:
+            progress.say(
+                f"    dependency set {cell.server.deps}: preparing its environment (cached after the first run)"
+            )
+        python, versions = environments.ensure(cell.server.deps)
+        what = f"{what} with {cell.server.deps}"
     server = Server(
-        cell.app, cell.server, port, cores=layout.server, env=env, log=out / "server.log", cwd=ROOT, what=what
+        cell.app,
+        cell.server,
+        port,
+        cores=layout.server,
+        env=env,
+        log=out / "server.log",
+        cwd=ROOT,
+        what=what,
+        python=python,
     )
     upstream = services.upstream
     if upstream is not None:
@@ -308,6 +338,7 @@ def _run_cell(
         "startup_s": round(startup_s or 0, 3),
         "wall_s": round(time.monotonic() - started, 2),
         "answers": answers,
+        "versions": versions,
         "summary": summary,
     }
 

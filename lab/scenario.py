@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from lab import environments
 from lab.errors import LabError
 from lab.paths import BASE_SCENARIO, ROOT, SCENARIOS, shown
 
@@ -49,6 +50,18 @@ class ServerSettings(Strict):
     startup_timeout_s: float = Field(15.0, gt=0, le=300)
     stop_grace_s: float = Field(5.0, gt=0, le=120)
     startup_budget_s: float = Field(3.0, gt=0)  # launch to first healthy answer: reported, not enforced
+    # A dependency set for the server's own environment (lab/environments.py); empty: the lab's own.
+    deps: str = ""
+
+    @field_validator("deps")
+    @classmethod
+    def _deps_parse(cls, deps: str) -> str:
+        if deps:
+            try:
+                environments.parse(deps)
+            except LabError as exc:
+                raise ValueError(str(exc)) from None
+        return deps
 
     @field_validator("host")
     @classmethod
@@ -118,6 +131,7 @@ class LoadProfile(Strict):
     options: dict[str, LocustOption] = {}
     budget_s: float | None = Field(None, gt=0)  # wall-time budget of a whole run: reported, not enforced
     seed: SeedSize | None = None  # overrides the database's seed size for this profile
+    matrix: dict[str, list[Any]] = {}  # overrides these keys of the scenario's matrix for this profile
 
 
 class Check(Strict):
@@ -127,6 +141,7 @@ class Check(Strict):
     path: str = Field(pattern=r"^/")
     status: int = Field(200, ge=100, le=599)
     body: dict[str, Any] | list[Any] | None = Field(None, alias="json")
+    first: dict[str, Any] | None = None  # for a JSON array whose length varies: its first element
 
 
 class Claim(Strict):
@@ -141,6 +156,8 @@ class Claim(Strict):
     request: str = "all"
     # Spread over each third of the window too; off for effects confined to part of it (faults).
     segments: bool = True
+    # Only at the matrix points with these values (e.g. { "env.WORK" = "hash" }); all points when empty.
+    where: dict[str, Any] = {}
 
 
 class Reference(Strict):
@@ -164,6 +181,9 @@ class Pinning(Strict):
 
     server: list[int] = []
     generator: list[int] = []
+
+
+MATRIX_KEYS = sorted(set(ServerSettings.model_fields) - {"host", "env"})
 
 
 class Scenario(Strict):
@@ -196,17 +216,21 @@ class Scenario(Strict):
     @field_validator("matrix")
     @classmethod
     def _matrix_fields(cls, matrix: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        allowed = sorted(set(ServerSettings.model_fields) - {"host", "env"})
         for key, values in matrix.items():
-            if key not in allowed and not key.startswith("env."):
-                raise ValueError(f"unknown server setting {key!r}; one of {', '.join(allowed)}, or env.NAME")
+            if key not in MATRIX_KEYS and not key.startswith("env."):
+                raise ValueError(f"unknown server setting {key!r}; one of {', '.join(MATRIX_KEYS)}, or env.NAME")
             if not values:
                 raise ValueError(f"{key!r} needs at least one value")
         return matrix
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
-        for key, values in self.matrix.items():
+        matrices = [self.matrix, *(p.matrix for p in self.profiles.values())]
+        for key, values in ((k, v) for m in matrices for k, v in m.items()):
+            if key not in MATRIX_KEYS and not key.startswith("env."):
+                raise ValueError(
+                    f"matrix: unknown server setting {key!r}; one of {', '.join(MATRIX_KEYS)}, or env.NAME"
+                )
             for value in values:
                 try:
                     apply_setting(self.server, {key: value})

@@ -70,8 +70,9 @@ class Server:
         log: Path,
         cwd: Path,
         what: str,
+        python: str = sys.executable,
     ) -> None:
-        self.app, self.settings, self.port, self.what = app, server, port, what
+        self.app, self.settings, self.port, self.what, self.python = app, server, port, what, python
         self.cores, self.env, self.log, self.cwd = cores, env, log, cwd
         self.proc: subprocess.Popen[bytes] | None = None
         self.startup_s: float | None = None
@@ -82,7 +83,7 @@ class Server:
         if port_in_use(host, self.port):
             raise CellError(f"port {self.port} on {host} is taken; free it or choose another with --port")
         self.proc = spawn(
-            command(self.app, self.settings, self.port),
+            command(self.app, self.settings, self.port, self.python),
             cores=self.cores,
             env={**self.env, **self.settings.env},
             log=self.log,

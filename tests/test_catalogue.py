@@ -32,11 +32,12 @@ def test_quick_profile_runs_end_to_end_with_claims_evaluated(name: str, dirs: tu
         assert variant["requests"] > 0, group
         lat = variant["latency_ms"]
         assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p99.9"] <= lat["max"], group
-    # The variants of a pitfall answer alike: the same verified bodies, route by route.
-    answers = [cell["answers"] for cell in record["cells"]]
-    assert all(a == answers[0] for a in answers)
+    # The variants of a pitfall answer alike at each matrix point: the same verified bodies, route by route.
+    for setting in {cell["setting"] for cell in record["cells"]}:
+        answers = [cell["answers"] for cell in record["cells"] if cell["setting"] == setting]
+        assert all(a == answers[0] for a in answers), setting
 
-    assert len(record["claims"]) == len(loaded.claims) * max(1, len(record["variants"]) // len(loaded.variants))
+    assert record["claims"], "no claim was evaluated"
     for claim in record["claims"]:
         assert claim["verdict"] in ("pass", "fail", "inconclusive")
         assert claim["value"] is not None, claim

@@ -163,3 +163,16 @@ def upstream(frame: pd.DataFrame, palette: dict[str, str], shade: Shade) -> go.F
     fig = _style(_shade(fig, shade), "The upstream service's view (sampled every 0.5 s)")
     fig.update_layout(height=600)
     return fig
+
+
+def matrix(frame: pd.DataFrame, palette: dict[str, str]) -> go.Figure:
+    """Every variant at every matrix point (workers, pool sizes, payload sizes, dependency sets):
+    grouped bars of throughput and p99, to read a knee or a version's effect at a glance."""
+    long = frame.melt(id_vars=["variant", "setting"], value_vars=["rps", "p99 ms"], var_name="measure")
+    fig = px.bar(long, x="setting", y="value", color="variant", barmode="group", facet_row="measure",
+                 color_discrete_map=palette, labels={"setting": "matrix point", "value": ""})  # fmt: skip
+    fig.update_yaxes(matches=None)
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
+    fig = _style(fig, "Variants across the matrix (median of repeats)")
+    fig.update_layout(height=640)
+    return fig

@@ -83,3 +83,10 @@ def samples(record: dict[str, Any], directory: Path) -> pd.DataFrame:
 
 def warmup_s(record: dict[str, Any]) -> float:
     return float(record["load"]["warmup_s"])
+
+
+def matrix_points(record: dict[str, Any]) -> pd.DataFrame:
+    """variant, setting, rps, p99 ms: one row per variant and matrix point."""
+    rows = [{"variant": v["variant"], "setting": v["setting"] or "(none)", "rps": v["rps"],
+             "p99 ms": v["latency_ms"]["p99"]} for v in record["variants"].values()]  # fmt: skip
+    return pd.DataFrame(rows, columns=["variant", "setting", "rps", "p99 ms"])

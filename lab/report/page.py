@@ -126,12 +126,17 @@ def build(scenario: str, directory: Path, reports: Path) -> Path:
     if _has_db(record):
         max_conn = record.get("database", {}).get("max_connections")
         db_fig = charts.db_connections(data.samples(record, directory), max_conn, warm)
-        db_section = f"<h2>Database</h2>{_database(record)}{figure(db_fig, f'{scenario}-db-connections')}"
+        extra_sections = f"<h2>Database</h2>{_database(record)}{figure(db_fig, f'{scenario}-db-connections')}"
     else:
-        db_section = ""
+        extra_sections = ""
+    points = data.matrix_points(record)
+    matrix_fig = ""
+    if points["setting"].nunique() > 1:
+        variant_colors = charts.colors(list(dict.fromkeys(points["variant"])))
+        matrix_fig = figure(charts.matrix(points, variant_colors), f"{scenario}-matrix")
     if record.get("upstream"):
         up_fig = charts.upstream(data.samples(record, directory), palette, warm)
-        db_section += f"<h2>Upstream</h2>{_upstream(record)}{figure(up_fig, f'{scenario}-upstream')}"
+        extra_sections += f"<h2>Upstream</h2>{_upstream(record)}{figure(up_fig, f'{scenario}-upstream')}"
     body = f"""
 <p class='muted'><a href='index.html'>all scenarios</a></p>
 <h1>{esc(record["title"])}</h1>
@@ -145,12 +150,13 @@ record <code>{esc(shown(directory / "run.json"))}</code>.</p>
 {_variants(record)}
 {figs[0]}
 {figs[1]}
+{matrix_fig}
 <h2>Over time</h2>
 {figs[2]}
 {figs[3]}
 <h2>Resources</h2>
 {figs[4]}
-{db_section}
+{extra_sections}
 <h2>How precise these numbers are</h2>
 {_precision(record)}
 <h2>Environment</h2>
