@@ -15,8 +15,12 @@ FIX_COLORS = ["#2ca02c", "#1f77b4", "#9467bd", "#17becf", "#8c564b", "#bcbd22"]
 
 def colors(variants: list[str]) -> dict[str, str]:
     """Bad variants red, fixes in calm colours, the same in every chart of a report."""
+    # A variant keeps its colour at every matrix point: `fix[workers=2]` is coloured as `fix`.
     fixes = iter(FIX_COLORS * 4)
-    return {v: BAD_COLOR if v.startswith("bad") else next(fixes) for v in variants}
+    by_variant: dict[str, str] = {}
+    for name in dict.fromkeys(v.split("[", 1)[0] for v in variants):
+        by_variant[name] = BAD_COLOR if name.startswith("bad") else next(fixes)
+    return {v: by_variant[v.split("[", 1)[0]] for v in variants}
 
 
 def _style(fig: go.Figure, title: str) -> go.Figure:
