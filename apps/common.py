@@ -7,6 +7,7 @@ lab's readiness route (`/health`) and the lifespan the variant passes in.
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -42,3 +43,32 @@ ASYNCPG_SETTINGS = {"application_name": APP_NAME}
 
 # The lab's upstream service, for the pitfalls that call other services (the lab sets UPSTREAM_URL).
 UPSTREAM_URL = os.environ.get("UPSTREAM_URL", "http://127.0.0.1:9")
+
+
+def http_client(**options: Any) -> Lifespan:
+    """A lifespan that opens one `httpx.AsyncClient` to the upstream for the worker's life, as
+    `app.state.client`; `options` go to the client (timeout, limits...)."""
+
+    import httpx  # here, so apps that call no upstream do not pay for the import
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with httpx.AsyncClient(base_url=UPSTREAM_URL, **options) as client:
+            app.state.client = client
+            yield
+
+    return lifespan
+
+
+def asyncpg_pool(**options: Any) -> Lifespan:
+    """A lifespan that opens one asyncpg pool for the worker's life, as `app.state.pool`."""
+
+    import asyncpg  # here, so apps without a database do not pay for the import
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with asyncpg.create_pool(database_url(), server_settings=ASYNCPG_SETTINGS, **options) as pool:
+            app.state.pool = pool
+            yield
+
+    return lifespan

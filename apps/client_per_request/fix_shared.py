@@ -1,22 +1,8 @@
 """Fix: one client per worker, opened in the lifespan and kept on app.state: connections are reused."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from apps.common import http_client, make_app
 
-import httpx
-from fastapi import FastAPI
-
-from apps.common import UPSTREAM_URL, make_app
-
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    async with httpx.AsyncClient(base_url=UPSTREAM_URL, timeout=5) as client:
-        app.state.client = client
-        yield
-
-
-app = make_app("client-per-request: fix_shared", lifespan)
+app = make_app("client-per-request: fix_shared", http_client(timeout=5))  # one AsyncClient per worker
 
 
 @app.get("/items/{item_id}")

@@ -1,22 +1,8 @@
 """Fix: one pool per worker, opened in the lifespan; a request borrows a connection and returns it."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from apps.common import asyncpg_pool, make_app
 
-import asyncpg
-from fastapi import FastAPI
-
-from apps.common import ASYNCPG_SETTINGS, database_url, make_app
-
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    async with asyncpg.create_pool(database_url(), min_size=5, max_size=10, server_settings=ASYNCPG_SETTINGS) as pool:
-        app.state.pool = pool
-        yield
-
-
-app = make_app("connection-per-request: fix_pool", lifespan)
+app = make_app("connection-per-request: fix_pool", asyncpg_pool(min_size=5, max_size=10))
 
 
 @app.get("/users/{user_id}")

@@ -1,23 +1,9 @@
 """Bad: the response waits for the audit call, which the client does not need."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-import httpx
-from fastapi import FastAPI
-
-from apps.common import UPSTREAM_URL, make_app
+from apps.common import http_client, make_app
 from apps.inline_side_work.audit import PENDING, send_audit
 
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    async with httpx.AsyncClient(base_url=UPSTREAM_URL, timeout=5) as client:
-        app.state.client = client
-        yield
-
-
-app = make_app("inline-side-work: bad", lifespan)
+app = make_app("inline-side-work: bad", http_client(timeout=5))
 
 
 @app.get("/checkout/{order_id}")

@@ -5,24 +5,12 @@ restart (SIGKILL, OOM, a deploy that does not wait) loses it. Work that must not
 queue outside the process.
 """
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from fastapi import BackgroundTasks
 
-import httpx
-from fastapi import BackgroundTasks, FastAPI
-
-from apps.common import UPSTREAM_URL, make_app
+from apps.common import http_client, make_app
 from apps.inline_side_work.audit import PENDING, send_audit
 
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    async with httpx.AsyncClient(base_url=UPSTREAM_URL, timeout=5) as client:
-        app.state.client = client
-        yield
-
-
-app = make_app("inline-side-work: fix_background", lifespan)
+app = make_app("inline-side-work: fix_background", http_client(timeout=5))
 
 
 @app.get("/checkout/{order_id}")

@@ -1,22 +1,8 @@
 """Bad: no timeout on the upstream call: when the upstream hangs, every request waits as long as it does."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from apps.common import http_client, make_app
 
-import httpx
-from fastapi import FastAPI
-
-from apps.common import UPSTREAM_URL, make_app
-
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    async with httpx.AsyncClient(base_url=UPSTREAM_URL, timeout=None) as client:  # waits forever
-        app.state.client = client
-        yield
-
-
-app = make_app("missing-timeouts: bad", lifespan)
+app = make_app("missing-timeouts: bad", http_client(timeout=None))  # waits forever
 
 
 @app.get("/items/{item_id}")

@@ -1,13 +1,9 @@
 """Fix: a tight timeout, one bounded retry with backoff, then a degraded answer that says so."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import httpx
-from fastapi import FastAPI
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from apps.common import UPSTREAM_URL, make_app
+from apps.common import http_client, make_app
 
 TIMEOUT = httpx.Timeout(0.25)  # the upstream answers in ~20 ms when healthy: 0.25 s is a clear failure
 RETRY = {
@@ -17,14 +13,7 @@ RETRY = {
 }
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    async with httpx.AsyncClient(base_url=UPSTREAM_URL, timeout=TIMEOUT) as client:
-        app.state.client = client
-        yield
-
-
-app = make_app("missing-timeouts: fix_timeouts", lifespan)
+app = make_app("missing-timeouts: fix_timeouts", http_client(timeout=TIMEOUT))
 
 
 @app.get("/items/{item_id}")

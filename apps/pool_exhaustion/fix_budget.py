@@ -2,13 +2,8 @@
 (max_connections - reserved superuser slots - headroom for migrations, consoles, monitors) / workers."""
 
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-import asyncpg
-from fastapi import FastAPI
-
-from apps.common import ASYNCPG_SETTINGS, database_url, make_app
+from apps.common import asyncpg_pool, make_app
 from apps.pool_exhaustion.query import QUERY_S, USER
 
 MAX_CONNECTIONS = int(os.environ.get("DB_MAX_CONNECTIONS", "100"))  # the server's max_connections
@@ -16,18 +11,7 @@ RESERVED = 3  # superuser_reserved_connections: slots ordinary roles can never u
 HEADROOM = 3  # left for anything else that must still connect
 WORKERS = int(os.environ.get("WEB_CONCURRENCY", "1"))
 POOL_MAX = max(1, (MAX_CONNECTIONS - RESERVED - HEADROOM) // WORKERS)  # per worker
-
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    async with asyncpg.create_pool(
-        database_url(), min_size=1, max_size=POOL_MAX, server_settings=ASYNCPG_SETTINGS
-    ) as pool:
-        app.state.pool = pool
-        yield
-
-
-app = make_app("pool-exhaustion: fix_budget", lifespan)
+app = make_app("pool-exhaustion: fix_budget", asyncpg_pool(min_size=1, max_size=POOL_MAX))
 
 
 @app.get("/users/{user_id}")

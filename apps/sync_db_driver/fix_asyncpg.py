@@ -1,23 +1,9 @@
 """Fix: an async driver (asyncpg pool): the loop serves other requests while the query runs."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-import asyncpg
-from fastapi import FastAPI
-
-from apps.common import ASYNCPG_SETTINGS, database_url, make_app
+from apps.common import asyncpg_pool, make_app
 from apps.sync_db_driver.query import QUERY_S, SUMMARY_ASYNCPG
 
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    async with asyncpg.create_pool(database_url(), min_size=20, max_size=20, server_settings=ASYNCPG_SETTINGS) as pool:
-        app.state.pool = pool
-        yield
-
-
-app = make_app("sync-db-driver: fix_asyncpg", lifespan)
+app = make_app("sync-db-driver: fix_asyncpg", asyncpg_pool(min_size=20, max_size=20))
 
 
 @app.get("/users/{user_id}/summary")

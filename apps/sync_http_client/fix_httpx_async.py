@@ -1,22 +1,8 @@
 """Fix: one shared `httpx.AsyncClient`, opened in the lifespan: the loop serves others while it waits."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from apps.common import http_client, make_app
 
-import httpx
-from fastapi import FastAPI
-
-from apps.common import UPSTREAM_URL, make_app
-
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    async with httpx.AsyncClient(base_url=UPSTREAM_URL, timeout=5) as client:
-        app.state.client = client
-        yield
-
-
-app = make_app("sync-http-client: fix_httpx_async", lifespan)
+app = make_app("sync-http-client: fix_httpx_async", http_client(timeout=5))
 
 
 @app.get("/items/{item_id}")
