@@ -51,6 +51,7 @@ def _on_start(environment: Environment, **_: Any) -> None:
     _state.update(out=out, handle=handle, window=window, measuring=False, t0=t0)
     _write_json(out / "window.json", window)
     gevent.spawn(_tick, environment)
+    gevent.spawn(_watch_owner, environment)
 
 
 @events.request.add_listener
@@ -93,6 +94,21 @@ def _tick(environment: Environment) -> None:
                 "users": environment.runner.user_count if environment.runner else 0,
             },
         )
+
+
+def _watch_owner(environment: Environment) -> None:
+    """If the lab's harness dies (SIGKILL, OOM), stop at once rather than load a server nobody reads."""
+    owner = int(os.environ.get("LAB_OWNER_PID", "0") or 0)
+    while owner and "handle" in _state:
+        gevent.sleep(1.0)
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            if environment.runner is not None:
+                environment.runner.quit()
+            return
+        except PermissionError:
+            pass
 
 
 def _flush(handle: TextIO) -> None:

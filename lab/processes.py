@@ -23,6 +23,7 @@ import psutil
 from lab.errors import LabError
 
 RUN_TAG = "LAB_RUN_ID"
+OWNER_TAG = "LAB_OWNER_PID"  # the harness that started a process: if it is gone, the process is an orphan
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,24 @@ def stop(proc: subprocess.Popen[bytes], grace_s: float) -> int | None:
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
+
+
+def kill_orphans() -> list[int]:
+    """Processes a lab run started whose harness has died (SIGKILL, OOM): killed before a new run
+    starts, so a crash never leaves a server, Locust or database running for long."""
+    orphans = []
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            owner = proc.environ().get(OWNER_TAG)
+            if owner and owner.isdigit() and int(owner) != os.getpid() and not psutil.pid_exists(int(owner)):
+                orphans.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    for proc in orphans:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(orphans, timeout=5)
+    return [p.pid for p in orphans]
 
 
 def tagged(run_id: str, exclude: set[int] | None = None) -> list[psutil.Process]:

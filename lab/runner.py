@@ -31,7 +31,17 @@ from lab.environment import capture
 from lab.errors import CellError, LabError
 from lab.paths import RESULTS, ROOT
 from lab.plan import Cell, expand
-from lab.processes import RUN_TAG, CoreLayout, core_layout, free_port, kill_tagged, port_in_use, tagged
+from lab.processes import (
+    OWNER_TAG,
+    RUN_TAG,
+    CoreLayout,
+    core_layout,
+    free_port,
+    kill_orphans,
+    kill_tagged,
+    port_in_use,
+    tagged,
+)
 from lab.progress import Progress
 from lab.sampling import Sampler
 from lab.scenario import AppProbe, Scenario
@@ -107,7 +117,10 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
     results.write_record(directory, record)
     outcome = Outcome(directory, record)
     progress = Progress(cells) if options.progress else None
-    env = {**os.environ, RUN_TAG: run_id, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, RUN_TAG: run_id, OWNER_TAG: str(os.getpid()), "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    orphans = kill_orphans()
+    if orphans and progress:
+        progress.say(f"killed {len(orphans)} processes left running by an earlier run whose harness died: {orphans}")
 
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     started = time.monotonic()

@@ -110,3 +110,28 @@ def test_interrupted_run_is_incomplete_and_leaves_nothing(tmp_path: Path, dirs: 
     record = only_record(results)
     assert record["status"] == "incomplete" and record["finished_at"] is not None
     assert record["claims"] == []
+
+
+def test_a_harness_killed_outright_leaves_orphans_the_next_run_removes(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
+    """SIGKILL gives the harness no chance to clean up: the next run's janitor must."""
+    from lab.processes import kill_orphans
+
+    path = write_scenario(tmp_path)
+    path.write_text(path.read_text().replace("duration_s = 2", "duration_s = 60"))
+    results = dirs[0]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lab", "run", str(path), "--profile", "quick", "--results", str(results)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not list(results.glob("*/*/cells/*/progress.json")):
+        assert time.monotonic() < deadline and proc.poll() is None, "the run never reached its load"
+        time.sleep(0.1)
+    proc.kill()
+    proc.wait()
+    [run_json] = list(results.glob("*/*/run.json"))
+    record = json.loads(run_json.read_text())
+    assert record["status"] == "incomplete"  # never reported as complete
+    assert tagged(record["run_id"]), "the server and Locust outlive a SIGKILLed harness"
+    assert kill_orphans()
+    assert tagged(record["run_id"]) == []
