@@ -9,12 +9,14 @@ LAB := .venv/bin/python -m lab
 profile ?= default
 scenario ?=
 run ?=
+base ?=
 versions ?=
+strict ?=
 
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup bench bench-all report list test lint format clean
+.PHONY: setup bench bench-all compare report list test lint format clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed, found " + sys.version.split()[0])'
@@ -29,10 +31,14 @@ setup: .venv/.synced
 
 bench: setup
 	@if [ -z "$(scenario)" ]; then echo "usage: make bench scenario=NAME [profile=quick]; scenarios:"; $(LAB) list; exit 2; fi
-	$(LAB) run $(scenario) --profile $(profile) $(if $(versions),--versions '$(versions)')
+	$(LAB) run $(scenario) --profile $(profile) $(if $(versions),--versions '$(versions)') $(if $(strict),--strict)
 
 bench-all: setup
 	$(LAB) run --all --profile $(profile)
+
+compare: setup
+	@if [ -z "$(scenario)" ]; then echo "usage: make compare scenario=NAME [base=RUN_ID] [run=RUN_ID]"; exit 2; fi
+	$(LAB) compare $(scenario) $(if $(base),--base $(base)) $(if $(run),--run $(run))
 
 report: setup
 	$(LAB) report $(scenario) $(if $(run),--run $(run))

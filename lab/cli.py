@@ -12,6 +12,7 @@ from lab.paths import REPORTS, RESULTS, shown
 
 # The runner and the report pull in pandas and plotly (seconds to import): only when used.
 
+EXIT_CLAIM_FAILED = 1
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
@@ -57,6 +58,8 @@ def _run(args: argparse.Namespace) -> int:
             path = report.build(item.name, outcome.directory, args.reports)
             report.build_index(args.results, args.reports)
             print(f"report:     {shown(path)}")
+        if args.strict and any(c["verdict"] == "fail" for c in outcome.record["claims"]):
+            status = max(status, EXIT_CLAIM_FAILED)
         if outcome.errors:
             status = EXIT_ERROR
             for error in outcome.errors:
@@ -94,6 +97,28 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from lab.compare import render
+
+    scenario.resolve(args.scenario)
+    complete = [p for p in results.runs(args.scenario, args.results) if results.load_record(p)["status"] == "complete"]
+    ids = [p.name for p in complete]
+    for run_id in (args.base, args.run):
+        if run_id and run_id not in ids:
+            raise LabError(
+                f"no complete run {run_id!r} of {args.scenario}; complete runs: {', '.join(ids) or '(none)'}"
+            )
+    new_id = args.run or (ids[-1] if ids else None)
+    older = [i for i in ids if new_id is None or i < new_id]
+    base_id = args.base or (older[-1] if older else None)
+    if new_id is None or base_id is None:
+        raise LabError(f"compare needs two complete runs of {args.scenario}; it has {len(ids)}")
+    base = results.load_record(results.run_dir(args.scenario, base_id, args.results))
+    new = results.load_record(results.run_dir(args.scenario, new_id, args.results))
+    print(render(base, new))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -112,10 +137,18 @@ def parser() -> argparse.ArgumentParser:
         "e.g. 'fastapi==0.129.*,fastapi==0.165.*' (each set gets a cached environment built with uv)",
     )
     p.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    p.add_argument("--strict", action="store_true", help="exit 1 when a claim fails (CI); inconclusive never fails")
     p.add_argument("--quiet", action="store_true", help="no live progress")
     p.add_argument("--results", type=Path, default=RESULTS, metavar="DIR", help="results folder (default: results/)")
     p.add_argument("--reports", type=Path, default=REPORTS, metavar="DIR", help="reports folder (default: reports/)")
     p.set_defaults(func=_run)
+
+    p = sub.add_parser("compare", help="two complete runs of a scenario side by side (regressions)")
+    p.add_argument("scenario")
+    p.add_argument("--base", help="the older run id (default: the one before --run)")
+    p.add_argument("--run", help="the newer run id (default: the newest complete run)")
+    p.add_argument("--results", type=Path, default=RESULTS, metavar="DIR", help="results folder (default: results/)")
+    p.set_defaults(func=_compare)
 
     p = sub.add_parser("report", help="(re)build HTML reports from recorded runs")
     p.add_argument("scenario", nargs="?", help="one scenario (default: all with a complete run)")
