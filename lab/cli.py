@@ -44,6 +44,12 @@ def _run(args: argparse.Namespace) -> int:
         options = RunOptions(args.profile, args.repeats, args.port, args.results, not args.quiet, versions)
         try:
             outcome = run(item, options)
+        except LabError as exc:
+            if len(loaded) == 1:
+                raise
+            print(f"error: {item.name}: {exc}", file=sys.stderr)  # the other scenarios still run
+            status = EXIT_ERROR
+            continue
         except KeyboardInterrupt:
             print(
                 f"\ninterrupted: run left as incomplete in {shown(_latest_dir(args.results, item.name))}",
