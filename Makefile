@@ -59,4 +59,4 @@ format: setup
 	.venv/bin/ruff check --fix lab apps locustfiles tests
 
 clean:
-	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv .tools .lab-envs .pytest_cache .mypy_cache .ruff_cache
