@@ -78,77 +78,73 @@ def segments(requests: pd.DataFrame, start: float, end: float, k: int = SEGMENTS
     return parts
 
 
-def sampled(samples: pd.DataFrame, t0: float, start: float, end: float) -> dict[str, float | None]:
+def window_samples(samples: pd.DataFrame, t0: float, start: float, end: float) -> pd.DataFrame:
+    """The samples taken inside the measured window (samples carry wall-clock `ts`)."""
+    return samples[(samples["ts"] >= t0 + start) & (samples["ts"] <= t0 + end)]
+
+
+def _series(inside: pd.DataFrame, metric: str) -> pd.Series:
+    return inside.loc[inside["metric"] == metric].sort_values("ts")["value"]
+
+
+def _delta(inside: pd.DataFrame, metric: str) -> float | None:
+    """How much a cumulative counter grew inside the window."""
+    values = _series(inside, metric)
+    return float(values.iloc[-1] - values.iloc[0]) if len(values) >= 2 else None
+
+
+def _per_request(value: float | None, requests: int) -> float | None:
+    return round(value / requests, 4) if value is not None and requests else None
+
+
+def sampled(inside: pd.DataFrame) -> dict[str, float | None]:
     """Means (and the RSS peak) of the process samples taken inside the measured window."""
-    inside = samples[(samples["ts"] >= t0 + start) & (samples["ts"] <= t0 + end)]
     out: dict[str, float | None] = {}
     for metric in ("server_cpu_pct", "server_rss_mb", "generator_cpu_pct", "database_cpu_pct", "upstream_cpu_pct"):
-        values = inside.loc[inside["metric"] == metric, "value"]
+        values = _series(inside, metric)
         if metric in SERVICE_CPU and values.empty:
             continue  # only scenarios with that service have one
         out[metric] = round(float(values.mean()), 2) if not values.empty else None
-    peak = inside.loc[inside["metric"] == "server_rss_mb", "value"]
+    peak = _series(inside, "server_rss_mb")
     out["server_rss_mb_peak"] = round(float(peak.max()), 2) if not peak.empty else None
     return out
 
 
-def database(samples: pd.DataFrame, t0: float, start: float, end: float, requests: int) -> dict[str, float | None]:
+def database(inside: pd.DataFrame, requests: int) -> dict[str, float | None]:
     """What the database saw inside the window: connections (peak, mean), sessions opened,
     idle-in-transaction peak, statements per request, connections refused. Empty without a database."""
-    inside = samples[(samples["ts"] >= t0 + start) & (samples["ts"] <= t0 + end)]
-
-    def series(metric: str) -> pd.Series:
-        return inside.loc[inside["metric"] == metric].sort_values("ts")["value"]
-
-    if series("db_connections").empty:
+    connections = _series(inside, "db_connections")
+    if connections.empty:
         return {}
-
-    def delta(metric: str) -> float | None:
-        values = series(metric)
-        return float(values.iloc[-1] - values.iloc[0]) if len(values) >= 2 else None
-
-    def per_request(value: float | None) -> float | None:
-        return round(value / requests, 4) if value is not None and requests else None
-
-    sessions, statements = delta("db_sessions"), delta("db_statements")
+    sessions = _delta(inside, "db_sessions")
     return {
-        "db_connections_peak": float(series("db_connections").max()),
-        "db_connections_mean": round(float(series("db_connections").mean()), 2),
-        "db_idle_in_transaction_peak": float(series("db_idle_in_transaction").max()),
+        "db_connections_peak": float(connections.max()),
+        "db_connections_mean": round(float(connections.mean()), 2),
+        "db_idle_in_transaction_peak": float(_series(inside, "db_idle_in_transaction").max()),
         "db_sessions_opened": sessions,
-        "db_sessions_per_request": per_request(sessions),
-        "db_statements_per_request": per_request(statements),
-        "db_too_many_clients": delta("db_too_many_clients"),
+        "db_sessions_per_request": _per_request(sessions, requests),
+        "db_statements_per_request": _per_request(_delta(inside, "db_statements"), requests),
+        "db_too_many_clients": _delta(inside, "db_too_many_clients"),
     }
 
 
-def upstream(samples: pd.DataFrame, t0: float, start: float, end: float, requests: int) -> dict[str, float | None]:
+def upstream(inside: pd.DataFrame, requests: int) -> dict[str, float | None]:
     """What the upstream saw inside the window. Empty without an upstream."""
-    inside = samples[(samples["ts"] >= t0 + start) & (samples["ts"] <= t0 + end)]
-
-    def series(metric: str) -> pd.Series:
-        return inside.loc[inside["metric"] == metric].sort_values("ts")["value"]
-
-    if series("upstream_requests").empty:
+    if _series(inside, "upstream_requests").empty:
         return {}
-    opened = series("upstream_connections_opened")
-    seen = series("upstream_requests")
-    opened_n = float(opened.iloc[-1] - opened.iloc[0]) if len(opened) >= 2 else None
+    opened = _delta(inside, "upstream_connections_opened")
     return {
-        "upstream_requests": float(seen.iloc[-1] - seen.iloc[0]) if len(seen) >= 2 else None,
-        "upstream_connections_opened": opened_n,
-        "upstream_connections_per_request": round(opened_n / requests, 4)
-        if opened_n is not None and requests
-        else None,
-        "upstream_open_peak": float(series("upstream_connections_open").max()),
-        "upstream_inflight_peak": float(series("upstream_inflight").max()),
-        "upstream_time_wait_peak": float(series("upstream_time_wait").max()),
+        "upstream_requests": _delta(inside, "upstream_requests"),
+        "upstream_connections_opened": opened,
+        "upstream_connections_per_request": _per_request(opened, requests),
+        "upstream_open_peak": float(_series(inside, "upstream_connections_open").max()),
+        "upstream_inflight_peak": float(_series(inside, "upstream_inflight").max()),
+        "upstream_time_wait_peak": float(_series(inside, "upstream_time_wait").max()),
     }
 
 
-def app_metrics(samples: pd.DataFrame, t0: float, start: float, end: float) -> dict[str, float]:
+def app_metrics(inside: pd.DataFrame) -> dict[str, float]:
     """Numbers the app published (`app_<name>` samples): peak, mean and last value inside the window."""
-    inside = samples[(samples["ts"] >= t0 + start) & (samples["ts"] <= t0 + end)]
     out: dict[str, float] = {}
     for metric, part in inside[inside["metric"].str.startswith("app_")].groupby("metric"):
         values = part.sort_values("ts")["value"]
@@ -181,6 +177,7 @@ def summarise(
     requests: pd.DataFrame, window: dict[str, float], samples: pd.DataFrame, faults: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     inside, start, end = measured(requests, window)
+    in_window = window_samples(samples, window["t0"], start, end)
     seconds = end - start
     names = _by_name(inside)
     summary: dict[str, Any] = {
@@ -188,13 +185,13 @@ def summarise(
         "window_s": round(seconds, 3),
         "by_request": {name: traffic(part, seconds) for name, part in names.items() if name != ALL},
         "segments": {name: segments(part, start, end) for name, part in names.items()},
-        **sampled(samples, window["t0"], start, end),
-        **database(samples, window["t0"], start, end, len(inside)),
-        **upstream(samples, window["t0"], start, end, len(inside)),
+        **sampled(in_window),
+        **database(in_window, len(inside)),
+        **upstream(in_window, len(inside)),
     }
     if faults:
         summary["recovery_s"] = recovery_s(requests, faults)
-    summary.update(app_metrics(samples, window["t0"], start, end))
+    summary.update(app_metrics(in_window))
     summary["flags"] = flags(summary)
     return summary
 

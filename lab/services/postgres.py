@@ -84,6 +84,7 @@ class Postgres:
         self.pid: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._workdir: Path | None = None
+        self._log_counter = LogCounter(log)
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> Postgres:
@@ -204,7 +205,6 @@ class Postgres:
         """Refused connections and executed statements so far, read from the embedded server's log."""
         if self.external:
             return {}
-        self._log_counter = getattr(self, "_log_counter", None) or LogCounter(self.log)
         return self._log_counter.read()
 
 
