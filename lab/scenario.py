@@ -213,16 +213,6 @@ class Scenario(Strict):
             raise ValueError(f"no such file {value!r} (paths are relative to the checkout)")
         return value
 
-    @field_validator("matrix")
-    @classmethod
-    def _matrix_fields(cls, matrix: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        for key, values in matrix.items():
-            if key not in MATRIX_KEYS and not key.startswith("env."):
-                raise ValueError(f"unknown server setting {key!r}; one of {', '.join(MATRIX_KEYS)}, or env.NAME")
-            if not values:
-                raise ValueError(f"{key!r} needs at least one value")
-        return matrix
-
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
         matrices = [self.matrix, *(p.matrix for p in self.profiles.values())]
