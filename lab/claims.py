@@ -11,117 +11,102 @@ whole spread misses it, and `inconclusive` otherwise: noise never flips a coin f
 from __future__ import annotations
 
 import statistics
-from typing import Any
+from collections.abc import Sequence
 
+from lab import metrics
+from lab.record import UNTRUSTED, CellRecord, CellSummary, ClaimResult
 from lab.scenario import Claim
-from lab.summary import ALL, TRAFFIC_METRICS, metric
 
-UNTRUSTED_FLAGS = {"generator_bound", "no_requests"}
+# A third of the window holds a third of the requests: counts compare across segments only as ratios.
 COUNTS = {"requests", "failures"}
 
 
-def _ratio(a: float | None, b: float | None) -> float | None:
-    if a is None:
-        return None
-    if b is None:
-        return a
-    return a / b if b != 0 else None
+class Unmeasurable(Exception):
+    """A value the claim needs is missing; the message says which, for the verdict's reason."""
 
 
-def _segment_values(cell: dict[str, Any], claim: Claim) -> list[float | None]:
-    segs = cell["summary"]["segments"].get(claim.request, [])
-    return [metric(seg, claim.metric) for seg in segs]
+def _value(summary: CellSummary, claim: Claim, role: str) -> float:
+    value = summary.value(claim.metric, claim.request)
+    if value is None:
+        where = "" if claim.request == "all" else f" of {claim.request!r}"
+        raise Unmeasurable(f"{claim.metric}{where} was not measured for {role}")
+    return value
 
 
-def evaluate_one(claim: Claim, cells: list[dict[str, Any]], setting: str) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        **claim.model_dump(),
-        "setting": setting,
-        "value": None,
-        "low": None,
-        "high": None,
-        "samples": 0,
-        "verdict": "inconclusive",
-        "reason": "",
-    }
-    mine = [c for c in cells if c["setting"] == setting]
-    by_repeat: dict[int, dict[str, dict[str, Any]]] = {}
-    for cell in mine:
-        by_repeat.setdefault(cell["repeat"], {})[cell["variant"]] = cell
+def _ratio(a: float, b: float, claim: Claim) -> float:
+    if b == 0:
+        raise Unmeasurable(f"{claim.metric} of the baseline {claim.baseline!r} is zero")
+    return a / b
+
+
+def _values(cell: CellSummary, base: CellSummary | None, claim: Claim) -> tuple[float, list[float]]:
+    """The whole-window value of one repeat, and the values it adds to the spread (its segments too)."""
+    mine = _value(cell, claim, claim.variant)
+    whole = mine if base is None else _ratio(mine, _value(base, claim, str(claim.baseline)), claim)
+    spread = [whole]
+    per_segment = metrics.BY_NAME.get(claim.metric)
+    if claim.segments and per_segment is not None and per_segment.scope == "request":
+        if base is None and claim.metric in COUNTS:
+            return whole, spread
+        mine_segs = cell.segment_values(claim.metric, claim.request)
+        base_segs = base.segment_values(claim.metric, claim.request) if base else [1.0] * len(mine_segs)
+        if len(mine_segs) != len(base_segs) or None in mine_segs or None in base_segs:
+            raise Unmeasurable(f"{claim.metric} is missing in a segment of the window")
+        for a, b in zip(mine_segs, base_segs, strict=True):
+            assert a is not None and b is not None
+            spread.append(a if base is None else _ratio(a, b, claim))
+    return whole, spread
+
+
+def evaluate_one(claim: Claim, cells: Sequence[CellRecord], setting: str) -> ClaimResult:
+    result = ClaimResult(**claim.model_dump(), setting=setting)
+    by_repeat: dict[int, dict[str, CellRecord]] = {}
+    for cell in cells:
+        if cell.setting == setting and cell.summary is not None:
+            by_repeat.setdefault(cell.repeat, {})[cell.variant] = cell
     pairs = [
-        (r[claim.variant], r.get(claim.baseline) if claim.baseline else None)
+        (r[claim.variant], r[claim.baseline] if claim.baseline else None)
         for r in by_repeat.values()
         if claim.variant in r and (not claim.baseline or claim.baseline in r)
     ]
     if not pairs:
-        result["reason"] = "no measured cells for this claim"
-        return result
+        return result.model_copy(update={"reason": "no measured cells for this claim"})
+    whole: list[float] = []
+    spread: list[float] = []
+    try:
+        for cell, base in pairs:
+            assert cell.summary is not None
+            value, values = _values(cell.summary, base.summary if base else None, claim)
+            whole.append(value)
+            spread += values
+    except Unmeasurable as exc:
+        return result.model_copy(update={"reason": str(exc)})
 
-    whole: list[float | None] = []
-    spread: list[float | None] = []
-    for cell, base in pairs:
-        value = _ratio(
-            metric(cell["summary"], claim.metric, claim.request),
-            metric(base["summary"], claim.metric, claim.request) if base else None,
-        )
-        whole.append(value)
-        spread.append(value)
-        # A third of the window holds a third of the requests: counts compare across segments only as ratios.
-        if claim.segments and claim.metric in TRAFFIC_METRICS and (base is not None or claim.metric not in COUNTS):
-            mine_segs = _segment_values(cell, claim)
-            base_segs = _segment_values(base, claim) if base else [None] * len(mine_segs)
-            spread += [_ratio(a, b if base else None) for a, b in zip(mine_segs, base_segs, strict=True)]
-
-    flagged = sorted(
-        {f for cell, base in pairs for c in (cell, base) if c for f in c["summary"]["flags"]} & UNTRUSTED_FLAGS
-    )
-    if None in whole or None in spread:
-        result["reason"] = f"{claim.metric} missing or baseline is zero for {claim.request!r}"
-        return result
-    known = [v for v in spread if v is not None]
-    result.update(
-        value=round(statistics.median(v for v in whole if v is not None), 4),
-        low=round(min(known), 4),
-        high=round(max(known), 4),
-        samples=len(known),
-    )
-    if flagged:
-        result["reason"] = f"cells flagged {', '.join(flagged)}: the numbers describe the load generator"
-        return result
-    above = result["low"] >= claim.threshold
-    below = result["high"] < claim.threshold
+    flagged = sorted({f for cell, base in pairs for c in (cell, base) if c and c.summary for f in c.summary.flags})
+    untrusted = [f for f in flagged if f in UNTRUSTED]
+    measured = {
+        "value": round(statistics.median(whole), 4),
+        "low": round(min(spread), 4),
+        "high": round(max(spread), 4),
+        "samples": len(spread),
+    }
+    if untrusted:
+        reason = f"cells flagged {', '.join(untrusted)}: the numbers describe the lab, not the server"
+        return result.model_copy(update={**measured, "reason": reason})
+    low, high = measured["low"], measured["high"]
     if claim.op == ">=":
-        result["verdict"] = "pass" if above else "fail" if below else "inconclusive"
+        verdict = "pass" if low >= claim.threshold else "fail" if high < claim.threshold else "inconclusive"
     else:
-        result["verdict"] = (
-            "pass"
-            if result["high"] <= claim.threshold
-            else ("fail" if result["low"] > claim.threshold else "inconclusive")
-        )
-    if result["verdict"] == "inconclusive":
-        result["reason"] = "the spread over repeats and window segments straddles the threshold"
-    return result
+        verdict = "pass" if high <= claim.threshold else "fail" if low > claim.threshold else "inconclusive"
+    reason = "the spread over repeats and window segments straddles the threshold" if verdict == "inconclusive" else ""
+    return result.model_copy(update={**measured, "verdict": verdict, "reason": reason})
 
 
-def evaluate(claims: list[Claim], cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    points = {c["setting"]: c.get("setting_values", {}) for c in cells}
+def evaluate(claims: Sequence[Claim], cells: Sequence[CellRecord]) -> list[ClaimResult]:
+    points = {c.setting: c.setting_values for c in cells}
     return [
         evaluate_one(claim, cells, label)
         for claim in claims
         for label, values in points.items()
         if all(str(values.get(k)) == str(v) for k, v in claim.where.items())
     ]
-
-
-def describe(result: dict[str, Any]) -> str:
-    """`p99 bad / fix_await = 41.2x (range 35.0-47.9), needs >= 10`"""
-    subject = f"{result['variant']} / {result['baseline']}" if result["baseline"] else result["variant"]
-    request = "" if result["request"] == ALL else f" of {result['request']}"
-    if result["value"] is None:
-        return f"{result['metric']}{request} {subject}: not measurable ({result['reason']})"
-    unit = "x" if result["baseline"] else ""
-    return (
-        f"{result['metric']}{request} {subject} = {result['value']:.3g}{unit} "
-        f"(range {result['low']:.3g}-{result['high']:.3g} over {result['samples']} samples), "
-        f"needs {result['op']} {result['threshold']:g}{unit}"
-    )

@@ -7,9 +7,12 @@ import os
 import sys
 from pathlib import Path
 
-from lab import results, scenario
+from lab import record, results, scenario
 from lab.errors import LabError
-from lab.paths import REPORTS, RESULTS, shown
+from lab.paths import REPORTS, RESULTS, ROOT, shown
+
+SCHEMA_FILE = RESULTS / "run.schema.json"
+METRIC_TABLES = [ROOT / "README.md", RESULTS / "README.md"]
 
 # The runner and the report pull in pandas and plotly (seconds to import): only when used.
 
@@ -61,11 +64,11 @@ def _run(args: argparse.Namespace) -> int:
         print(render(outcome.record))
         print(budgets(outcome.record))
         print(f"\nrun record: {shown(outcome.directory / 'run.json')}")
-        if outcome.record["status"] == "complete" and not args.no_report:
+        if outcome.record.status == "complete" and not args.no_report:
             path = report.build(item.name, outcome.directory, args.reports)
             report.build_index(args.results, args.reports)
             print(f"report:     {shown(path)}")
-        if args.strict and any(c["verdict"] == "fail" for c in outcome.record["claims"]):
+        if args.strict and any(c.verdict == "fail" for c in outcome.record.claims):
             status = max(status, EXIT_CLAIM_FAILED)
         if outcome.errors:
             status = EXIT_ERROR
@@ -108,7 +111,7 @@ def _compare(args: argparse.Namespace) -> int:
     from lab.compare import render
 
     scenario.resolve(args.scenario)
-    complete = [p for p in results.runs(args.scenario, args.results) if results.load_record(p)["status"] == "complete"]
+    complete = [p for p in results.runs(args.scenario, args.results) if record.load(p).status == "complete"]
     ids = [p.name for p in complete]
     for run_id in (args.base, args.run):
         if run_id and run_id not in ids:
@@ -120,9 +123,36 @@ def _compare(args: argparse.Namespace) -> int:
     base_id = args.base or (older[-1] if older else None)
     if new_id is None or base_id is None:
         raise LabError(f"compare needs two complete runs of {args.scenario}; it has {len(ids)}")
-    base = results.load_record(results.run_dir(args.scenario, base_id, args.results))
-    new = results.load_record(results.run_dir(args.scenario, new_id, args.results))
+    base = record.load(results.run_dir(args.scenario, base_id, args.results))
+    new = record.load(results.run_dir(args.scenario, new_id, args.results))
     print(render(base, new))
+    return 0
+
+
+def published() -> dict[Path, str]:
+    """Files generated from the record models and the metric registry, with their current text."""
+    import json
+
+    from lab import metrics
+
+    out = {SCHEMA_FILE: json.dumps(record.json_schema(), indent=2) + "\n"}
+    for readme in METRIC_TABLES:
+        out[readme] = metrics.refresh(readme.read_text())
+    return out
+
+
+def _schema(args: argparse.Namespace) -> int:
+    for path, text in published().items():
+        current = path.read_text() if path.is_file() else ""
+        if current == text:
+            print(f"{shown(path)} is up to date")
+        elif args.check:
+            raise LabError(
+                f"{shown(path)} is out of date with lab/record.py or lab/metrics.py; run `python -m lab schema`"
+            )
+        else:
+            path.write_text(text)
+            print(f"wrote {shown(path)}")
     return 0
 
 
@@ -163,6 +193,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--results", type=Path, default=RESULTS, metavar="DIR", help="results folder (default: results/)")
     p.add_argument("--reports", type=Path, default=REPORTS, metavar="DIR", help="reports folder (default: reports/)")
     p.set_defaults(func=_report)
+
+    p = sub.add_parser("schema", help="publish the run record's JSON Schema and the metric tables")
+    p.add_argument("--check", action="store_true", help="only check that what is published is current")
+    p.set_defaults(func=_schema)
     return top
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from lab.errors import CellError, LabError
 from lab.paths import LOCUST_PLUGIN, ROOT
-from lab.processes import spawn, stop, tail
+from lab.processes import affinity, spawn, stop, tail
 from lab.scenario import LoadProfile
 
 # Locust needs a second or two to import and spawn; beyond this it is stuck, not slow.
@@ -84,26 +84,31 @@ def run(
     on_start: Callable[[int], None],
     on_tick: Callable[[dict[str, Any] | None], None],
     on_window: Callable[[dict[str, Any]], None] | None = None,
-) -> None:
+) -> list[int] | None:
     """Run Locust to completion. `on_start(pid)` lets the caller start sampling it; `on_window(window)`
-    is called once the load has started, with its start on the wall clock (`t0`)."""
+    is called once the load has started, with its start on the wall clock (`t0`). Returns the cores
+    Locust actually ran on, read back once its load had started."""
     log = out / "locust.log"
     window_path = out / "window.json"
     proc = spawn(command(locustfile, load, url, out), cores=cores, env=env, log=log, cwd=ROOT)
     deadline = time.monotonic() + load.warmup_s + load.duration_s + STARTUP_ALLOWANCE_S
+    in_force: list[int] | None = None
     try:
         on_start(proc.pid)
         while proc.poll() is None:
             if time.monotonic() > deadline:
                 raise CellError(f"Locust did not finish in time; see {log}")
-            if on_window is not None and window_path.is_file():
-                on_window(json.loads(window_path.read_text()))
-                on_window = None
+            if in_force is None and window_path.is_file():
+                in_force = affinity(proc.pid)
+                if on_window is not None:
+                    on_window(json.loads(window_path.read_text()))
+                    on_window = None
             on_tick(read_progress(out))
             time.sleep(0.05 if on_window is not None else 0.2)
     finally:
-        code = stop(proc, grace_s=5.0)
+        code = stop(proc, grace_s=5.0).code
     if code != 0:
         raise CellError(f"Locust exited with code {code}: {tail(log, 2) or 'no output'}")
     if not window_path.is_file() or "end_s" not in json.loads(window_path.read_text()):
         raise CellError(f"Locust ended before the measured window was over: {tail(log, 2) or 'no output'}")
+    return in_force

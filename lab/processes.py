@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,10 +51,17 @@ def core_layout(server: Sequence[int] = (), generator: Sequence[int] = ()) -> Co
     return CoreLayout(server, generator, True)
 
 
+# Run in the child before it becomes `cmd`: pins itself, then execs. Unlike `taskset`, it cannot be
+# missing, and unlike preexec_fn it is safe while the harness runs sampling threads.
+_PIN_AND_EXEC = "import os,sys; os.sched_setaffinity(0, [int(c) for c in sys.argv[1].split(',')]); os.execvp(sys.argv[2], sys.argv[2:])"
+
+
 def spawn(cmd: list[str], *, cores: list[int], env: dict[str, str], log: Path, cwd: Path) -> subprocess.Popen[bytes]:
-    """Start `cmd` in a new session (its own process group), pinned to `cores`, output to `log`."""
-    if shutil.which("taskset"):
-        cmd = ["taskset", "-c", ",".join(map(str, cores)), *cmd]
+    """Start `cmd` in a new session (its own process group), pinned to `cores`, output to `log`.
+
+    The affinity is set in the child itself and inherited by everything it forks; read it back
+    with `affinity` to know what was in force."""
+    cmd = [sys.executable, "-I", "-S", "-c", _PIN_AND_EXEC, ",".join(map(str, cores)), *cmd]
     with log.open("ab") as out:
         return subprocess.Popen(
             cmd,
@@ -64,36 +74,89 @@ def spawn(cmd: list[str], *, cores: list[int], env: dict[str, str], log: Path, c
         )
 
 
-def stop(proc: subprocess.Popen[bytes], grace_s: float) -> int | None:
+def affinity(pid: int) -> list[int] | None:
+    """The cores a process and its descendants may run on (their union); None if it is gone."""
+    try:
+        root = psutil.Process(pid)
+        cores: set[int] = set()
+        for proc in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                cores |= set(proc.cpu_affinity() or [])
+        return sorted(cores)
+    except psutil.NoSuchProcess:
+        return None
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """How an owned process ended: its exit code, and whether it had to be SIGKILLed."""
+
+    code: int | None
+    killed: bool
+
+
+def stop(proc: subprocess.Popen[bytes], grace_s: float) -> Stopped:
     """SIGTERM the process group, wait up to `grace_s` for all of it, then SIGKILL what is left.
 
     The whole tree is awaited, not just its leader: a wrapper (runuser, gunicorn's arbiter) may
-    exit before the processes it started have finished shutting down."""
+    exit before the processes it started have finished shutting down. The leader is awaited
+    through `proc` only: psutil would reap it too, and its exit status would be lost."""
     try:
-        tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+        children = psutil.Process(proc.pid).children(recursive=True)
     except psutil.NoSuchProcess:
-        tree = []
+        children = []
     if proc.poll() is None:
         _signal_group(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + grace_s
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=grace_s)
-        psutil.wait_procs(tree, timeout=max(0.0, deadline - time.monotonic()))
+        psutil.wait_procs(children, timeout=max(0.0, deadline - time.monotonic()))
     # Whatever ignored SIGTERM, or left the group, is killed now.
+    killed = proc.poll() is None or bool(_alive(children))
     _signal_group(proc.pid, signal.SIGKILL)
-    for child in tree:
+    for child in children:
         with contextlib.suppress(psutil.NoSuchProcess):
             child.kill()
-    psutil.wait_procs(tree, timeout=5)
     try:
-        return proc.wait(timeout=5)
+        code: int | None = proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
-        return None
+        code, killed = None, True
+    psutil.wait_procs(children, timeout=5)
+    return Stopped(code, killed)
+
+
+def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
+    out = []
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.ZombieProcess):
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                out.append(proc)
+    return out
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
+
+
+def scratch_dir(kind: str) -> Path:
+    """A folder outside results/ for a run's throwaway files (e.g. the embedded database), named
+    after the harness that owns it, so that `remove_dead_scratch` finds it if that harness dies."""
+    return Path(tempfile.mkdtemp(prefix=f"lab-{kind}-{os.getpid()}-"))
+
+
+_SCRATCH = re.compile(r"^lab-[a-z]+-(\d+)-")
+
+
+def remove_dead_scratch(folder: Path | None = None) -> list[Path]:
+    """Scratch folders whose harness is gone (SIGKILL, OOM): removed, so a dead run leaves no disk behind."""
+    removed = []
+    for path in Path(folder or tempfile.gettempdir()).glob("lab-*-*-*"):
+        match = _SCRATCH.match(path.name)
+        if match and path.is_dir() and int(match[1]) != os.getpid() and not psutil.pid_exists(int(match[1])):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 def kill_orphans() -> list[int]:

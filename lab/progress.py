@@ -7,6 +7,7 @@ import time
 from typing import Any, TextIO
 
 from lab.plan import Cell
+from lab.record import CellSummary
 
 # Start-up, verification and shutdown around each cell's load, for the remaining-time estimate.
 CELL_OVERHEAD_S = 4.0
@@ -56,12 +57,11 @@ class Progress:
         else:
             self.say(line)
 
-    def cell_done(self, summary: dict[str, Any]) -> None:
-        lat = summary["latency_ms"]
-        flags = f"  flags: {', '.join(summary['flags'])}" if summary["flags"] else ""
-        p50, p99 = lat["p50"], lat["p99"]
+    def cell_done(self, summary: CellSummary) -> None:
+        flags = f"  flags: {', '.join(summary.flags)}" if summary.flags else ""
+        p50, p99, rps = summary.value("p50"), summary.value("p99"), summary.value("rps") or 0.0
         self.say(
-            f"    done: {summary['requests']} requests, {summary['rps']:.1f} rps, "
+            f"    done: {summary.requests} requests, {rps:.1f} rps, "
             f"p50 {p50 if p50 is None else f'{p50:.1f}'} ms, p99 {p99 if p99 is None else f'{p99:.1f}'} ms, "
-            f"{summary['failures']} failures{flags}"
+            f"{summary.failures} failures{flags}"
         )

@@ -1,23 +1,22 @@
 """Run records: `results/<scenario>/<run_id>/run.json` and the raw files beside it.
 
-run.json is the only thing claims, reports and CI read; it is always written atomically, and a
-run that did not finish says so (`incomplete` or `failed`). Format: results/README.md.
+run.json (lab/record.py) is the only thing claims, reports and CI read; it is always written
+atomically, and a run that did not finish says so (`incomplete` or `failed`). Format:
+results/README.md and results/run.schema.json.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
+from lab import record
 from lab.errors import LabError
-from lab.paths import RESULTS, shown
+from lab.paths import RESULTS
+from lab.record import Status
 
-SCHEMA_VERSION = 1
 SAMPLE_COLUMNS = ["ts", "cell", "metric", "value"]
 
 
@@ -29,37 +28,20 @@ def run_dir(scenario: str, run_id: str, root: Path = RESULTS) -> Path:
     return root / scenario / run_id
 
 
-def write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
-    os.replace(tmp, path)
-
-
-def write_record(directory: Path, record: dict[str, Any]) -> None:
-    write_json(directory / "run.json", record)
-
-
-def load_record(directory: Path) -> dict[str, Any]:
-    path = directory / "run.json"
-    try:
-        record: dict[str, Any] = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise LabError(f"no run record at {shown(path)}") from None
-    except ValueError as exc:
-        raise LabError(f"{shown(path)} is not valid JSON: {exc}") from None
-    return record
-
-
 def runs(scenario: str, root: Path = RESULTS) -> list[Path]:
     """Run folders of a scenario, oldest first (run ids sort by time)."""
     folder = root / scenario
     return sorted(p for p in folder.iterdir() if (p / "run.json").is_file()) if folder.is_dir() else []
 
 
-def latest(scenario: str, root: Path = RESULTS, status: str = "complete") -> Path | None:
+def latest(scenario: str, root: Path = RESULTS, status: Status = "complete") -> Path | None:
+    """The newest run with that status; a record that no longer validates is passed over."""
     for path in reversed(runs(scenario, root)):
-        if load_record(path).get("status") == status:
-            return path
+        try:
+            if record.load(path).status == status:
+                return path
+        except LabError:
+            continue
     return None
 
 

@@ -7,12 +7,16 @@ Process trees are sampled every second; probes (e.g. the database's view) at the
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psutil
+
+from lab.checks import get
+from lab.scenario import AppProbe
 
 Row = tuple[float, str, str, float]
 Probe = Callable[[], dict[str, float]]
@@ -102,3 +106,13 @@ class Sampler:
                     continue
                 ts = time.time()
                 self.rows.extend((ts, self.cell, metric, float(value)) for metric, value in values.items())
+
+
+def app_probe(host: str, port: int, probe: AppProbe) -> Probe:
+    """A number the app under test publishes at one of its routes, as the series `app_<name>`."""
+
+    def read() -> dict[str, float]:
+        status, body = get(host, port, probe.path, timeout_s=1.0)
+        return {f"app_{probe.name}": float(json.loads(body)[probe.field])} if status == 200 else {}
+
+    return read

@@ -14,21 +14,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from lab import environments
+from lab import depsets, metrics
 from lab.errors import LabError
 from lab.paths import BASE_SCENARIO, ROOT, SCENARIOS, shown
 
-# Metrics a claim may name; each is a key of a cell's summary (see results/README.md).
-Metric = Literal[
-    "p50", "p90", "p99", "p99.9", "max", "rps", "requests", "failures", "error_rate",
-    "server_cpu_pct", "server_rss_mb", "database_cpu_pct",
-    "db_connections_peak", "db_connections_mean", "db_idle_in_transaction_peak", "db_sessions_opened",
-    "db_sessions_per_request", "db_statements_per_request", "db_too_many_clients",
-    "upstream_requests", "upstream_connections_opened", "upstream_connections_per_request",
-    "upstream_open_peak", "upstream_time_wait_peak", "upstream_inflight_peak", "recovery_s",
-]  # fmt: skip
-# A number an app publishes at one of its own routes, sampled like the others (`app_<name>_peak|last|mean`).
-AppMetric = Annotated[str, Field(pattern=r"^app_[a-z0-9_]+_(peak|last|mean)$")]
 AppRef = Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]
 LocustOption = str | int | float | bool
 
@@ -50,7 +39,7 @@ class ServerSettings(Strict):
     startup_timeout_s: float = Field(15.0, gt=0, le=300)
     stop_grace_s: float = Field(5.0, gt=0, le=120)
     startup_budget_s: float = Field(3.0, gt=0)  # launch to first healthy answer: reported, not enforced
-    # A dependency set for the server's own environment (lab/environments.py); empty: the lab's own.
+    # A dependency set for the server's own environment (lab/depsets.py); empty: the lab's own.
     deps: str = ""
 
     @field_validator("deps")
@@ -58,7 +47,7 @@ class ServerSettings(Strict):
     def _deps_parse(cls, deps: str) -> str:
         if deps:
             try:
-                environments.parse(deps)
+                depsets.parse(deps)
             except LabError as exc:
                 raise ValueError(str(exc)) from None
         return deps
@@ -114,7 +103,7 @@ class Fault(UpstreamMode):
         return self
 
 
-class Upstream(UpstreamMode):
+class UpstreamConfig(UpstreamMode):
     """A downstream service the lab runs on loopback for the apps to call (UPSTREAM_URL)."""
 
     faults: list[Fault] = []
@@ -148,7 +137,7 @@ class Claim(Strict):
     """`metric(variant) / metric(baseline) <op> threshold`, or `metric(variant) <op> threshold`."""
 
     text: str
-    metric: Metric | AppMetric
+    metric: str
     variant: str
     baseline: str | None = None
     op: Literal[">=", "<="] = ">="
@@ -158,6 +147,26 @@ class Claim(Strict):
     segments: bool = True
     # Only at the matrix points with these values (e.g. { "env.WORK" = "hash" }); all points when empty.
     where: dict[str, Any] = {}
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, name: str) -> str:
+        known = metrics.get(name)
+        if known is None or not known.claimable:
+            raise ValueError(
+                f"unknown metric {name!r}; one of {', '.join(metrics.claimable())}, or app_<probe>_peak|mean|last"
+            )
+        return name
+
+    @model_validator(mode="after")
+    def _request_needs_traffic_metric(self) -> Claim:
+        known = metrics.get(self.metric)
+        if self.request != "all" and known is not None and known.scope == "cell":
+            raise ValueError(
+                f"request {self.request!r} given for {self.metric!r}, which is measured per cell, not per "
+                "request name; drop `request` or claim a traffic metric"
+            )
+        return self
 
 
 class Reference(Strict):
@@ -197,7 +206,7 @@ class Scenario(Strict):
     variants: dict[str, AppRef] = Field(min_length=1)
     server: ServerSettings = ServerSettings()
     database: Database | None = None
-    upstream: Upstream | None = None
+    upstream: UpstreamConfig | None = None
     matrix: dict[str, list[Any]] = {}
     pinning: Pinning = Pinning()
     verify: list[Check] = Field(min_length=1)
@@ -275,7 +284,7 @@ def resolve(name_or_path: str) -> Path:
 def load(name_or_path: str) -> Scenario:
     path = resolve(name_or_path)
     raw = path.read_bytes()
-    data = merge(_read_toml(BASE_SCENARIO), _read_toml(path))
+    data = combine(_read_toml(BASE_SCENARIO), _read_toml(path))
     data.update(name=path.stem, path=shown(path), sha256=hashlib.sha256(raw).hexdigest())
     try:
         return Scenario.model_validate(data)
@@ -292,6 +301,21 @@ def describe(exc: ValidationError) -> str:
         where = ".".join(str(p) for p in err["loc"])
         parts.append(f"field {where!r}: {msg}{got}" if where else msg)
     return "; ".join(parts)
+
+
+def combine(base: dict[str, Any], scenario: dict[str, Any]) -> dict[str, Any]:
+    """A scenario file over the base file: tables merge key by key, `[[verify]]` lists merge (a
+    check of the same path replaces the base's), and `[load]` holds what every profile shares."""
+    data = merge(base, scenario)
+    checks = {c.get("path"): c for c in [*base.get("verify", []), *scenario.get("verify", [])] if isinstance(c, dict)}
+    data["verify"] = list(checks.values())
+    shared = data.pop("load", {})
+    if not isinstance(shared, dict):
+        raise LabError("[load] must be a table of settings every profile shares (users, spawn_rate, options)")
+    profiles = data.get("profiles", {})
+    if isinstance(profiles, dict):
+        data["profiles"] = {k: merge(shared, v) if isinstance(v, dict) else v for k, v in profiles.items()}
+    return data
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -311,5 +335,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise LabError(f"{shown(path)}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise LabError(
+            f"{shown(path)}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            "save the file as UTF-8"
+        ) from None
     except OSError as exc:
         raise LabError(f"{shown(path)}: cannot read: {exc.strerror}") from None

@@ -9,7 +9,7 @@ from types import TracebackType
 
 from lab.checks import wait_healthy
 from lab.errors import CellError
-from lab.processes import port_in_use, spawn, stop, wait_port_free
+from lab.processes import Stopped, affinity, port_in_use, spawn, stop, wait_port_free
 from lab.scenario import ServerSettings
 
 
@@ -76,7 +76,8 @@ class Server:
         self.cores, self.env, self.log, self.cwd = cores, env, log, cwd
         self.proc: subprocess.Popen[bytes] | None = None
         self.startup_s: float | None = None
-        self.exit_code: int | None = None
+        self.affinity: list[int] | None = None  # read back once healthy: what was in force
+        self.stopped: Stopped | None = None
 
     def __enter__(self) -> Server:
         host = self.settings.host
@@ -93,6 +94,7 @@ class Server:
             self.startup_s = wait_healthy(
                 self.proc, host, self.port, self.settings.startup_timeout_s, self.log, self.what
             )
+            self.affinity = affinity(self.proc.pid)
         except BaseException:
             self.stop()
             raise
@@ -111,7 +113,7 @@ class Server:
     def stop(self) -> None:
         if self.proc is None:
             return
-        self.exit_code = stop(self.proc, self.settings.stop_grace_s)
+        self.stopped = stop(self.proc, self.settings.stop_grace_s)
         self.proc = None
         if not wait_port_free(self.settings.host, self.port):
             raise CellError(f"{self.what}: port {self.port} still taken after the server stopped")

@@ -1,30 +1,31 @@
-"""From raw outputs of one cell (requests.csv, window.json, samples) to its summary numbers.
+"""From the raw outputs of one cell (requests.csv, window.json, samples) to its summary, and from
+the summaries of a variant's repeats to the variant's figures.
 
 Percentiles are computed from every measured request's own response time (not Locust's
 rounded histogram), over the measured window only: completions in [warm-up end, test end).
+Cell-level metrics are computed from the registry (lab/metrics.py) alone.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-PERCENTILES = {"p50": 0.50, "p90": 0.90, "p99": 0.99, "p99.9": 0.999}
-# Locust at or above this share of its core is measuring itself, not the server.
+from lab import metrics
+from lab.record import ALL, CellRecord, CellSummary, Flag, Traffic, VariantSummary
+
+# Locust (with whatever shares its core) at or above this share of the core is measuring itself.
 GENERATOR_BOUND_CPU_PCT = 90.0
 # Below this many requests a p99 rests on one or two samples.
 FEW_REQUESTS = 200
 # The measured window is cut into this many equal segments, so a claim can see its own spread.
 SEGMENTS = 3
-ALL = "all"
-# CPU of services that share Locust's core: with them, the core's total load is what starves Locust.
-SERVICE_CPU = ("database_cpu_pct", "upstream_cpu_pct")
-# Metrics of the traffic itself, known per request name and per segment of the window; every
-# other claimable metric (CPU, memory, database counts) belongs to a whole cell.
-TRAFFIC_METRICS = {*PERCENTILES, "max", "mean", "rps", "requests", "failures", "error_rate"}
 
 
 def read_requests(path: Path) -> pd.DataFrame:
@@ -38,24 +39,24 @@ def read_window(path: Path) -> dict[str, float]:
 
 def latency_ms(ms: pd.Series) -> dict[str, float | None]:
     if ms.empty:
-        return {key: None for key in [*PERCENTILES, "max", "mean"]}
-    out: dict[str, float | None] = {k: round(float(ms.quantile(q)), 3) for k, q in PERCENTILES.items()}
+        return dict.fromkeys(metrics.LATENCY)
+    out: dict[str, float | None] = {k: round(float(ms.quantile(q)), 3) for k, q in metrics.PERCENTILES.items()}
     out["max"] = round(float(ms.max()), 3)
     out["mean"] = round(float(ms.mean()), 3)
     return out
 
 
-def traffic(requests: pd.DataFrame, seconds: float) -> dict[str, Any]:
+def traffic(requests: pd.DataFrame, seconds: float) -> Traffic:
     """Counts, rate and latency of one slice of requests that spans `seconds`."""
     n = len(requests)
     failures = int((requests["ok"] == 0).sum())
-    return {
-        "requests": n,
-        "failures": failures,
-        "error_rate": round(failures / n, 6) if n else None,
-        "rps": round(n / seconds, 3) if seconds > 0 else None,
-        "latency_ms": latency_ms(requests["response_ms"]),
-    }
+    return Traffic(
+        requests=n,
+        failures=failures,
+        error_rate=round(failures / n, 6) if n else None,
+        rps=round(n / seconds, 3) if seconds > 0 else None,
+        latency_ms=latency_ms(requests["response_ms"]),
+    )
 
 
 def measured(requests: pd.DataFrame, window: dict[str, float]) -> tuple[pd.DataFrame, float, float]:
@@ -64,92 +65,59 @@ def measured(requests: pd.DataFrame, window: dict[str, float]) -> tuple[pd.DataF
     return inside, start, end
 
 
-def _by_name(requests: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    groups = {str(name): part for name, part in requests.groupby("name", sort=True)}
-    return {ALL: requests, **groups}
-
-
-def segments(requests: pd.DataFrame, start: float, end: float, k: int = SEGMENTS) -> list[dict[str, Any]]:
+def segments(requests: pd.DataFrame, start: float, end: float, k: int = SEGMENTS) -> list[Traffic]:
     step = (end - start) / k
-    parts = []
-    for i in range(k):
-        lo, hi = start + i * step, start + (i + 1) * step
-        parts.append(traffic(requests[(requests["t"] >= lo) & (requests["t"] < hi)], step))
-    return parts
+    bounds = [(start + i * step, start + (i + 1) * step) for i in range(k)]
+    return [traffic(requests[(requests["t"] >= lo) & (requests["t"] < hi)], step) for lo, hi in bounds]
 
 
-def window_samples(samples: pd.DataFrame, t0: float, start: float, end: float) -> pd.DataFrame:
-    """The samples taken inside the measured window (samples carry wall-clock `ts`)."""
-    return samples[(samples["ts"] >= t0 + start) & (samples["ts"] <= t0 + end)]
+def _series(samples: pd.DataFrame, name: str) -> pd.DataFrame:
+    return samples.loc[samples["metric"] == name, ["ts", "value"]].sort_values("ts")
 
 
-def _series(inside: pd.DataFrame, metric: str) -> pd.Series:
-    return inside.loc[inside["metric"] == metric].sort_values("ts")["value"]
+def counter_growth(series: pd.DataFrame, t_start: float, t_end: float) -> float | None:
+    """How much a cumulative counter grew over [t_start, t_end], read at the window's edges.
+
+    Counters are sampled every half second, so the first and last samples inside the window
+    miss up to a sample interval at each end; interpolating between the samples on either side
+    of each edge counts the whole window (an edge beyond the samples is read at the nearest one)."""
+    if len(series) < 2:
+        return None
+    ts, values = series["ts"].to_numpy(float), series["value"].to_numpy(float)
+    if t_end < ts[0] or t_start > ts[-1]:
+        return None
+    return float(np.interp(t_end, ts, values) - np.interp(t_start, ts, values))
 
 
-def _delta(inside: pd.DataFrame, metric: str) -> float | None:
-    """How much a cumulative counter grew inside the window."""
-    values = _series(inside, metric)
-    return float(values.iloc[-1] - values.iloc[0]) if len(values) >= 2 else None
+def _reduce(metric: metrics.Metric, series: pd.DataFrame, t_start: float, t_end: float) -> float | None:
+    if metric.reduce == "delta":
+        return counter_growth(series, t_start, t_end)
+    inside = series.loc[(series["ts"] >= t_start) & (series["ts"] <= t_end), "value"]
+    if inside.empty:
+        return None
+    if metric.reduce == "mean":
+        return round(float(inside.mean()), 3)
+    if metric.reduce == "peak":
+        return float(inside.max())
+    return float(inside.iloc[-1])  # last
 
 
-def _per_request(value: float | None, requests: int) -> float | None:
-    return round(value / requests, 4) if value is not None and requests else None
+def cell_metrics(samples: pd.DataFrame, t_start: float, t_end: float, requests: int) -> dict[str, float | None]:
+    """Every cell-level metric of the registry whose source was sampled in this cell.
 
-
-def sampled(inside: pd.DataFrame) -> dict[str, float | None]:
-    """Means (and the RSS peak) of the process samples taken inside the measured window."""
-    out: dict[str, float | None] = {}
-    for metric in ("server_cpu_pct", "server_rss_mb", "generator_cpu_pct", "database_cpu_pct", "upstream_cpu_pct"):
-        values = _series(inside, metric)
-        if metric in SERVICE_CPU and values.empty:
-            continue  # only scenarios with that service have one
-        out[metric] = round(float(values.mean()), 2) if not values.empty else None
-    peak = _series(inside, "server_rss_mb")
-    out["server_rss_mb_peak"] = round(float(peak.max()), 2) if not peak.empty else None
-    return out
-
-
-def database(inside: pd.DataFrame, requests: int) -> dict[str, float | None]:
-    """What the database saw inside the window: connections (peak, mean), sessions opened,
-    idle-in-transaction peak, statements per request, connections refused. Empty without a database."""
-    connections = _series(inside, "db_connections")
-    if connections.empty:
-        return {}
-    sessions = _delta(inside, "db_sessions")
-    return {
-        "db_connections_peak": float(connections.max()),
-        "db_connections_mean": round(float(connections.mean()), 2),
-        "db_idle_in_transaction_peak": float(_series(inside, "db_idle_in_transaction").max()),
-        "db_sessions_opened": sessions,
-        "db_sessions_per_request": _per_request(sessions, requests),
-        "db_statements_per_request": _per_request(_delta(inside, "db_statements"), requests),
-        "db_too_many_clients": _delta(inside, "db_too_many_clients"),
-    }
-
-
-def upstream(inside: pd.DataFrame, requests: int) -> dict[str, float | None]:
-    """What the upstream saw inside the window. Empty without an upstream."""
-    if _series(inside, "upstream_requests").empty:
-        return {}
-    opened = _delta(inside, "upstream_connections_opened")
-    return {
-        "upstream_requests": _delta(inside, "upstream_requests"),
-        "upstream_connections_opened": opened,
-        "upstream_connections_per_request": _per_request(opened, requests),
-        "upstream_open_peak": float(_series(inside, "upstream_connections_open").max()),
-        "upstream_inflight_peak": float(_series(inside, "upstream_inflight").max()),
-        "upstream_time_wait_peak": float(_series(inside, "upstream_time_wait").max()),
-    }
-
-
-def app_metrics(inside: pd.DataFrame) -> dict[str, float]:
-    """Numbers the app published (`app_<name>` samples): peak, mean and last value inside the window."""
-    out: dict[str, float] = {}
-    for metric, part in inside[inside["metric"].str.startswith("app_")].groupby("metric"):
-        values = part.sort_values("ts")["value"]
-        out.update({f"{metric}_peak": float(values.max()), f"{metric}_mean": round(float(values.mean()), 3),
-                    f"{metric}_last": float(values.iloc[-1])})  # fmt: skip
+    A metric whose source was not sampled (no database, an upstream sampler that failed) is
+    absent, never zero."""
+    present = set(samples["metric"].unique()) if not samples.empty else set()
+    wanted = [m for m in metrics.REGISTRY if m.series and m.series in present]
+    for series in sorted(s for s in present if s.startswith("app_")):
+        wanted += [m for r in metrics.APP_REDUCES if (m := metrics.get(f"{series}_{r}")) is not None]
+    out = {m.name: _reduce(m, _series(samples, m.series), t_start, t_end) for m in wanted}
+    for m in metrics.REGISTRY:
+        parts = [out.get(name) for name in m.of]
+        if m.reduce == "per_request" and m.of[0] in out:
+            out[m.name] = round(parts[0] / requests, 4) if parts[0] is not None and requests else None
+        elif m.reduce == "sum" and parts and parts[0] is not None:
+            out[m.name] = round(sum(p for p in parts if p is not None), 3)
     return out
 
 
@@ -174,50 +142,89 @@ def recovery_s(requests: pd.DataFrame, faults: list[dict[str, Any]], factor: flo
 
 
 def summarise(
-    requests: pd.DataFrame, window: dict[str, float], samples: pd.DataFrame, faults: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
+    requests: pd.DataFrame,
+    window: dict[str, float],
+    samples: pd.DataFrame,
+    *,
+    faults: list[dict[str, Any]] | None = None,
+    pinned: bool = True,
+    sampler_errors: Sequence[str] = (),
+) -> CellSummary:
     inside, start, end = measured(requests, window)
-    in_window = window_samples(samples, window["t0"], start, end)
     seconds = end - start
-    names = _by_name(inside)
-    summary: dict[str, Any] = {
-        **traffic(inside, seconds),
-        "window_s": round(seconds, 3),
-        "by_request": {name: traffic(part, seconds) for name, part in names.items() if name != ALL},
-        "segments": {name: segments(part, start, end) for name, part in names.items()},
-        **sampled(in_window),
-        **database(in_window, len(inside)),
-        **upstream(in_window, len(inside)),
-    }
+    names = {str(name): part for name, part in inside.groupby("name", sort=True)}
+    cell = cell_metrics(samples, window["t0"] + start, window["t0"] + end, len(inside))
     if faults:
-        summary["recovery_s"] = recovery_s(requests, faults)
-    summary.update(app_metrics(in_window))
-    summary["flags"] = flags(summary)
+        cell["recovery_s"] = recovery_s(requests, faults)
+    whole = traffic(inside, seconds)
+    summary = CellSummary(
+        **whole.model_dump(),
+        window_s=round(seconds, 3),
+        by_request={name: traffic(part, seconds) for name, part in names.items()},
+        segments={name: segments(part, start, end) for name, part in {ALL: inside, **names}.items()},
+        metrics=cell,
+        sampler_errors=list(sampler_errors),
+    )
+    summary.flags = decide_flags(summary, pinned)
     return summary
 
 
-def flags(summary: dict[str, Any]) -> list[str]:
-    out = []
-    if summary["requests"] == 0:
+def decide_flags(summary: CellSummary, pinned: bool) -> list[Flag]:
+    """The one place a cell's flags are decided."""
+    out: list[Flag] = []
+    if summary.requests == 0:
         out.append("no_requests")
-    elif summary["requests"] < FEW_REQUESTS:
+    elif summary.requests < FEW_REQUESTS:
         out.append("few_requests")
-    # When the database shares Locust's core, the core's total load is what starves Locust.
-    cpu = summary.get("generator_core_cpu_pct", summary.get("generator_cpu_pct"))
+    # The services on Locust's core (database, upstream) starve it as much as its own work does.
+    cpu = summary.value("generator_core_cpu_pct")
     if cpu is not None and cpu >= GENERATOR_BOUND_CPU_PCT:
         out.append("generator_bound")
+    if not pinned:
+        out.append("unpinned")
     return out
 
 
-def metric(summary: dict[str, Any], name: str, request: str = ALL) -> float | None:
-    """One claimable number of a summary (or of one of its segments)."""
-    part = summary if request == ALL else summary.get("by_request", {}).get(request)
-    if part is None:
-        return None
-    if name in PERCENTILES or name in ("max", "mean"):
-        value = part["latency_ms"][name]
-    elif name in ("rps", "requests", "failures", "error_rate"):
-        value = part[name]
-    else:
-        value = summary.get(name)  # server-side metrics belong to the whole cell
-    return None if value is None else float(value)
+# -- over repeats -----------------------------------------------------------------------------------
+def _median(values: Sequence[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(statistics.median(known), 3) if known else None
+
+
+def combine(parts: Sequence[Traffic]) -> Traffic:
+    """Median over repeats of one traffic summary (requests, rps, latency...)."""
+    counts = {k: _median([p.value(k) for p in parts]) for k in ("requests", "failures", "error_rate", "rps")}
+    return Traffic(
+        requests=round(counts["requests"] or 0),
+        failures=round(counts["failures"] or 0),
+        error_rate=counts["error_rate"],
+        rps=counts["rps"],
+        latency_ms={k: _median([p.latency_ms.get(k) for p in parts]) for k in metrics.LATENCY},
+    )
+
+
+def aggregate(cells: Sequence[CellRecord]) -> dict[str, VariantSummary]:
+    """Per variant (and matrix point): medians across repeats of the cells that were measured."""
+    groups: dict[str, list[CellRecord]] = {}
+    for cell in cells:
+        if cell.status == "ok" and cell.summary is not None:
+            groups.setdefault(cell.group, []).append(cell)
+    variants = {}
+    for group, members in groups.items():
+        sums = [m.summary for m in members if m.summary is not None]
+        names = sorted({n for s in sums for n in s.by_request})
+        cell_names = [n for n in dict.fromkeys(k for s in sums for k in s.metrics)]
+        first = members[0]
+        variants[group] = VariantSummary(
+            **combine(sums).model_dump(),
+            variant=first.variant,
+            app=first.app,
+            setting=first.setting,
+            server=first.server,
+            load=first.load,
+            repeats=len(members),
+            by_request={n: combine([s.by_request[n] for s in sums if n in s.by_request]) for n in names},
+            metrics={n: _median([s.metrics.get(n) for s in sums]) for n in cell_names},
+            flags=sorted({f for s in sums for f in s.flags}),
+        )
+    return variants

@@ -2,48 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from lab.claims import describe
+from lab import metrics
+from lab.record import RunRecord
+from lab.summary import GENERATOR_BOUND_CPU_PCT
 
 VERDICT_MARK = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}
 
 
-def _fmt(value: Any, digits: int = 1) -> str:
+def _fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-# Database columns, shown when the scenario has a database: (header, variant field, digits).
-DB_COLUMNS = [("db conn peak", "db_connections_peak", 0), ("sess/req", "db_sessions_per_request", 2),
-              ("stmts/req", "db_statements_per_request", 1), ("idle-in-tx peak", "db_idle_in_transaction_peak", 0),
-              ("refused", "db_too_many_clients", 0)]  # fmt: skip
+def columns(rec: RunRecord) -> list[metrics.Metric]:
+    """The registry's table columns whose metric this record holds (server and Locust always)."""
+    present = [n for v in rec.variants.values() for n in v.metrics]
+    return metrics.columns([*present, "server_cpu_pct", "server_rss_mb", "generator_cpu_pct"])
 
 
-def variants_table(record: dict[str, Any]) -> str:
-    db = any("db_connections_peak" in v for v in record["variants"].values())
-    header = ["variant", "rps", "p50 ms", "p99 ms", "max ms", "fail", "srv cpu%", "srv MB", "gen cpu%"]
-    header += [h for h, _, _ in DB_COLUMNS] if db else []
-    header.append("flags")
-    rows = [header]
-    for group, v in record["variants"].items():
-        lat = v["latency_ms"]
-        extra = [_fmt(v.get(key), digits) for _, key, digits in DB_COLUMNS] if db else []
-        rows.append(
-            [
-                group,
-                _fmt(v["rps"]),
-                _fmt(lat["p50"]),
-                _fmt(lat["p99"]),
-                _fmt(lat["max"]),
-                _fmt(v["failures"], 0),
-                _fmt(v["server_cpu_pct"], 0),
-                _fmt(v["server_rss_mb"], 0),
-                _fmt(v["generator_cpu_pct"], 0),
-                *extra,
-                ",".join(v["flags"]) or "",
-            ]
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+def align(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
         for r in rows
@@ -52,50 +29,56 @@ def variants_table(record: dict[str, Any]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def claims_table(record: dict[str, Any]) -> str:
+def variants_table(rec: RunRecord) -> str:
+    cols = columns(rec)
+    rows = [["variant", *(m.table for m in cols), "flags"]]
+    for group, v in rec.variants.items():
+        rows.append([group, *(_fmt(v.value(m.name), m.digits) for m in cols), ",".join(v.flags)])
+    return align(rows)
+
+
+def claims_table(rec: RunRecord) -> str:
     lines = []
-    for claim in record["claims"]:
-        setting = f" [{claim['setting']}]" if claim["setting"] else ""
-        lines.append(f"{VERDICT_MARK[claim['verdict']]:<12} {claim['text']}{setting}")
-        lines.append(f"{'':<12} {describe(claim)}")
-        if claim["verdict"] == "inconclusive" and claim["reason"]:
-            lines.append(f"{'':<12} why: {claim['reason']}")
+    for claim in rec.claims:
+        setting = f" [{claim.setting}]" if claim.setting else ""
+        lines.append(f"{VERDICT_MARK[claim.verdict]:<12} {claim.text}{setting}")
+        lines.append(f"{'':<12} {claim.describe()}")
+        if claim.verdict == "inconclusive" and claim.reason:
+            lines.append(f"{'':<12} why: {claim.reason}")
     return "\n".join(lines) or "(this scenario states no claims)"
 
 
-def render(record: dict[str, Any]) -> str:
-    env = record["environment"]
+def render(rec: RunRecord) -> str:
+    env = rec.environment
     head = (
-        f"{record['scenario']} ({record['profile']} profile), run {record['run_id']}: {record['status']}\n"
-        f"fastapi {env.get('fastapi')}, uvicorn {env.get('uvicorn')}, python {env.get('python')}, "
-        f"{env.get('cpus_available')} cores ({env.get('cpu_model')}); server on cores "
-        f"{record['pinning']['server_cores']}, Locust on {record['pinning']['generator_cores']}"
+        f"{rec.scenario} ({rec.profile} profile), run {rec.run_id}: {rec.status}\n"
+        f"fastapi {env.version('fastapi')}, uvicorn {env.version('uvicorn')}, python {env.python}, "
+        f"{env.cpus_available} cores ({env.cpu_model}); server on cores "
+        f"{rec.pinning.server_cores}, Locust on {rec.pinning.generator_cores}"
     )
-    parts = [head, "", variants_table(record), "", claims_table(record)]
-    flagged = sorted({f for v in record["variants"].values() for f in v["flags"]})
+    parts = [head, "", variants_table(rec), "", claims_table(rec)]
+    flagged = sorted({f for v in rec.variants.values() for f in v.flags})
     if "generator_bound" in flagged:
         parts += [
             "",
-            "generator_bound: Locust used >= 90% of its core; those numbers are Locust's limit, "
-            "not the server's capacity.",
+            f"generator_bound: Locust's core was >= {GENERATOR_BOUND_CPU_PCT:g}% busy; those numbers are Locust's "
+            "limit, not the server's capacity.",
         ]
-    if record.get("error"):
-        parts += ["", f"error: {record['error']}"]
+    if "unpinned" in flagged:
+        parts += ["", "unpinned: server and Locust did not run on the separate cores asked for; claims are not judged."]
+    if rec.error:
+        parts += ["", f"error: {rec.error}"]
     return "\n".join(parts)
 
 
-def budgets(record: dict[str, Any]) -> str:
+def budgets(rec: RunRecord) -> str:
     """Speed budgets are reported here, never asserted in timing-sensitive tests."""
     lines = []
-    wall, budget = record.get("wall_s"), record["load"].get("budget_s")
-    if wall is not None:
-        verdict = "" if budget is None else (f" (budget {budget:g}s: " + ("ok)" if wall <= budget else "OVER)"))
-        lines.append(f"wall time {wall:.1f}s for {len(record['cells'])} cells{verdict}")
-    starts = [
-        (c["variant"], c["startup_s"], c["server"]["startup_budget_s"])
-        for c in record["cells"]
-        if c.get("startup_s") is not None
-    ]
+    budget = rec.load.budget_s
+    if rec.wall_s is not None:
+        verdict = "" if budget is None else (f" (budget {budget:g}s: " + ("ok)" if rec.wall_s <= budget else "OVER)"))
+        lines.append(f"wall time {rec.wall_s:.1f}s for {len(rec.cells)} cells{verdict}")
+    starts = [(c.variant, c.startup_s, c.server.startup_budget_s) for c in rec.cells if c.startup_s is not None]
     if starts:
         worst = max(starts, key=lambda s: s[1])
         over = [f"{v} {s:.2f}s" for v, s, b in starts if s > b]
@@ -103,4 +86,7 @@ def budgets(record: dict[str, Any]) -> str:
             f"server start-up to first healthy answer: max {worst[1]:.2f}s "
             f"(budget {worst[2]:g}s: {'OVER: ' + ', '.join(over) if over else 'ok'})"
         )
+    killed = [c.variant for c in rec.cells if c.server_exit is not None and c.server_exit.killed]
+    if killed:
+        lines.append(f"server did not stop within its grace period and was killed: {', '.join(killed)}")
     return "\n".join(lines)

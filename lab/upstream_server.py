@@ -24,19 +24,31 @@ import time
 from typing import Any
 
 Z99 = 2.326  # the standard normal's 99th percentile
-DEFAULT_MODE: dict[str, Any] = {"latency_ms": 0.0, "latency_p99_ms": None, "error_rate": 0.0, "hang": False,
-                                "refuse": False}  # fmt: skip
+DEFAULT_MODE: dict[str, Any] = {
+    "latency_ms": 0.0,
+    "latency_p99_ms": None,
+    "error_rate": 0.0,
+    "hang": False,
+    "refuse": False,
+}
 
 
-class Upstream:
+class UpstreamServer:
     def __init__(self, host: str, port: int, seed: int) -> None:
         self.host, self.port = host, port
         self.rng = random.Random(seed)
         self.base: dict[str, Any] = dict(DEFAULT_MODE)
         self.schedule: list[dict[str, Any]] = []
         self.t0: float | None = None
-        self.stats = {"requests": 0, "errors_sent": 0, "connections_opened": 0, "connections_open": 0,
-                      "inflight": 0, "hanging": 0, "refusing": 0}  # fmt: skip
+        self.stats = {
+            "requests": 0,
+            "errors_sent": 0,
+            "connections_opened": 0,
+            "connections_open": 0,
+            "inflight": 0,
+            "hanging": 0,
+            "refusing": 0,
+        }
         self.server: asyncio.Server | None = None
 
     def mode(self) -> dict[str, Any]:
@@ -151,7 +163,7 @@ async def respond(writer: asyncio.StreamWriter, status: int, payload: Any) -> No
 
 
 async def main(host: str, port: int, control_port: int, mode: dict[str, Any], seed: int) -> None:
-    upstream = Upstream(host, port, seed)
+    upstream = UpstreamServer(host, port, seed)
     upstream.base = {**DEFAULT_MODE, **mode}
     await upstream.listen()
     await asyncio.start_server(upstream.control, host, control_port, reuse_address=True)

@@ -24,10 +24,6 @@ locustfile = "{locustfile}"
 startup_timeout_s = {startup_timeout_s}
 
 [[verify]]
-path = "/health"
-json = {{ status = "ok" }}
-
-[[verify]]
 path = "/work"
 json = {{ ok = true, waited_ms = 1 }}
 

@@ -4,22 +4,37 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from lab.claims import describe, evaluate
-from lab.scenario import Claim
+from lab import claims
+from lab.claims import evaluate
+from lab.errors import LabError
+from lab.plan import expand
+from lab.record import CellRecord, new_cell
+from lab.scenario import Claim, load
 from lab.summary import summarise
+from tests.recorded import loop_blocking
 
 WINDOW = {"t0": 0.0, "warmup_s": 0.0, "duration_s": 9.0, "end_s": 9.0}
 NO_SAMPLES = pd.DataFrame(columns=["ts", "cell", "metric", "value"])
+TEMPLATE = expand(load("loop-blocking"), "quick")[0]
 
 
-def cell(variant: str, latencies_ms: list[float], repeat: int = 1, flags: tuple[str, ...] = ()) -> dict:
+def cell(
+    variant: str,
+    latencies_ms: list[float],
+    repeat: int = 1,
+    flags: tuple[str, ...] = (),
+    name: str = "/work",
+    samples: pd.DataFrame = NO_SAMPLES,
+) -> CellRecord:
     """A measured cell whose requests are spread evenly over a 9 s window."""
     t = np.linspace(0, 8.999, len(latencies_ms))
-    requests = pd.DataFrame({"t": t, "name": "/work", "response_ms": latencies_ms, "ok": 1})
-    summary = summarise(requests, WINDOW, NO_SAMPLES)
-    summary["flags"] += list(flags)
-    return {"variant": variant, "repeat": repeat, "setting": "", "summary": summary}
+    requests = pd.DataFrame({"t": t, "name": name, "response_ms": latencies_ms, "ok": 1})
+    summary = summarise(requests, WINDOW, samples)
+    summary.flags += list(flags)  # type: ignore[arg-type]
+    base = new_cell(TEMPLATE, summary=summary)
+    return base.model_copy(update={"variant": variant, "group": variant, "repeat": repeat})
 
 
 def claim(**kw: object) -> Claim:
@@ -30,24 +45,25 @@ def claim(**kw: object) -> Claim:
 def test_clear_ratio_passes_and_reports_value_and_spread() -> None:
     cells = [cell("bad", [100.0] * 90), cell("fix", [5.0] * 90)]
     [result] = evaluate([claim()], cells)
-    assert result["verdict"] == "pass"
-    assert result["value"] == 20.0 and result["low"] == 20.0 and result["high"] == 20.0
-    assert result["samples"] == 4  # the whole window and its three segments
-    assert "p50 bad / fix = 20x" in describe(result)
+    assert result.verdict == "pass"
+    assert result.value == 20.0 and result.low == 20.0 and result.high == 20.0
+    assert result.samples == 4  # the whole window and its three segments
+    assert "p50 bad / fix = 20x" in result.describe()
 
 
 def test_clear_miss_fails() -> None:
     [result] = evaluate([claim()], [cell("bad", [20.0] * 90), cell("fix", [5.0] * 90)])
-    assert result["verdict"] == "fail" and result["value"] == 4.0
+    assert result.verdict == "fail" and result.value == 4.0
 
 
 def test_spread_across_the_threshold_is_inconclusive() -> None:
     # First third 30x worse, the rest only 5x: the whole-window median says one thing, the spread another.
     bad = [150.0] * 30 + [25.0] * 60
     [result] = evaluate([claim()], [cell("bad", bad), cell("fix", [5.0] * 90)])
-    assert result["low"] < 10 < result["high"]
-    assert result["verdict"] == "inconclusive"
-    assert "straddles" in result["reason"]
+    assert result.low is not None and result.high is not None
+    assert result.low < 10 < result.high
+    assert result.verdict == "inconclusive"
+    assert "straddles" in result.reason
 
 
 def test_repeats_take_the_median_and_widen_the_spread() -> None:
@@ -58,28 +74,72 @@ def test_repeats_take_the_median_and_widen_the_spread() -> None:
         cell("fix", [5.0] * 90, repeat=2),
     ]
     [result] = evaluate([claim()], cells)
-    assert result["value"] == 16.0 and result["low"] == 12.0 and result["high"] == 20.0
-    assert result["samples"] == 8 and result["verdict"] == "pass"
+    assert result.value == 16.0 and result.low == 12.0 and result.high == 20.0
+    assert result.samples == 8 and result.verdict == "pass"
 
 
 def test_at_most_claims_and_plain_values() -> None:
     cells = [cell("bad", [100.0] * 90), cell("fix", [5.0] * 90)]
     rps = claim(metric="rps", op="<=", threshold=1.5)  # equal load offered: the ratio is 1
-    assert evaluate([rps], cells)[0]["verdict"] == "pass"
+    assert evaluate([rps], cells)[0].verdict == "pass"
     ceiling = claim(metric="max", baseline=None, op="<=", threshold=50.0)
     [result] = evaluate([ceiling], cells)
-    assert result["verdict"] == "fail" and result["value"] == 100.0
+    assert result.verdict == "fail" and result.value == 100.0
 
 
-def test_generator_bound_cells_never_pass_or_fail() -> None:
-    cells = [cell("bad", [100.0] * 90), cell("fix", [5.0] * 90, flags=("generator_bound",))]
+@pytest.mark.parametrize("flag", ["generator_bound", "unpinned", "no_requests"])
+def test_cells_whose_numbers_describe_the_lab_never_pass_or_fail(flag: str) -> None:
+    cells = [cell("bad", [100.0] * 90), cell("fix", [5.0] * 90, flags=(flag,))]
     [result] = evaluate([claim()], cells)
-    assert result["verdict"] == "inconclusive"
-    assert "generator_bound" in result["reason"]
+    assert result.verdict == "inconclusive"
+    assert flag in result.reason
 
 
 def test_missing_cells_or_zero_baseline_are_inconclusive() -> None:
     [missing] = evaluate([claim()], [cell("bad", [100.0] * 90)])
-    assert missing["verdict"] == "inconclusive" and missing["reason"] == "no measured cells for this claim"
+    assert missing.verdict == "inconclusive" and missing.reason == "no measured cells for this claim"
     [zero] = evaluate([claim(metric="failures")], [cell("bad", [1.0] * 90), cell("fix", [1.0] * 90)])
-    assert zero["verdict"] == "inconclusive" and "baseline is zero" in zero["reason"]
+    assert zero.verdict == "inconclusive" and "baseline 'fix' is zero" in zero.reason
+
+
+def test_a_baseline_without_the_metric_is_inconclusive_not_a_raw_value() -> None:
+    # bad measured /work, the fix never did: the claim must not compare bad's raw p99 (in ms) with
+    # a ratio threshold (the silent pass of schema 1).
+    cells = [cell("bad", [100.0] * 90), cell("fix", [5.0] * 90, name="/other")]
+    [result] = evaluate([claim(request="/work")], cells)
+    assert result.verdict == "inconclusive" and result.value is None
+    assert result.reason == "p50 of '/work' was not measured for fix"
+
+
+def test_a_cell_metric_missing_from_the_baseline_is_inconclusive() -> None:
+    cpu = pd.DataFrame({"ts": [1.0, 2.0, 3.0], "cell": "x", "metric": "server_cpu_pct", "value": [50.0] * 3})
+    cells = [cell("bad", [1.0] * 90, samples=cpu), cell("fix", [1.0] * 90)]
+    [result] = evaluate([claim(metric="server_cpu_pct", threshold=1.0)], cells)
+    assert result.verdict == "inconclusive" and "server_cpu_pct was not measured for fix" in result.reason
+
+
+def test_claims_on_the_recorded_run_are_what_the_lab_printed() -> None:
+    rec = loop_blocking()
+    scenario = load("loop-blocking")
+    again = evaluate(scenario.claims, rec.ok_cells())
+    assert [c.model_dump() for c in again] == [c.model_dump() for c in rec.claims]
+    assert all(c.samples == 8 for c in again)  # 2 repeats x (window + 3 segments)
+
+
+def test_unknown_metric_and_request_on_a_cell_metric_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown metric 'p42'"):
+        claim(metric="p42")
+    with pytest.raises(ValueError, match="measured per cell, not per request name"):
+        claim(metric="server_cpu_pct", request="/work")
+    assert {"requests", "failures"} >= claims.COUNTS
+
+
+def test_a_scenario_with_request_on_a_cell_metric_fails_to_load(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from tests.conftest import write_scenario
+
+    extra = '[[claims]]\ntext = "x"\nmetric = "server_cpu_pct"\nrequest = "/work"\nvariant = "good"\nthreshold = 1\n'
+    path = write_scenario(Path(str(tmp_path)), extra=extra)
+    with pytest.raises(LabError, match=r"claims\.0.*measured per cell"):
+        load(str(path))

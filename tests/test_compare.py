@@ -2,40 +2,41 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
-from typing import Any
 
 from lab.compare import render
+from lab.record import RunRecord
 from tests.conftest import lab, write_scenario
+from tests.recorded import loop_blocking
 
 
-def record(run_id: str, rps: float, p99: float, verdict: str) -> dict[str, Any]:
-    return {
-        "scenario": "demo", "run_id": run_id, "profile": "default",
-        "scenario_file": {"path": "scenarios/demo.toml", "sha256": "ab" * 32},
-        "load": {"users": 10}, "pinning": {"server_cores": [0], "generator_cores": [1]},
-        "environment": {"python": "3.11.7", "fastapi": "0.165.0", "cpu_model": "cpu"},
-        "variants": {"bad": {"rps": rps, "latency_ms": {"p50": p99 / 2, "p99": p99}}},
-        "claims": [{"text": "bad is slow", "setting": "", "verdict": verdict}],
-    }  # fmt: skip
+def slower(rec: RunRecord, factor: float) -> RunRecord:
+    """The recorded run with bad's throughput divided and its p99 multiplied by `factor`, and its first verdict flipped."""
+    bad = rec.variants["bad"]
+    latency = {**bad.latency_ms, "p99": (bad.latency_ms["p99"] or 0) * factor}
+    variants = {**rec.variants, "bad": bad.model_copy(update={"rps": (bad.rps or 0) / factor, "latency_ms": latency})}
+    claims = [rec.claims[0].model_copy(update={"verdict": "fail"}), *rec.claims[1:]]
+    return rec.model_copy(update={"run_id": "B", "variants": variants, "claims": claims})
 
 
 def test_like_for_like_runs_show_ratios_and_changed_verdicts() -> None:
-    text = render(record("A", 100.0, 50.0, "pass"), record("B", 50.0, 100.0, "fail"))
+    base = loop_blocking()
+    text = render(base, slower(base, 2.0))
     assert "like for like" in text and "NOT" not in text
-    assert "100.0 -> 50.0  0.50x" in text and "50.0 -> 100.0  2.00x" in text
-    assert "bad is slow: pass -> fail" in text
+    bad = next(line for line in text.splitlines() if line.startswith("bad "))
+    assert bad.count("0.50x") == 1 and bad.count("2.00x") == 1 and bad.count("1.00x") == 1  # rps, p99, p50
+    fix = next(line for line in text.splitlines() if line.startswith("fix_await "))
+    assert fix.count("1.00x") == 3
+    assert f"{base.claims[0].text}: pass -> fail" in text
 
 
 def test_runs_that_differ_in_kind_say_so() -> None:
-    base = record("A", 100.0, 50.0, "pass")
-    new = copy.deepcopy(base)
-    new["environment"]["fastapi"] = "0.129.2"
-    new["profile"] = "quick"
+    base = loop_blocking()
+    env = base.environment.model_copy(update={"packages": {**base.environment.packages, "fastapi": "0.129.2"}})
+    new = base.model_copy(update={"environment": env, "profile": "default"})
     text = render(base, new)
     assert "NOT like for like" in text
-    assert "fastapi: 0.165.0 -> 0.129.2" in text and "profile: default -> quick" in text
+    assert f"fastapi: {base.environment.packages['fastapi']} -> 0.129.2" in text and "profile: quick -> default" in text
     assert "no verdict changed" in text
 
 

@@ -2,66 +2,69 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
+from lab import record
 from lab.processes import port_in_use, tagged
+from lab.record import RunRecord
 from tests.conftest import lab
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, Path, str]:
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunRecord, Path, Path, str]:
     root = tmp_path_factory.mktemp("e2e")
     results, reports = root / "results", root / "reports"
     proc = lab("run", "loop-blocking", "--profile", "quick", "--results", str(results), "--reports", str(reports))
     assert proc.returncode == 0, proc.stderr[-2000:]
     [directory] = list((results / "loop-blocking").iterdir())
-    return json.loads((directory / "run.json").read_text()), directory, reports, proc.stdout
+    return record.load(directory), directory, reports, proc.stdout
 
 
-def test_record_is_complete_and_describes_every_variant(run: tuple[dict, Path, Path, str]) -> None:
-    record, _, _, _ = run
-    assert record["status"] == "complete" and record["error"] is None
-    assert set(record["variants"]) == {"bad", "fix_await", "fix_threadpool"}
-    for name, variant in record["variants"].items():
-        assert variant["requests"] > 0, name
-        lat = variant["latency_ms"]
-        assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p99.9"] <= lat["max"], name
-        assert variant["server_cpu_pct"] is not None and variant["server_rss_mb"] > 0
-        assert variant["generator_cpu_pct"] is not None
-        assert {"/work", "neighbour /health"} <= set(variant["by_request"])
-    env = record["environment"]
-    for key in ("python", "fastapi", "starlette", "pydantic", "uvicorn", "locust", "cpu_count", "cpu_model"):
-        assert env[key], key
-    assert record["pinning"]["pinned"] and not set(record["pinning"]["server_cores"]) & set(
-        record["pinning"]["generator_cores"]
-    )
+def test_record_is_complete_and_describes_every_variant(run: tuple[RunRecord, Path, Path, str]) -> None:
+    rec, _, _, _ = run
+    assert rec.status == "complete" and rec.error is None
+    assert set(rec.variants) == {"bad", "fix_await", "fix_threadpool"}
+    for name, variant in rec.variants.items():
+        assert variant.requests > 0, name
+        lat = [variant.value(p) for p in ("p50", "p90", "p99", "p99.9", "max")]
+        assert 0 < lat[0] <= lat[1] <= lat[2] <= lat[3] <= lat[4], name  # type: ignore[operator]
+        assert variant.value("server_cpu_pct") is not None and variant.value("server_rss_mb") > 0  # type: ignore[operator]
+        assert variant.value("generator_cpu_pct") is not None
+        assert {"/work", "neighbour /health"} <= set(variant.by_request)
+    env = rec.environment
+    assert env.python and env.cpu_model and env.cpu_count
+    assert all(env.packages[p] for p in ("fastapi", "starlette", "pydantic", "uvicorn", "locust"))
+    assert rec.pinning.pinned and not set(rec.pinning.server_cores) & set(rec.pinning.generator_cores)
 
 
-def test_claims_are_evaluated_from_the_measurements(run: tuple[dict, Path, Path, str]) -> None:
-    record, _, _, stdout = run
-    assert len(record["claims"]) == 4
-    for claim in record["claims"]:
-        assert claim["verdict"] in ("pass", "fail", "inconclusive")
-        assert claim["value"] is not None and claim["low"] <= claim["value"] <= claim["high"]
-        assert claim["verdict"].upper() in stdout
+def test_pinning_in_force_and_the_server_end_are_recorded(run: tuple[RunRecord, Path, Path, str]) -> None:
+    rec, _, _, _ = run
+    for cell in rec.cells:
+        assert cell.affinity is not None and cell.affinity.as_requested, cell.id
+        assert (
+            cell.affinity.server == rec.pinning.server_cores and cell.affinity.generator == rec.pinning.generator_cores
+        )
+        assert cell.server_exit is not None and not cell.server_exit.killed, cell.id  # uvicorn stops on SIGTERM
+        assert cell.summary is not None and "unpinned" not in cell.summary.flags
+
+
+def test_claims_are_evaluated_from_the_measurements(run: tuple[RunRecord, Path, Path, str]) -> None:
+    rec, _, _, stdout = run
+    assert len(rec.claims) == 4
+    for claim in rec.claims:
+        assert claim.value is not None and claim.low is not None and claim.high is not None
+        assert claim.low <= claim.value <= claim.high
+        assert f"{claim.verdict.upper():<12} {claim.text}" in stdout
     # The effect itself, without its threshold: blocking the loop makes /work slower at p99.
-    p99 = {k: v["by_request"]["/work"]["latency_ms"]["p99"] for k, v in record["variants"].items()}
-    assert p99["bad"] > p99["fix_await"]
+    p99 = {k: v.value("p99", "/work") for k, v in rec.variants.items()}
+    assert p99["bad"] > p99["fix_await"]  # type: ignore[operator]
 
 
-def test_variants_answer_alike(run: tuple[dict, Path, Path, str]) -> None:
-    record, _, _, _ = run
-    answers = [cell["answers"] for cell in record["cells"]]
-    assert answers[0] == {"/health": {"status": "ok"}, "/work": {"ok": True, "waited_ms": 20}}
-    assert all(a == answers[0] for a in answers)
-
-
-def test_raw_outputs_are_kept(run: tuple[dict, Path, Path, str]) -> None:
+def test_raw_outputs_are_kept(run: tuple[RunRecord, Path, Path, str]) -> None:
     _, directory, _, _ = run
     assert (directory / "samples.csv").stat().st_size > 0
     for cell in ("r1-bad", "r1-fix_await", "r1-fix_threadpool"):
@@ -69,28 +72,40 @@ def test_raw_outputs_are_kept(run: tuple[dict, Path, Path, str]) -> None:
             assert (directory / "cells" / cell / name).exists(), f"{cell}/{name}"
 
 
-def test_report_has_the_charts_and_works_offline(run: tuple[dict, Path, Path, str]) -> None:
-    record, _, reports, _ = run
+def test_report_has_the_charts_and_works_offline(run: tuple[RunRecord, Path, Path, str]) -> None:
+    rec, _, reports, _ = run
     html = (reports / "loop-blocking.html").read_text()
     for chart in ("latency", "throughput", "p99-time", "rps-time", "resources"):
         assert f'id="loop-blocking-{chart}"' in html, chart
     assert "<script src='plotly.min.js'>" in html and "cdn" not in html.lower()
     assert (reports / "plotly.min.js").stat().st_size > 1_000_000
-    assert record["run_id"] in html
+    assert rec.run_id in html
+    for claim in rec.claims:  # each verdict with its measured value, as the record has it
+        assert claim.describe().replace("'", "&#x27;") in html
     index = (reports / "index.html").read_text()
-    assert "loop-blocking.html" in index and ("pass" in index or "fail" in index or "inconclusive" in index)
+    counts = {v: sum(c.verdict == v for c in rec.claims) for v in ("pass", "fail", "inconclusive")}
+    assert "loop-blocking.html" in index
+    assert all(f"{n} {v}</span>" in index for v, n in counts.items() if n)
 
 
-def test_nothing_is_left_running(run: tuple[dict, Path, Path, str]) -> None:
-    record, _, _, _ = run
-    assert tagged(record["run_id"]) == []
-    for cell in record["cells"]:
-        assert not port_in_use("127.0.0.1", cell["port"])
+def test_nothing_is_left_running(run: tuple[RunRecord, Path, Path, str]) -> None:
+    rec, _, _, _ = run
+    assert tagged(rec.run_id) == []
+    for cell in rec.cells:
+        assert cell.port is not None and not port_in_use("127.0.0.1", cell.port)
 
 
-def test_report_rebuilds_from_the_record_alone(run: tuple[dict, Path, Path, str], tmp_path: Path) -> None:
-    record, directory, _, _ = run
-    proc = lab("report", "loop-blocking", "--run", record["run_id"], "--results", str(directory.parent.parent),
-               "--reports", str(tmp_path))  # fmt: skip
+def test_report_rebuilds_from_the_record_alone(run: tuple[RunRecord, Path, Path, str], tmp_path: Path) -> None:
+    rec, directory, _, _ = run
+    proc = lab(
+        "report",
+        "loop-blocking",
+        "--run",
+        rec.run_id,
+        "--results",
+        str(directory.parent.parent),
+        "--reports",
+        str(tmp_path),
+    )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "loop-blocking.html").exists() and (tmp_path / "index.html").exists()

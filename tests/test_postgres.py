@@ -31,8 +31,10 @@ def test_embedded_server_counts_connections_and_leaves_nothing(tmp_path: Path) -
     with postgres(tmp_path, run_id) as db:
         assert db.mode == "embedded" and int(db.version.split(".")[0]) >= 14
         assert seed(db.app_url, SeedSize(users=30, orders_per_user=2, items_per_order=2)) == {
-            "users": 30, "orders": 60, "items": 120,
-        }  # fmt: skip
+            "users": 30,
+            "orders": 60,
+            "items": 120,
+        }
         monitor = Monitor(db)
         before = monitor.read()
         conns = [psycopg.connect(db.app_url) for _ in range(4)]

@@ -28,6 +28,26 @@ def test_base_defaults_fill_what_a_scenario_leaves_out(tmp_path: Path) -> None:
     assert loaded.profiles["quick"].budget_s == 45  # merged key by key with the base profile
 
 
+def test_verify_checks_and_load_settings_merge_from_the_base(tmp_path: Path) -> None:
+    loaded = scenario.load(str(write_scenario(tmp_path, extra="[load]\nusers = 7\n")))
+    assert [c.path for c in loaded.verify] == ["/health", "/work"]  # /health comes from _base.toml
+    assert loaded.profiles["default"].users == 4  # a profile's own keys win over [load]
+    path = write_scenario(tmp_path, name="shared")
+    path.write_text(path.read_text().replace("[profiles.default]\nusers = 4\nspawn_rate = 4\n", "[profiles.default]\n"))
+    assert scenario.load(str(path)).profiles["default"].users == 20  # the base's [load]
+    path.write_text(path.read_text() + "[load]\nusers = 7\n")
+    shared = scenario.load(str(path))
+    assert shared.profiles["default"].users == 7 and shared.profiles["quick"].users == 4
+
+
+def test_a_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('title = "caf\u00e9"\n'.encode("latin-1"))
+    with pytest.raises(LabError) as err:
+        scenario.load(str(path))
+    assert str(err.value) == f"{path}: not UTF-8 text (byte 0xe9 at offset 12); save the file as UTF-8"
+
+
 def test_unknown_scenario_lists_the_known_ones() -> None:
     with pytest.raises(LabError, match=r"unknown scenario 'nope'; known: .*loop-blocking"):
         scenario.load("nope")
@@ -59,7 +79,7 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
         (
             '[[claims]]\ntext = "t"\nmetric = "p42"\nvariant = "good"\nthreshold = 2\n',
             "claims.0.metric",
-            "'p50'",
+            "unknown metric 'p42'; one of p50, p90",
         ),
     ],
 )

@@ -1,4 +1,5 @@
-"""Summaries from small recorded outputs (tests/data/cell): window, percentiles, samples, flags."""
+"""Summaries from small recorded outputs (tests/data/cell) and the recorded run: window,
+percentiles, metrics from the registry, flags, and aggregation over repeats."""
 
 from __future__ import annotations
 
@@ -7,53 +8,92 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lab.summary import metric, read_requests, read_window, summarise
+from lab.record import CellSummary
+from lab.summary import aggregate, counter_growth, read_requests, read_window, summarise
+from tests.recorded import loop_blocking
 
 DATA = Path(__file__).parent / "data" / "cell"
 
 
 @pytest.fixture
-def summary() -> dict:
+def summary() -> CellSummary:
     samples = pd.read_csv(DATA / "samples.csv")
     return summarise(read_requests(DATA / "requests.csv"), read_window(DATA / "window.json"), samples)
 
 
-def test_only_the_measured_window_counts(summary: dict) -> None:
+def test_only_the_measured_window_counts(summary: CellSummary) -> None:
     # 12 completions inside [1 s, 4 s): 10 of /work, 2 neighbours; warm-up and late ones are left out.
-    assert summary["requests"] == 12
-    assert summary["failures"] == 1
-    assert summary["window_s"] == 3.0
-    assert summary["rps"] == 4.0
-    assert summary["by_request"]["/work"]["requests"] == 10
-    assert summary["by_request"]["neighbour /health"]["rps"] == pytest.approx(2 / 3, abs=1e-3)
+    assert summary.requests == 12
+    assert summary.failures == 1
+    assert summary.window_s == 3.0
+    assert summary.rps == 4.0
+    assert summary.by_request["/work"].requests == 10
+    assert summary.value("rps", "neighbour /health") == pytest.approx(2 / 3, abs=1e-3)
 
 
-def test_percentiles_come_from_raw_samples(summary: dict) -> None:
-    work = summary["by_request"]["/work"]["latency_ms"]
-    assert work["p50"] == 55.0  # 10..100 ms, linear interpolation between 50 and 60
-    assert work["p99"] == pytest.approx(99.1)
-    assert work["max"] == 100.0
-    assert summary["latency_ms"]["max"] == 100.0  # the 900 ms warm-up request is not in it
-    lat = summary["latency_ms"]
-    assert lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p99.9"] <= lat["max"]
+def test_percentiles_come_from_raw_samples(summary: CellSummary) -> None:
+    assert summary.value("p50", "/work") == 55.0  # 10..100 ms, linear interpolation between 50 and 60
+    assert summary.value("p99", "/work") == pytest.approx(99.1)
+    assert summary.value("max", "/work") == 100.0
+    assert summary.value("max") == 100.0  # the 900 ms warm-up request is not in it
+    lat = summary.latency_ms
+    assert lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p99.9"] <= lat["max"]  # type: ignore[operator]
 
 
-def test_samples_are_averaged_over_the_window_and_flag_the_generator(summary: dict) -> None:
-    assert summary["server_cpu_pct"] == 20.0  # the 99 % sample is in the warm-up
-    assert summary["server_rss_mb_peak"] == 60.0
-    assert summary["generator_cpu_pct"] == pytest.approx(94.67, abs=0.01)
-    assert "generator_bound" in summary["flags"]
-    assert "few_requests" in summary["flags"]
+def test_samples_are_averaged_over_the_window_and_flag_the_generator(summary: CellSummary) -> None:
+    assert summary.value("server_cpu_pct") == 20.0  # the 99 % sample is in the warm-up
+    assert summary.value("server_rss_mb_peak") == 60.0
+    assert summary.value("generator_cpu_pct") == pytest.approx(94.67, abs=0.01)
+    assert summary.flags == ["few_requests", "generator_bound"]
 
 
-def test_segments_split_the_window_in_thirds(summary: dict) -> None:
-    segs = summary["segments"]["/work"]
-    assert [s["requests"] for s in segs] == [4, 3, 3]
-    assert sum(s["requests"] for s in summary["segments"]["all"]) == summary["requests"]
+def test_segments_split_the_window_in_thirds(summary: CellSummary) -> None:
+    assert [s.requests for s in summary.segments["/work"]] == [4, 3, 3]
+    assert sum(s.requests for s in summary.segments["all"]) == summary.requests
 
 
-def test_metric_reads_cell_and_request_level_numbers(summary: dict) -> None:
-    assert metric(summary, "p50", "/work") == 55.0
-    assert metric(summary, "failures") == 1
-    assert metric(summary, "server_cpu_pct", "/work") == 20.0
-    assert metric(summary, "p99", "no such request") is None
+def test_value_reads_cell_and_request_level_numbers(summary: CellSummary) -> None:
+    assert summary.value("p50", "/work") == 55.0
+    assert summary.value("failures") == 1
+    assert summary.value("p99", "no such request") is None
+    assert summary.value("db_connections_peak") is None  # no database sampled: absent, not zero
+    assert "db_connections_peak" not in summary.metrics
+
+
+def test_counters_are_read_at_the_window_edges() -> None:
+    # A counter growing 10 per second, sampled every 0.5 s from 0.2 s: the window [1, 4] grew by 30,
+    # though the samples inside it (1.2 .. 3.7) span only 25.
+    ts = [0.2 + 0.5 * i for i in range(10)]
+    series = pd.DataFrame({"ts": ts, "value": [10 * t for t in ts]})
+    assert counter_growth(series, 1.0, 4.0) == pytest.approx(30.0)
+    assert counter_growth(series.iloc[:1], 1.0, 4.0) is None
+
+
+def test_derived_metrics_come_from_the_registry() -> None:
+    requests = pd.DataFrame({"t": [1.5 + i * 0.1 for i in range(20)], "name": "/x", "response_ms": 5.0, "ok": 1})
+    series = {
+        "upstream_requests": lambda t: 10 * t,
+        "upstream_connections_opened": lambda t: 5 * t,
+        "upstream_connections_open": lambda t: 3.0,
+        "upstream_inflight": lambda t: 1.0,
+        "upstream_time_wait": lambda t: t,
+        "app_pending": lambda t: t,
+    }
+    rows = [(1000.0 + t, "c", m, f(t)) for t in (0.5, 1.0, 2.0, 3.0, 4.0, 4.5) for m, f in series.items()]
+    samples = pd.DataFrame(rows, columns=["ts", "cell", "metric", "value"])
+    summary = summarise(requests, {"t0": 1000.0, "warmup_s": 1.0, "duration_s": 3.0, "end_s": 4.0}, samples)
+    assert summary.value("upstream_requests") == pytest.approx(30.0)
+    assert summary.value("upstream_requests_per_request") == pytest.approx(1.5)
+    assert summary.value("upstream_connections_per_request") == pytest.approx(0.75)
+    assert summary.value("app_pending_peak") == 4.0 and summary.value("app_pending_last") == 4.0
+    assert summary.value("app_pending_mean") == pytest.approx(2.5)
+
+
+def test_aggregation_over_repeats_is_the_median_of_the_cells() -> None:
+    rec = loop_blocking()
+    variants = aggregate(rec.cells)
+    assert variants == rec.variants  # what the lab wrote is what aggregation computes
+    bad = [c.summary for c in rec.cells if c.variant == "bad" and c.summary]
+    assert variants["bad"].repeats == len(bad) == 2
+    assert variants["bad"].rps == pytest.approx(sum(s.rps or 0 for s in bad) / 2, abs=1e-3)
+    assert variants["bad"].value("p99", "/work") > 10 * variants["fix_await"].value("p99", "/work")  # type: ignore[operator]

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from lab import record
 from lab.paths import ROOT
 from lab.processes import RUN_TAG, tagged
-from lab.services.upstream import Upstream
+from lab.services.upstream import UpstreamService
 
 pytestmark = pytest.mark.e2e
 
@@ -23,12 +24,14 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def upstream(tmp_path: Path):  # type: ignore[no-untyped-def]
     run_id = f"UPTEST{os.getpid()}"
-    with Upstream(mode={"latency_ms": 0}, env={**os.environ, RUN_TAG: run_id}, cores=[1], log=tmp_path / "u.log") as up:
+    with UpstreamService(
+        mode={"latency_ms": 0}, env={**os.environ, RUN_TAG: run_id}, cores=[1], log=tmp_path / "u.log"
+    ) as up:
         yield up
     assert tagged(run_id) == []
 
 
-def get(up: Upstream, conn: http.client.HTTPConnection | None = None, timeout: float = 2.0) -> tuple[int, float]:
+def get(up: UpstreamService, conn: http.client.HTTPConnection | None = None, timeout: float = 2.0) -> tuple[int, float]:
     conn = conn or http.client.HTTPConnection(up.host, up.port, timeout=timeout)
     start = time.perf_counter()
     conn.request("GET", "/items/1")
@@ -37,7 +40,7 @@ def get(up: Upstream, conn: http.client.HTTPConnection | None = None, timeout: f
     return response.status, time.perf_counter() - start
 
 
-def test_counts_requests_and_connections(upstream: Upstream) -> None:
+def test_counts_requests_and_connections(upstream: UpstreamService) -> None:
     before = upstream.read()
     keep_alive = http.client.HTTPConnection(upstream.host, upstream.port, timeout=2)
     for _ in range(5):
@@ -51,13 +54,13 @@ def test_counts_requests_and_connections(upstream: Upstream) -> None:
     assert after["upstream_connections_opened"] - before["upstream_connections_opened"] == 4
 
 
-def test_latency_follows_the_configured_median(upstream: Upstream) -> None:
+def test_latency_follows_the_configured_median(upstream: UpstreamService) -> None:
     upstream.control("POST", "/config", {"latency_ms": 50})
     times = sorted(get(upstream)[1] for _ in range(15))
     assert 0.045 <= times[len(times) // 2] <= 0.2
 
 
-def test_error_rate_is_honoured(upstream: Upstream) -> None:
+def test_error_rate_is_honoured(upstream: UpstreamService) -> None:
     upstream.control("POST", "/config", {"error_rate": 0.5})
     statuses = [get(upstream)[0] for _ in range(200)]
     errors = statuses.count(503)
@@ -65,7 +68,7 @@ def test_error_rate_is_honoured(upstream: Upstream) -> None:
     assert 60 <= errors <= 140  # binomial(200, 0.5): +-5 standard deviations
 
 
-def test_scheduled_hang_holds_requests_until_it_ends(upstream: Upstream) -> None:
+def test_scheduled_hang_holds_requests_until_it_ends(upstream: UpstreamService) -> None:
     upstream.arm(time.time(), [{"from_s": 0, "until_s": 1.0, "hang": True}])
     with pytest.raises(TimeoutError):
         get(upstream, timeout=0.3)  # a client with a timeout gives up
@@ -74,7 +77,7 @@ def test_scheduled_hang_holds_requests_until_it_ends(upstream: Upstream) -> None
     assert get(upstream, timeout=0.3)[0] == 200  # and after it, answers come at once again
 
 
-def test_refusing_means_no_listener(upstream: Upstream) -> None:
+def test_refusing_means_no_listener(upstream: UpstreamService) -> None:
     upstream.arm(time.time(), [{"from_s": 0, "until_s": 0.6, "refuse": True}])
     time.sleep(0.1)
     with pytest.raises(ConnectionRefusedError):
@@ -86,16 +89,20 @@ def test_refusing_means_no_listener(upstream: Upstream) -> None:
 def test_interrupting_a_run_during_a_hang_leaves_nothing(tmp_path: Path) -> None:
     scenario = tmp_path / "hang.toml"
     scenario.write_text(
-        (ROOT / "scenarios" / "missing-timeouts.toml").read_text()
+        (ROOT / "scenarios" / "missing-timeouts.toml")
+        .read_text()
         .replace('fix_timeouts = "apps.missing_timeouts.fix_timeouts:app"\n', "")
         .replace("from_s = 4\nuntil_s = 7", "from_s = 1\nuntil_s = 60")
         .split("# The fault falls")[0]
-    )  # fmt: skip
+    )
     results = tmp_path / "results"
     proc = subprocess.Popen(
         [sys.executable, "-m", "lab", "run", str(scenario), "--profile", "quick", "--results", str(results)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 40
     while True:  # wait until the hang has started and requests are held
         assert time.monotonic() < deadline and proc.poll() is None, "the run never reached the hang"
@@ -107,6 +114,6 @@ def test_interrupting_a_run_during_a_hang_leaves_nothing(tmp_path: Path) -> None
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     [run_json] = list(results.glob("*/*/run.json"))
-    record = json.loads(run_json.read_text())
-    assert record["status"] == "incomplete"
-    assert tagged(record["run_id"]) == []
+    rec = record.load(run_json.parent)
+    assert rec.status == "incomplete"
+    assert tagged(rec.run_id) == []

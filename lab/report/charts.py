@@ -53,16 +53,32 @@ def latency_percentiles(frame: pd.DataFrame, palette: dict[str, str]) -> go.Figu
 def throughput(frame: pd.DataFrame, palette: dict[str, str], references: list[dict[str, Any]]) -> go.Figure:
     stats = frame.groupby(["request", "variant"], sort=False)["rps"].agg(["median", "min", "max"]).reset_index()
     stats["above"], stats["below"] = stats["max"] - stats["median"], stats["median"] - stats["min"]
-    fig = px.bar(stats, x="variant", y="median", color="variant", facet_col="request", error_y="above",
-                 error_y_minus="below", text_auto=".0f", color_discrete_map=palette,
-                 labels={"median": "completed requests/s", "variant": ""})  # fmt: skip
+    fig = px.bar(
+        stats,
+        x="variant",
+        y="median",
+        color="variant",
+        facet_col="request",
+        error_y="above",
+        error_y_minus="below",
+        text_auto=".0f",
+        color_discrete_map=palette,
+        labels={"median": "completed requests/s", "variant": ""},
+    )
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
     requests = list(dict.fromkeys(stats["request"]))
     for ref in references:
         name = "all requests" if ref["request"] == "all" else ref["request"]
         if name in requests:
-            fig.add_hline(y=ref["rps"], line_dash="dash", line_color="black", row=1, col=requests.index(name) + 1,
-                          annotation_text=ref["label"], annotation_position="top left")  # fmt: skip
+            fig.add_hline(
+                y=ref["rps"],
+                line_dash="dash",
+                line_color="black",
+                row=1,
+                col=requests.index(name) + 1,
+                annotation_text=ref["label"],
+                annotation_position="top left",
+            )
     fig.update_layout(showlegend=False)
     return _style(fig, "Throughput per request name (median of repeats; bars span min-max)")
 
@@ -87,11 +103,29 @@ def fault_label(fault: dict[str, Any]) -> str:
 
 def _shade(fig: go.Figure, shade: Shade) -> go.Figure:
     if shade.warmup_s > 0:
-        fig.add_vrect(x0=0, x1=shade.warmup_s, fillcolor="grey", opacity=0.12, line_width=0, row="all", col="all",
-                      annotation_text="warm-up", annotation_position="top left")  # fmt: skip
+        fig.add_vrect(
+            x0=0,
+            x1=shade.warmup_s,
+            fillcolor="grey",
+            opacity=0.12,
+            line_width=0,
+            row="all",
+            col="all",
+            annotation_text="warm-up",
+            annotation_position="top left",
+        )
     for fault in shade.faults:
-        fig.add_vrect(x0=fault["from_s"], x1=fault["until_s"], fillcolor="red", opacity=0.08, line_width=0,
-                      row="all", col="all", annotation_text=fault_label(fault), annotation_position="top left")  # fmt: skip
+        fig.add_vrect(
+            x0=fault["from_s"],
+            x1=fault["until_s"],
+            fillcolor="red",
+            opacity=0.08,
+            line_width=0,
+            row="all",
+            col="all",
+            annotation_text=fault_label(fault),
+            annotation_position="top left",
+        )
     return fig
 
 
@@ -112,8 +146,12 @@ def over_time(
 
 
 def resources(frame: pd.DataFrame, palette: dict[str, str], shade: Shade) -> go.Figure:
-    names = {"server_cpu_pct": "server CPU %", "server_rss_mb": "server RSS (MB)", "generator_cpu_pct": "Locust CPU %",
-             "database_cpu_pct": "PostgreSQL CPU %"}  # fmt: skip
+    names = {
+        "server_cpu_pct": "server CPU %",
+        "server_rss_mb": "server RSS (MB)",
+        "generator_cpu_pct": "Locust CPU %",
+        "database_cpu_pct": "PostgreSQL CPU %",
+    }
     part = frame[frame["metric"].isin(list(names))].copy()
     part["metric"] = part["metric"].map(names)
     fig = px.line(
@@ -141,27 +179,51 @@ def db_connections(frame: pd.DataFrame, max_connections: int | None, shade: Shad
     """Connections the database sees, by state, per variant (first repeat), under its ceiling."""
     part = frame[frame["metric"].isin(list(DB_STATES)) & (frame["repeat"] == frame["repeat"].min())].copy()
     part["state"] = part["metric"].map(DB_STATES)
-    fig = px.area(part, x="t", y="value", color="state", facet_col="variant", color_discrete_map=DB_STATE_COLORS,
-                  labels={"t": "seconds since load start", "value": "connections"})  # fmt: skip
+    fig = px.area(
+        part,
+        x="t",
+        y="value",
+        color="state",
+        facet_col="variant",
+        color_discrete_map=DB_STATE_COLORS,
+        labels={"t": "seconds since load start", "value": "connections"},
+    )
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
     if max_connections:
-        fig.add_hline(y=max_connections, line_dash="dot", line_color="black", row="all", col="all",
-                      annotation_text="max_connections", annotation_position="top left")  # fmt: skip
+        fig.add_hline(
+            y=max_connections,
+            line_dash="dot",
+            line_color="black",
+            row="all",
+            col="all",
+            annotation_text="max_connections",
+            annotation_position="top left",
+        )
     fig = _style(_shade(fig, shade), "PostgreSQL connections by state (pg_stat_activity, every 0.5 s)")
     fig.update_layout(legend_title_text="state")
     return fig
 
 
-UPSTREAM_SERIES = {"upstream_connections_open": "connections open", "upstream_inflight": "requests in flight",
-                   "upstream_time_wait": "sockets in TIME_WAIT"}  # fmt: skip
+UPSTREAM_SERIES = {
+    "upstream_connections_open": "connections open",
+    "upstream_inflight": "requests in flight",
+    "upstream_time_wait": "sockets in TIME_WAIT",
+}
 
 
 def upstream(frame: pd.DataFrame, palette: dict[str, str], shade: Shade) -> go.Figure:
     """What the upstream saw, per variant (first repeat): connections, in-flight requests, TIME_WAIT."""
     part = frame[frame["metric"].isin(list(UPSTREAM_SERIES)) & (frame["repeat"] == frame["repeat"].min())].copy()
     part["metric"] = part["metric"].map(UPSTREAM_SERIES)
-    fig = px.line(part, x="t", y="value", color="variant", facet_row="metric", color_discrete_map=palette,
-                  labels={"t": "seconds since load start", "value": ""})  # fmt: skip
+    fig = px.line(
+        part,
+        x="t",
+        y="value",
+        color="variant",
+        facet_row="metric",
+        color_discrete_map=palette,
+        labels={"t": "seconds since load start", "value": ""},
+    )
     fig.update_yaxes(matches=None, rangemode="tozero")
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
     fig = _style(_shade(fig, shade), "The upstream service's view (sampled every 0.5 s)")
@@ -173,8 +235,16 @@ def matrix(frame: pd.DataFrame, palette: dict[str, str]) -> go.Figure:
     """Every variant at every matrix point (workers, pool sizes, payload sizes, dependency sets):
     grouped bars of throughput and p99, to read a knee or a version's effect at a glance."""
     long = frame.melt(id_vars=["variant", "setting"], value_vars=["rps", "p99 ms"], var_name="measure")
-    fig = px.bar(long, x="setting", y="value", color="variant", barmode="group", facet_row="measure",
-                 color_discrete_map=palette, labels={"setting": "matrix point", "value": ""})  # fmt: skip
+    fig = px.bar(
+        long,
+        x="setting",
+        y="value",
+        color="variant",
+        barmode="group",
+        facet_row="measure",
+        color_discrete_map=palette,
+        labels={"setting": "matrix point", "value": ""},
+    )
     fig.update_yaxes(matches=None)
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
     fig = _style(fig, "Variants across the matrix (median of repeats)")

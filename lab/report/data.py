@@ -3,46 +3,45 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
+from lab import metrics
+from lab.record import RunRecord, Traffic
 from lab.results import read_samples
-from lab.summary import PERCENTILES, read_requests, read_window
+from lab.summary import read_requests, read_window
 
-PERCENTILE_ORDER = [*PERCENTILES, "max"]
-
-
-def ok_cells(record: dict[str, Any]) -> list[dict[str, Any]]:
-    return [c for c in record["cells"] if c["status"] == "ok"]
+PERCENTILE_ORDER = [*metrics.PERCENTILES, "max"]
 
 
-def percentiles(record: dict[str, Any]) -> pd.DataFrame:
+def percentiles(rec: RunRecord) -> pd.DataFrame:
     """variant, request, percentile, ms: from the per-variant medians over repeats."""
     rows = []
-    for group, v in record["variants"].items():
-        for request, part in {"all requests": v, **v["by_request"]}.items():
+    for group, v in rec.variants.items():
+        parts: dict[str, Traffic] = {"all requests": v, **v.by_request}
+        for request, part in parts.items():
             for key in PERCENTILE_ORDER:
-                rows.append({"variant": group, "request": request, "percentile": key, "ms": part["latency_ms"][key]})
+                rows.append({"variant": group, "request": request, "percentile": key, "ms": part.value(key)})
     return pd.DataFrame(rows, columns=["variant", "request", "percentile", "ms"])
 
 
-def per_cell(record: dict[str, Any]) -> pd.DataFrame:
+def per_cell(rec: RunRecord) -> pd.DataFrame:
     """One row per measured cell and request name ("all requests" included), for throughput with its
     spread over repeats."""
     rows = []
-    for c in ok_cells(record):
-        summary = c["summary"]
-        for request, part in {"all requests": summary, **summary["by_request"]}.items():
-            rows.append({"variant": c["group"], "repeat": c["repeat"], "request": request, "rps": part["rps"]})
+    for c in rec.ok_cells():
+        assert c.summary is not None
+        parts: dict[str, Traffic] = {"all requests": c.summary, **c.summary.by_request}
+        for request, part in parts.items():
+            rows.append({"variant": c.group, "repeat": c.repeat, "request": request, "rps": part.rps})
     return pd.DataFrame(rows, columns=["variant", "repeat", "request", "rps"])
 
 
-def timeline(record: dict[str, Any], directory: Path) -> pd.DataFrame:
+def timeline(rec: RunRecord, directory: Path) -> pd.DataFrame:
     """Per cell and second since load start: completed requests, failures, p50 and p99."""
     frames = []
-    for cell in ok_cells(record):
-        folder = directory / "cells" / cell["id"]
+    for cell in rec.ok_cells():
+        folder = directory / "cells" / cell.id
         requests = read_requests(folder / "requests.csv")
         end = read_window(folder / "window.json")["end_s"]
         requests = requests[requests["t"] < int(end)].copy()  # a last, partial second would look like a drop
@@ -59,34 +58,32 @@ def timeline(record: dict[str, Any], directory: Path) -> pd.DataFrame:
             )
             .reset_index()
         )
-        per_s["variant"], per_s["repeat"] = cell["group"], cell["repeat"]
+        per_s["variant"], per_s["repeat"] = cell.group, cell.repeat
         frames.append(per_s)
     if not frames:
         return pd.DataFrame(columns=["second", "rps", "failures", "p50", "p99", "variant", "repeat"])
     return pd.concat(frames, ignore_index=True)
 
 
-def samples(record: dict[str, Any], directory: Path) -> pd.DataFrame:
+def samples(rec: RunRecord, directory: Path) -> pd.DataFrame:
     """Server/generator samples with time in seconds since each cell's load start."""
     raw = read_samples(directory)
     frames: list[pd.DataFrame] = []
-    for cell in ok_cells(record):
-        window = read_window(directory / "cells" / cell["id"] / "window.json")
-        part = raw[raw["cell"] == cell["id"]].copy()
+    for cell in rec.ok_cells():
+        window = read_window(directory / "cells" / cell.id / "window.json")
+        part = raw[raw["cell"] == cell.id].copy()
         part["t"] = part["ts"] - window["t0"]
-        part["variant"], part["repeat"] = cell["group"], cell["repeat"]
+        part["variant"], part["repeat"] = cell.group, cell.repeat
         frames.append(part)
     if not frames:
         return pd.DataFrame(columns=["t", "metric", "value", "variant", "repeat"])
     return pd.concat(frames, ignore_index=True)
 
 
-def warmup_s(record: dict[str, Any]) -> float:
-    return float(record["load"]["warmup_s"])
-
-
-def matrix_points(record: dict[str, Any]) -> pd.DataFrame:
+def matrix_points(rec: RunRecord) -> pd.DataFrame:
     """variant, setting, rps, p99 ms: one row per variant and matrix point."""
-    rows = [{"variant": v["variant"], "setting": v["setting"] or "(none)", "rps": v["rps"],
-             "p99 ms": v["latency_ms"]["p99"]} for v in record["variants"].values()]  # fmt: skip
+    rows = [
+        {"variant": v.variant, "setting": v.setting or "(none)", "rps": v.rps, "p99 ms": v.value("p99")}
+        for v in rec.variants.values()
+    ]
     return pd.DataFrame(rows, columns=["variant", "setting", "rps", "p99 ms"])

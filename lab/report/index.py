@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from lab import scenario
+from lab import record, scenario
 from lab.errors import LabError
 from lab.report.html import esc, page, write
-from lab.results import latest, load_record
+from lab.results import latest
 
 
 def build_index(results: Path, reports: Path) -> Path:
@@ -25,13 +25,13 @@ def build_index(results: Path, reports: Path) -> Path:
                 f"<tr><td>{esc(name)}</td><td>{esc(title)}</td><td class='muted'>not run yet</td><td></td></tr>"
             )
             continue
-        record = load_record(directory)
-        counts = Counter(c["verdict"] for c in record["claims"])
+        rec = record.load(directory)
+        counts = Counter(c.verdict for c in rec.claims)
         verdicts = " ".join(f"<span class='verdict {v}'>{n} {v}</span>" for v, n in sorted(counts.items()))
         link = f"<a href='{esc(name)}.html'>{esc(name)}</a>" if (reports / f"{name}.html").exists() else esc(name)
         rows.append(
             f"<tr><td>{link}</td><td>{esc(title)}</td><td>{verdicts or 'no claims'}</td>"
-            f"<td class='muted'>{esc(record['run_id'])} ({esc(record['profile'])})</td></tr>"
+            f"<td class='muted'>{esc(rec.run_id)} ({esc(rec.profile)})</td></tr>"
         )
     body = (
         "<h1>FastAPI performance lab</h1><p>Each claim measured on this machine; newest complete run of "

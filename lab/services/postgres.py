@@ -17,17 +17,17 @@ import pwd
 import shutil
 import stat
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
 
 from lab.errors import LabError
-from lab.processes import free_port, spawn, stop, tail
+from lab.processes import free_port, scratch_dir, spawn, stop, tail
 
 MIN_SERVER_VERSION = 140000  # pg_stat_database.sessions appeared in 14
 SYSTEM_USER = "lab-postgres"
@@ -76,7 +76,7 @@ class Postgres:
         self.max_connections, self.env, self.cores, self.log = max_connections, env, cores, log
         self.database = f"lab_{run_id.lower()}"
         self.external = os.environ.get("DATABASE_URL") or None
-        self.mode = "external" if self.external else "embedded"
+        self.mode: Literal["external", "embedded"] = "external" if self.external else "embedded"
         self.server_url = ""  # the maintenance database: where the run's database is created and dropped
         self.admin_url = ""  # superuser (or the user's role) in the run's database
         self.app_url = ""
@@ -123,7 +123,7 @@ class Postgres:
     # -- embedded server -------------------------------------------------------------------
     def _start_embedded(self) -> None:
         bindir = binaries()
-        self._workdir = Path(tempfile.mkdtemp(prefix="lab-pg-"))
+        self._workdir = scratch_dir("pg")
         data, sockets = self._workdir / "data", self._workdir / "sock"
         sockets.mkdir()
         as_user: list[str] = []
@@ -135,20 +135,59 @@ class Postgres:
             for path in (self._workdir, sockets):
                 shutil.chown(path, SYSTEM_USER)
         init = subprocess.run(
-            [*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-             "--no-sync", "--no-instructions"],
-            capture_output=True, text=True, env=self.env, timeout=120,
-        )  # fmt: skip
+            [
+                *as_user,
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--no-instructions",
+            ],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=120,
+        )
         if init.returncode != 0:
             raise LabError(f"embedded PostgreSQL: initdb failed: {(init.stderr or init.stdout).strip()[-300:]}")
         port = free_port("127.0.0.1")
         self._proc = spawn(
-            [*as_user, str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-h", "127.0.0.1",
-             "-k", str(sockets), "-c", f"max_connections={self.max_connections}",
-             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-             "-c", "shared_buffers=128MB", "-c", "log_min_messages=warning", "-c", "log_line_prefix=%m "],
-            cores=self.cores, env=self.env, log=self.log, cwd=self._workdir,
-        )  # fmt: skip
+            [
+                *as_user,
+                str(bindir / "postgres"),
+                "-D",
+                str(data),
+                "-p",
+                str(port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                str(sockets),
+                "-c",
+                f"max_connections={self.max_connections}",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "shared_buffers=128MB",
+                "-c",
+                "log_min_messages=warning",
+                "-c",
+                "log_line_prefix=%m ",
+            ],
+            cores=self.cores,
+            env=self.env,
+            log=self.log,
+            cwd=self._workdir,
+        )
         self.pid = self._proc.pid
         self.server_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -182,20 +221,29 @@ class Postgres:
             try:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
             except psycopg.errors.InsufficientPrivilege:
-                raise LabError(f"the DATABASE_URL user cannot create databases at {where}; "
-                               "grant CREATEDB or unset DATABASE_URL to use the embedded server") from None  # fmt: skip
+                raise LabError(
+                    f"the DATABASE_URL user cannot create databases at {where}; "
+                    "grant CREATEDB or unset DATABASE_URL to use the embedded server"
+                ) from None
             if superuser and superuser[0]:
                 # Apps connect as an ordinary role, so max_connections binds them as it would in production.
                 exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE]).fetchone()
                 if not exists:
-                    conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                        sql.Identifier(APP_ROLE), sql.Literal(APP_PASSWORD)))  # fmt: skip
+                    conn.execute(
+                        sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                            sql.Identifier(APP_ROLE), sql.Literal(APP_PASSWORD)
+                        )
+                    )
                 if not self.external:
                     # Statements per request come from this log: the bundled server has no pg_stat_statements.
-                    conn.execute(sql.SQL("ALTER DATABASE {} SET log_statement = 'all'").format(
-                        sql.Identifier(self.database)))  # fmt: skip
-                conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
-                    sql.Identifier(self.database), sql.Identifier(APP_ROLE)))  # fmt: skip
+                    conn.execute(
+                        sql.SQL("ALTER DATABASE {} SET log_statement = 'all'").format(sql.Identifier(self.database))
+                    )
+                conn.execute(
+                    sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                        sql.Identifier(self.database), sql.Identifier(APP_ROLE)
+                    )
+                )
                 self.app_url = with_database(self.server_url, self.database, APP_ROLE, APP_PASSWORD)
             else:
                 self.app_url = with_database(self.server_url, self.database)
@@ -212,8 +260,11 @@ def _ensure_system_user() -> None:
     try:
         pwd.getpwnam(SYSTEM_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SYSTEM_USER],
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SYSTEM_USER],
+            check=True,
+            capture_output=True,
+        )
 
 
 def _make_traversable(bindir: Path) -> None:
@@ -278,9 +329,12 @@ class Monitor:
         counters = self.conn.execute(COUNTERS).fetchone()
         assert activity is not None and counters is not None
         values = {
-            "db_connections": activity[0], "db_active": activity[1], "db_idle": activity[2],
-            "db_idle_in_transaction": activity[3], "db_sessions": counters[0] or 0,
-        }  # fmt: skip
+            "db_connections": activity[0],
+            "db_active": activity[1],
+            "db_idle": activity[2],
+            "db_idle_in_transaction": activity[3],
+            "db_sessions": counters[0] or 0,
+        }
         return {**{k: float(v) for k, v in values.items()}, **self.db.log_counts()}
 
     def close(self) -> None:

@@ -19,7 +19,7 @@ READY_TIMEOUT_S = 10.0
 TIME_WAIT = "06"  # the state column of /proc/net/tcp
 
 
-class Upstream:
+class UpstreamService:
     """Context manager: a running upstream on loopback; `url` for the apps, `control()` for the lab."""
 
     def __init__(self, *, mode: dict[str, Any], env: dict[str, str], cores: list[int], log: Path) -> None:
@@ -32,9 +32,18 @@ class Upstream:
         self._old_time_wait: set[str] = set()
         self._proc: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> Upstream:
-        cmd = [sys.executable, "-m", "lab.upstream_server", "--port", str(self.port),
-               "--control-port", str(self.control_port), "--mode", json.dumps(self.mode)]  # fmt: skip
+    def __enter__(self) -> UpstreamService:
+        cmd = [
+            sys.executable,
+            "-m",
+            "lab.upstream_server",
+            "--port",
+            str(self.port),
+            "--control-port",
+            str(self.control_port),
+            "--mode",
+            json.dumps(self.mode),
+        ]
         self._proc = spawn(cmd, cores=self.cores, env=self.env, log=self.log, cwd=ROOT)
         self.pid = self._proc.pid
         deadline = time.monotonic() + READY_TIMEOUT_S

@@ -6,9 +6,9 @@ import os
 import platform
 import subprocess
 from importlib import metadata
-from typing import Any
 
 from lab.paths import ROOT
+from lab.record import Environment
 
 PACKAGES = [  # the server side and the harness; keys in run.json use underscores
     "fastapi",
@@ -57,11 +57,11 @@ def _git(*args: str) -> str | None:
     return out.stdout.strip()
 
 
-def capture() -> dict[str, Any]:
-    env: dict[str, Any] = {"python": platform.python_version()}
-    env.update({name.replace("-", "_"): _version(name) for name in PACKAGES})
+def capture() -> Environment:
     dirty = _git("status", "--porcelain", "--untracked-files=no")
-    env.update(
+    return Environment(
+        python=platform.python_version(),
+        packages={name.replace("-", "_"): _version(name) for name in PACKAGES},
         cpu_count=os.cpu_count(),
         cpus_available=len(os.sched_getaffinity(0)),
         cpu_model=_cpu_model(),
@@ -69,4 +69,3 @@ def capture() -> dict[str, Any]:
         git_sha=_git("rev-parse", "HEAD"),
         git_dirty=bool(dirty) if dirty is not None else None,
     )
-    return env

@@ -26,8 +26,22 @@ from lab.paths import ROOT
 
 ENVS = ROOT / ".lab-envs"
 # The server side of every app, pinned to the lab's own versions unless a set names them.
-PINNED = ["uvicorn", "uvloop", "httptools", "gunicorn", "uvicorn-worker", "orjson", "httpx", "requests",
-          "tenacity", "asyncpg", "psycopg", "psycopg-binary", "psycopg-pool", "sqlalchemy"]  # fmt: skip
+PINNED = [
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "gunicorn",
+    "uvicorn-worker",
+    "orjson",
+    "httpx",
+    "requests",
+    "tenacity",
+    "asyncpg",
+    "psycopg",
+    "psycopg-binary",
+    "psycopg-pool",
+    "sqlalchemy",
+]
 # Resolved with the set: FastAPI bounds them, so the lab's own versions may not fit an old FastAPI.
 FLOATING = ["fastapi", "starlette", "pydantic"]
 REPORTED = [*FLOATING, "pydantic-core", "uvicorn", "orjson"]
@@ -52,8 +66,10 @@ def parse(spec: str) -> list[Requirement]:
         try:
             out.append(Requirement(part))
         except InvalidRequirement as exc:
-            raise LabError(f"dependency set {spec!r}: {part!r} is not a requirement spec ({exc}); "
-                           "write e.g. fastapi==0.129.* and join several with +") from None  # fmt: skip
+            raise LabError(
+                f"dependency set {spec!r}: {part!r} is not a requirement spec ({exc}); "
+                "write e.g. fastapi==0.129.* and join several with +"
+            ) from None
         if out[-1].url or out[-1].marker:
             raise LabError(f"dependency set {spec!r}: {part!r}: only names and version specifiers are allowed")
     return out
@@ -93,8 +109,10 @@ def ensure(spec: str) -> tuple[str, dict[str, str]]:
     folder.parent.mkdir(parents=True, exist_ok=True)
     uv = _uv()
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
-    steps = [[uv, "venv", "--quiet", "--python", sys.executable, str(folder)],
-             [uv, "pip", "install", "--quiet", "--python", str(python), *lines]]  # fmt: skip
+    steps = [
+        [uv, "venv", "--quiet", "--python", sys.executable, str(folder)],
+        [uv, "pip", "install", "--quiet", "--python", str(python), *lines],
+    ]
     for step in steps:
         try:
             done = subprocess.run(step, capture_output=True, text=True, env=env, timeout=INSTALL_TIMEOUT_S)

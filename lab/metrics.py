@@ -1,0 +1,174 @@
+"""Every metric the lab knows, in one registry: its name, unit, scope, source, and how it is made.
+
+The claim schema, the summaries, the terminal table, the report's tables and the README's list
+all read this registry. A new metric is one entry here plus its source (a sampler or probe that
+writes the raw series named in `series`); the summary computes it from the entry alone.
+
+- scope `request`: known per Locust request name and per segment of the window (traffic).
+- scope `cell`: one number per cell (CPU, memory, database and upstream counts, app probes).
+- `reduce` says how the raw samples inside the measured window become the number: `mean`,
+  `peak`, `last`, or `delta` (how much a cumulative counter grew); `per_request` divides another
+  metric by the window's completed requests; `sum` adds other metrics.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Scope = Literal["request", "cell"]
+Source = Literal["traffic", "server", "generator", "database", "upstream", "app"]
+Better = Literal["higher", "lower", "neither"]
+Reduce = Literal["latency", "traffic", "mean", "peak", "last", "delta", "per_request", "sum", "custom"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    unit: str
+    scope: Scope
+    source: Source
+    better: Better
+    text: str
+    reduce: Reduce
+    series: str = ""  # the raw sampled series (samples.csv `metric`) for mean/peak/last/delta
+    of: tuple[str, ...] = ()  # the metrics a per_request or sum metric is made of
+    claimable: bool = True
+    table: str = ""  # column header in the terminal and report tables; empty: not a column
+    column: int = 0  # its place among the columns
+    digits: int = 1
+
+    @property
+    def is_latency(self) -> bool:
+        return self.reduce == "latency"
+
+
+def _latency(name: str, text: str, column: int = 0) -> Metric:
+    header = f"{name} ms" if column else ""
+    return Metric(name, "ms", "request", "traffic", "lower", text, "latency", table=header, column=column)
+
+
+REGISTRY: tuple[Metric, ...] = (
+    _latency("p50", "median latency", 2),
+    _latency("p90", "90th percentile latency"),
+    _latency("p99", "99th percentile latency", 3),
+    _latency("p99.9", "99.9th percentile latency", 4),
+    _latency("max", "slowest request", 5),
+    _latency("mean", "mean latency"),
+    Metric("rps", "req/s", "request", "traffic", "higher", "completed requests per second", "traffic", table="rps", column=1),
+    Metric("requests", "requests", "request", "traffic", "neither", "completed requests", "traffic"),
+    Metric("failures", "requests", "request", "traffic", "lower", "failed requests", "traffic", table="fail", column=6, digits=0),
+    Metric("error_rate", "ratio", "request", "traffic", "lower", "failures / requests", "traffic"),
+    Metric("server_cpu_pct", "% of a core", "cell", "server", "lower", "the server's process tree, mean",
+           "mean", series="server_cpu_pct", table="srv cpu%", column=7, digits=0),
+    Metric("server_rss_mb", "MB", "cell", "server", "lower", "the server's resident memory, mean",
+           "mean", series="server_rss_mb", table="srv MB", column=8, digits=0),
+    Metric("server_rss_mb_peak", "MB", "cell", "server", "lower", "the server's resident memory, peak",
+           "peak", series="server_rss_mb"),
+    Metric("generator_cpu_pct", "% of a core", "cell", "generator", "neither", "Locust's CPU, mean",
+           "mean", series="generator_cpu_pct", claimable=False, table="gen cpu%", column=9, digits=0),
+    Metric("database_cpu_pct", "% of a core", "cell", "database", "lower", "PostgreSQL's CPU (embedded), mean",
+           "mean", series="database_cpu_pct"),
+    Metric("upstream_cpu_pct", "% of a core", "cell", "upstream", "neither", "the upstream service's CPU, mean",
+           "mean", series="upstream_cpu_pct", claimable=False),
+    Metric("generator_core_cpu_pct", "% of a core", "cell", "generator", "neither",
+           "Locust plus the services that share its core", "sum",
+           of=("generator_cpu_pct", "database_cpu_pct", "upstream_cpu_pct"), claimable=False),
+    Metric("db_connections_peak", "connections", "cell", "database", "lower", "client connections, peak",
+           "peak", series="db_connections", table="db conn peak", column=10, digits=0),
+    Metric("db_connections_mean", "connections", "cell", "database", "lower", "client connections, mean",
+           "mean", series="db_connections"),
+    Metric("db_idle_in_transaction_peak", "connections", "cell", "database", "lower",
+           "connections idle in transaction, peak", "peak", series="db_idle_in_transaction",
+           table="idle-in-tx peak", column=11, digits=0),
+    Metric("db_sessions_opened", "sessions", "cell", "database", "lower", "sessions opened in the window",
+           "delta", series="db_sessions"),
+    Metric("db_sessions_per_request", "sessions", "cell", "database", "lower", "sessions opened per request",
+           "per_request", of=("db_sessions_opened",), table="sess/req", column=12, digits=2),
+    Metric("db_statements", "statements", "cell", "database", "lower", "statements executed (embedded server)",
+           "delta", series="db_statements"),
+    Metric("db_statements_per_request", "statements", "cell", "database", "lower", "statements per request",
+           "per_request", of=("db_statements",), table="stmts/req", column=13),
+    Metric("db_too_many_clients", "connections", "cell", "database", "lower",
+           "connections refused for lack of slots (embedded server)", "delta", series="db_too_many_clients",
+           table="refused", column=14, digits=0),
+    Metric("upstream_requests", "requests", "cell", "upstream", "neither", "requests the upstream saw",
+           "delta", series="upstream_requests"),
+    Metric("upstream_requests_per_request", "requests", "cell", "upstream", "neither",
+           "upstream requests per completed request", "per_request", of=("upstream_requests",)),
+    Metric("upstream_connections_opened", "connections", "cell", "upstream", "lower",
+           "TCP connections the upstream accepted", "delta", series="upstream_connections_opened"),
+    Metric("upstream_connections_per_request", "connections", "cell", "upstream", "lower",
+           "upstream connections per completed request", "per_request", of=("upstream_connections_opened",)),
+    Metric("upstream_open_peak", "connections", "cell", "upstream", "lower", "connections open at the upstream, peak",
+           "peak", series="upstream_connections_open"),
+    Metric("upstream_inflight_peak", "requests", "cell", "upstream", "lower", "requests in flight upstream, peak",
+           "peak", series="upstream_inflight"),
+    Metric("upstream_time_wait_peak", "sockets", "cell", "upstream", "lower", "sockets in TIME_WAIT, peak",
+           "peak", series="upstream_time_wait"),
+    Metric("recovery_s", "s", "cell", "traffic", "lower",
+           "seconds after the last fault until p99 is back within 2x its level before the first", "custom"),
+)  # fmt: skip
+
+BY_NAME = {m.name: m for m in REGISTRY}
+# An app publishes `app_<name>` at a probe route; the summary reduces it three ways.
+APP_REDUCES: tuple[Reduce, ...] = ("peak", "mean", "last")
+APP_METRIC = re.compile(r"^(app_[a-z0-9_]+)_(peak|mean|last)$")
+
+LATENCY = tuple(m.name for m in REGISTRY if m.is_latency)
+PERCENTILES = {"p50": 0.50, "p90": 0.90, "p99": 0.99, "p99.9": 0.999}
+TRAFFIC = tuple(m.name for m in REGISTRY if m.scope == "request")
+
+
+def get(name: str) -> Metric | None:
+    """The registry entry of a metric, app probe metrics included; None for an unknown name."""
+    if name in BY_NAME:
+        return BY_NAME[name]
+    match = APP_METRIC.match(name)
+    if match:
+        series, reduce = match.groups()
+        return Metric(name, "", "cell", "app", "neither", f"{reduce} of {series} (app probe)", reduce, series=series)  # type: ignore[arg-type]
+    return None
+
+
+def claimable() -> list[str]:
+    return [m.name for m in REGISTRY if m.claimable]
+
+
+def columns(names: list[str]) -> list[Metric]:
+    """Table columns among the metrics a record holds, in registry order."""
+    present = set(names)
+    found = [m for m in REGISTRY if m.column and (m.scope == "request" or m.name in present)]
+    return sorted(found, key=lambda m: m.column)
+
+
+# -- the documentation's metric table, generated (`python -m lab schema` keeps the READMEs current) ---
+BEGIN, END = "<!-- metrics: generated from lab/metrics.py -->", "<!-- metrics: end -->"
+
+
+def markdown_table() -> str:
+    rows = [
+        "| metric | unit | per | source | claimable | better | meaning |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for m in REGISTRY:
+        how = {"delta": " (counter growth over the window)", "per_request": " (per completed request)"}.get(
+            m.reduce, ""
+        )
+        per = "request name and segment" if m.scope == "request" else "cell"
+        rows.append(
+            f"| `{m.name}` | {m.unit} | {per} | {m.source} | {'yes' if m.claimable else 'no'} | {m.better} | {m.text}{how} |"
+        )
+    rows.append(
+        "| `app_<probe>_peak`, `_mean`, `_last` | as published | cell | app | yes | neither | "
+        "a number the app publishes at an `[[app_probes]]` route, sampled every 0.5 s |"
+    )
+    return "\n".join(rows)
+
+
+def refresh(text: str) -> str:
+    """`text` with the table between the markers replaced by the registry's."""
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{BEGIN}\n{markdown_table()}\n{END}{tail}"

@@ -1,0 +1,410 @@
+"""The run record (`run.json`) as typed models, from the cells to the claims.
+
+Everything after a run (claims, tables, reports, compare, CI) reads these models, never raw
+dicts. Names of metrics come from `lab.metrics`; a summary holds traffic numbers per request name
+and segment, and the cell-level metrics in `metrics`, keyed by registry name. The record is
+written with the model's own JSON dump and read back through the model, so a record that does
+not validate is a one-line error naming the file and field. Its JSON Schema is published as
+`results/run.schema.json` (`python -m lab schema`).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from lab import metrics
+from lab.errors import LabError
+from lab.paths import shown
+from lab.plan import Cell
+from lab.scenario import Claim, LoadProfile, Reference, Scenario, ServerSettings, describe
+
+SCHEMA_VERSION = 2
+ALL = "all"  # the request name that stands for every request of a cell
+
+Status = Literal["complete", "incomplete", "failed"]
+CellStatus = Literal["ok", "failed"]
+Verdict = Literal["pass", "fail", "inconclusive"]
+# Why a cell's numbers are not the server's alone; decided once per cell (lab/summary.py: decide_flags).
+Flag = Literal["no_requests", "few_requests", "generator_bound", "unpinned"]
+# Flags under which a cell's numbers describe the lab, not the server: claims on them never pass or fail.
+UNTRUSTED: frozenset[Flag] = frozenset({"generator_bound", "no_requests", "unpinned"})
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _check_metric_names(values: dict[str, Any], scope: str) -> dict[str, Any]:
+    for name in values:
+        known = metrics.get(name)
+        if known is None or known.scope != scope:
+            raise ValueError(f"{name!r} is not a {scope}-level metric of the registry (lab/metrics.py)")
+    return values
+
+
+class Traffic(Model):
+    """Counts, rate and latency of the requests of one slice (a request name, a segment, a variant)."""
+
+    requests: int
+    failures: int
+    error_rate: float | None
+    rps: float | None
+    latency_ms: dict[str, float | None]
+
+    @field_validator("latency_ms")
+    @classmethod
+    def _latency_names(cls, value: dict[str, float | None]) -> dict[str, float | None]:
+        unknown = set(value) - set(metrics.LATENCY)
+        if unknown:
+            raise ValueError(f"unknown latency keys {sorted(unknown)}; one of {', '.join(metrics.LATENCY)}")
+        return value
+
+    def value(self, metric: str) -> float | None:
+        if metric in metrics.LATENCY:
+            found = self.latency_ms.get(metric)
+        elif metric in ("requests", "failures", "error_rate", "rps"):
+            found = getattr(self, metric)
+        else:
+            raise KeyError(f"{metric!r} is not a traffic metric")
+        return None if found is None else float(found)
+
+
+class CellSummary(Traffic):
+    """What one cell measured inside its window: traffic, per request name and segment, and cell metrics."""
+
+    window_s: float
+    by_request: dict[str, Traffic]
+    segments: dict[str, list[Traffic]]
+    metrics: dict[str, float | None] = {}
+    flags: list[Flag] = []
+    sampler_errors: list[str] = []
+
+    @field_validator("metrics")
+    @classmethod
+    def _metric_names(cls, value: dict[str, float | None]) -> dict[str, float | None]:
+        return _check_metric_names(value, "cell")
+
+    def part(self, request: str = ALL) -> Traffic | None:
+        return self if request == ALL else self.by_request.get(request)
+
+    def value(self, metric: str, request: str = ALL) -> float | None:
+        """One number of the cell: a traffic metric of a request name, or a cell-level metric."""
+        if metric in metrics.TRAFFIC:
+            part = self.part(request)
+            return None if part is None else Traffic.value(part, metric)
+        found = self.metrics.get(metric)
+        return None if found is None else float(found)
+
+    def segment_values(self, metric: str, request: str = ALL) -> list[float | None]:
+        return [seg.value(metric) for seg in self.segments.get(request, [])]
+
+
+class ServerExit(Model):
+    """How the server under test ended: its exit code, and whether SIGTERM was not enough."""
+
+    code: int | None
+    killed: bool
+    grace_s: float
+
+
+class Affinity(Model):
+    """The cores each side was actually running on (read back from the processes), and whether
+    that is what the lab asked for."""
+
+    server: list[int] | None
+    generator: list[int] | None
+    as_requested: bool
+
+
+class CellRecord(Model):
+    id: str
+    variant: str
+    app: str
+    group: str
+    setting: str
+    setting_values: dict[str, Any] = {}
+    repeat: int
+    server: ServerSettings
+    load: LoadProfile
+    status: CellStatus
+    error: str | None = None
+    port: int | None = None
+    startup_s: float | None = None
+    wall_s: float | None = None
+    answers: dict[str, Any] = {}
+    versions: dict[str, str] | None = None
+    affinity: Affinity | None = None
+    server_exit: ServerExit | None = None
+    summary: CellSummary | None = None
+
+
+class VariantSummary(Traffic):
+    """One variant at one matrix point: medians over its repeats (lab/summary.py: aggregate)."""
+
+    variant: str
+    app: str
+    setting: str
+    server: ServerSettings
+    load: LoadProfile
+    repeats: int
+    by_request: dict[str, Traffic]
+    metrics: dict[str, float | None] = {}
+    flags: list[Flag] = []
+
+    @field_validator("metrics")
+    @classmethod
+    def _metric_names(cls, value: dict[str, float | None]) -> dict[str, float | None]:
+        return _check_metric_names(value, "cell")
+
+    def value(self, metric: str, request: str = ALL) -> float | None:
+        if metric in metrics.TRAFFIC:
+            part = self if request == ALL else self.by_request.get(request)
+            return None if part is None else Traffic.value(part, metric)
+        found = self.metrics.get(metric)
+        return None if found is None else float(found)
+
+
+class ClaimResult(Claim):
+    """A claim as declared, with the matrix point it was judged at and what was measured."""
+
+    setting: str
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    samples: int = 0
+    verdict: Verdict = "inconclusive"
+    reason: str = ""
+
+    def describe(self) -> str:
+        """`p99 of /work bad / fix_await = 41.2x (range 35.0-47.9 over 4 samples), needs >= 10x`"""
+        subject = f"{self.variant} / {self.baseline}" if self.baseline else self.variant
+        request = "" if self.request == ALL else f" of {self.request}"
+        if self.value is None or self.low is None or self.high is None:
+            return f"{self.metric}{request} {subject}: not measurable ({self.reason})"
+        unit = "x" if self.baseline else ""
+        return (
+            f"{self.metric}{request} {subject} = {self.value:.3g}{unit} "
+            f"(range {self.low:.3g}-{self.high:.3g} over {self.samples} samples), "
+            f"needs {self.op} {self.threshold:g}{unit}"
+        )
+
+
+class Environment(Model):
+    """The machine and software a run measured on."""
+
+    python: str
+    packages: dict[str, str | None]
+    cpu_count: int | None
+    cpus_available: int
+    cpu_model: str
+    kernel: str
+    git_sha: str | None
+    git_dirty: bool | None
+    postgres: str | None = None
+
+    def version(self, package: str) -> str | None:
+        return (
+            self.python
+            if package == "python"
+            else self.postgres
+            if package == "postgres"
+            else self.packages.get(package)
+        )
+
+
+class ScenarioFile(Model):
+    path: str
+    sha256: str
+
+
+class Pinning(Model):
+    server_cores: list[int]
+    generator_cores: list[int]
+    pinned: bool
+
+
+class DatabaseInfo(Model):
+    mode: Literal["embedded", "external"]
+    server_version: str
+    max_connections: int
+    seed: dict[str, int]
+    rows: dict[str, int]
+    cores: list[int] | None
+
+
+class UpstreamInfo(Model):
+    mode: dict[str, Any]
+    faults: list[dict[str, Any]]
+    cores: list[int]
+
+
+class RunRecord(Model):
+    schema_version: int = Field(SCHEMA_VERSION, alias="schema")
+    scenario: str
+    title: str
+    pitfall: str
+    claim_text: str
+    run_id: str
+    profile: str
+    status: Status = "incomplete"
+    error: str | None = None
+    started_at: str
+    finished_at: str | None = None
+    wall_s: float | None = None
+    scenario_file: ScenarioFile
+    locustfile: str
+    load: LoadProfile
+    matrix: dict[str, list[Any]] = {}
+    references: list[Reference] = []
+    pinning: Pinning
+    environment: Environment
+    database: DatabaseInfo | None = None
+    upstream: UpstreamInfo | None = None
+    cells: list[CellRecord] = []
+    variants: dict[str, VariantSummary] = {}
+    claims: list[ClaimResult] = []
+    left_behind_pids: list[int] = []
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("schema") == 1:
+            return upgrade_v1(data)
+        return data
+
+    def ok_cells(self) -> list[CellRecord]:
+        return [c for c in self.cells if c.status == "ok" and c.summary is not None]
+
+    def has_source(self, source: str) -> bool:
+        """Whether any variant measured a metric of this source (database, upstream, app)."""
+        return any(
+            (m := metrics.get(name)) is not None and m.source == source
+            for v in self.variants.values()
+            for name, value in v.metrics.items()
+            if value is not None
+        )
+
+
+# -- schema 1 (the lab before the typed record): flat summaries and environment -----------------
+_TRAFFIC_KEYS = {
+    "requests",
+    "failures",
+    "error_rate",
+    "rps",
+    "latency_ms",
+    "window_s",
+    "by_request",
+    "segments",
+    "flags",
+    "sampler_errors",
+}
+_VARIANT_KEYS = {"variant", "app", "setting", "server", "load", "repeats", *_TRAFFIC_KEYS}
+_ENV_KEYS = {"python", "cpu_count", "cpus_available", "cpu_model", "kernel", "git_sha", "git_dirty", "postgres"}
+
+
+def _split(data: dict[str, Any], keep: set[str]) -> dict[str, Any]:
+    out = {k: v for k, v in data.items() if k in keep}
+    out["metrics"] = {k: v for k, v in data.items() if k not in keep}
+    return out
+
+
+def upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema-1 record in today's shape: cell metrics move under `metrics`, package versions under
+    `environment.packages`."""
+    data = {**data, "schema": SCHEMA_VERSION}
+    env = data["environment"]
+    data["environment"] = {k: v for k, v in env.items() if k in _ENV_KEYS} | {
+        "packages": {k: v for k, v in env.items() if k not in _ENV_KEYS}
+    }
+    data["cells"] = [
+        {**c, "summary": _split(c["summary"], _TRAFFIC_KEYS)} if c.get("summary") else c for c in data["cells"]
+    ]
+    data["variants"] = {k: _split(v, _VARIANT_KEYS) for k, v in data.get("variants", {}).items()}
+    return data
+
+
+# -- reading and writing ---------------------------------------------------------------------------
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def write(directory: Path, record: RunRecord) -> None:
+    """Atomically (temp file + rename): run.json is valid JSON at every moment."""
+    path = directory / "run.json"
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(record.model_dump_json(indent=2, by_alias=True) + "\n")
+    os.replace(tmp, path)
+
+
+def load(directory: Path) -> RunRecord:
+    path = directory / "run.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LabError(f"no run record at {shown(path)}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LabError(f"{shown(path)}: cannot read: {exc}") from None
+    try:
+        return RunRecord.model_validate_json(text)
+    except ValidationError as exc:
+        raise LabError(f"{shown(path)}: not a valid run record: {describe(exc)}") from None
+
+
+def json_schema() -> dict[str, Any]:
+    schema = RunRecord.model_json_schema(by_alias=True, mode="serialization")
+    schema["$id"] = "run.schema.json"
+    schema["title"] = "FastAPI perf lab run record"
+    return schema
+
+
+# -- building a record -----------------------------------------------------------------------------
+def new_run(
+    scenario: Scenario,
+    profile: str,
+    run_id: str,
+    pinning: Pinning,
+    environment: Environment,
+    versions: list[str] | None = None,
+) -> RunRecord:
+    """The record of a run that has just started (`incomplete` until it ends)."""
+    load = scenario.profile(profile)
+    return RunRecord(
+        scenario=scenario.name,
+        title=scenario.title,
+        pitfall=scenario.pitfall,
+        claim_text=scenario.claim,
+        run_id=run_id,
+        profile=profile,
+        started_at=now(),
+        scenario_file=ScenarioFile(path=scenario.path, sha256=scenario.sha256),
+        locustfile=scenario.locustfile,
+        load=load,
+        matrix={**scenario.matrix, **load.matrix, **({"deps": versions} if versions else {})},
+        references=scenario.references,
+        pinning=pinning,
+        environment=environment,
+    )
+
+
+def new_cell(cell: Cell, status: CellStatus = "ok", **measured: Any) -> CellRecord:
+    """The record of one cell: what it was (from the plan) and what it measured."""
+    return CellRecord(
+        id=cell.id,
+        variant=cell.variant,
+        app=cell.app,
+        group=cell.group,
+        setting=cell.setting_label,
+        setting_values=cell.setting,
+        repeat=cell.repeat,
+        server=cell.server,
+        load=cell.load,
+        status=status,
+        **measured,
+    )

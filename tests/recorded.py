@@ -1,0 +1,17 @@
+"""Recorded runs under tests/data/runs/: real outputs of the lab, for tests of everything after a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lab import record
+from lab.record import RunRecord
+
+RUNS = Path(__file__).parent / "data" / "runs"
+# loop-blocking, quick profile, 2 repeats (`lab run loop-blocking --profile quick --repeats 2`):
+# run.json, samples.csv and each cell's requests.csv and window.json as the lab wrote them.
+LOOP_BLOCKING = RUNS / "loop-blocking" / "20261122T055515819Z"
+
+
+def loop_blocking() -> RunRecord:
+    return record.load(LOOP_BLOCKING)
