@@ -104,7 +104,7 @@ def test_every_variant_answers_the_same_whole_bodies(
 
 
 def test_every_pitfall_folder_has_a_scenario_and_readme() -> None:
-    folders = {p.parent.name for p in ROOT / "apps".glob("*/bad*.py")}
+    folders = {p.parent.name for p in (ROOT / "apps").glob("*/bad*.py")}
     used = {ref.split(".")[1] for name in scenario.known() for ref in scenario.load(name).variants.values()}
     assert folders <= used, f"pitfall folders no scenario runs: {sorted(folders - used)}"
     assert all((ROOT / "apps" / folder / "README.md").is_file() for folder in folders)

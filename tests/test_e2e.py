@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape as html_escape
 from pathlib import Path
 
 import pytest
@@ -81,7 +82,7 @@ def test_report_has_the_charts_and_works_offline(run: tuple[RunRecord, Path, Pat
     assert (reports / "plotly.min.js").stat().st_size > 1_000_000
     assert rec.run_id in html
     for claim in rec.claims:  # each verdict with its measured value, as the record has it
-        assert claim.describe().replace("'", "&#x27;") in html
+        assert html_escape(claim.describe()) in html
     index = (reports / "index.html").read_text()
     counts = {v: sum(c.verdict == v for c in rec.claims) for v in ("pass", "fail", "inconclusive")}
     assert "loop-blocking.html" in index
