@@ -1,28 +1,59 @@
 """Claims, evaluated against a run's cells, never by calling back into the runner.
 
-A claim's value is the ratio (or the plain value) from the whole measured window, the median
-across repeats. Its spread is the range over every repeat and every segment (third) of the
-window, for traffic metrics; cell-level metrics (CPU, database counts) and plain counts spread
-over repeats only.
-The verdict is `pass` only when the whole spread clears the threshold, `fail` only when the
-whole spread misses it, and `inconclusive` otherwise: noise never flips a coin for us.
+A claim's value is the ratio (or the plain value) over the whole measured window, the median
+across repeats. Its interval is a 95 % bootstrap interval of that median: repeats are resampled
+with replacement and, within each, the thirds of its window when every third holds enough
+samples (a repeat's value is then the mean of its resampled thirds). Cell-level metrics (CPU,
+database counts) and plain counts resample repeats only.
+
+The verdict is `pass` only when the whole interval clears the threshold, `fail` only when the
+whole interval misses it, and `inconclusive` otherwise, and also when a value it needs was not
+measured, when a percentile rests on too few samples (fewer than 10 above it), when fewer
+independent repeats than the profile's `min_repeats` were measured, or when a cell's numbers
+describe the lab rather than the server (flags). Noise never flips a coin for us.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
 
 from lab import metrics
-from lab.record import UNTRUSTED, CellRecord, CellSummary, ClaimResult
+from lab.record import UNTRUSTED, CellRecord, CellSummary, ClaimResult, Traffic
 from lab.scenario import Claim
 
 # A third of the window holds a third of the requests: counts compare across segments only as ratios.
 COUNTS = {"requests", "failures"}
+RESAMPLES = 2000
+CONFIDENCE = 0.95
+# A percentile is only a percentile when this many samples lie above it (a p99 of 50 requests is their max).
+ABOVE_PERCENTILE = 10
 
 
 class Unmeasurable(Exception):
     """A value the claim needs is missing; the message says which, for the verdict's reason."""
+
+
+def min_samples(metric: str) -> int:
+    """Successful requests a percentile needs in every slice it is computed from."""
+    q = metrics.PERCENTILES.get(metric)
+    return math.ceil(ABOVE_PERCENTILE / (1 - q) - 1e-9) if q is not None else 0
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """One repeat's evidence: its whole-window value, and its segments' values if they can be used."""
+
+    whole: float
+    segments: list[float]
+
+
+def _successes(part: Traffic) -> int:
+    return part.requests - part.failures
 
 
 def _value(summary: CellSummary, claim: Claim, role: str) -> float:
@@ -33,32 +64,67 @@ def _value(summary: CellSummary, claim: Claim, role: str) -> float:
     return value
 
 
+def _too_few(summary: CellSummary, claim: Claim, role: str) -> str | None:
+    """Why a percentile of this repeat rests on too few samples, or None."""
+    need, part = min_samples(claim.metric), summary.part(claim.request)
+    if need and part is not None and _successes(part) < need:
+        return (
+            f"too few samples for {claim.metric} of {claim.request}: {_successes(part)} successful requests "
+            f"in a repeat of {role}, {need} needed ({ABOVE_PERCENTILE} above the percentile)"
+        )
+    return None
+
+
 def _ratio(a: float, b: float, claim: Claim) -> float:
     if b == 0:
         raise Unmeasurable(f"{claim.metric} of the baseline {claim.baseline!r} is zero")
     return a / b
 
 
-def _values(cell: CellSummary, base: CellSummary | None, claim: Claim) -> tuple[float, list[float]]:
-    """The whole-window value of one repeat, and the values it adds to the spread (its segments too)."""
+def _segments(cell: CellSummary, base: CellSummary | None, claim: Claim) -> list[float]:
+    """Per-third values, or none when the claim is not judged per third or a third is too thin."""
+    known = metrics.BY_NAME.get(claim.metric)
+    if not claim.segments or known is None or known.scope != "request" or (base is None and claim.metric in COUNTS):
+        return []
+    need = min_samples(claim.metric)
+    mine = cell.segments.get(claim.request, [])
+    theirs = base.segments.get(claim.request, []) if base else mine
+    if not mine or len(mine) != len(theirs) or any(_successes(s) < need for s in [*mine, *theirs]):
+        return []
+    out = []
+    for a, b in zip(mine, theirs, strict=True):
+        va, vb = a.value(claim.metric), b.value(claim.metric)
+        if va is None or vb is None:
+            return []
+        if base is None:
+            out.append(va)
+        elif vb != 0:
+            out.append(va / vb)
+        else:
+            return []
+    return out
+
+
+def _repeat(cell: CellSummary, base: CellSummary | None, claim: Claim) -> Repeat:
     mine = _value(cell, claim, claim.variant)
     whole = mine if base is None else _ratio(mine, _value(base, claim, str(claim.baseline)), claim)
-    spread = [whole]
-    per_segment = metrics.BY_NAME.get(claim.metric)
-    if claim.segments and per_segment is not None and per_segment.scope == "request":
-        if base is None and claim.metric in COUNTS:
-            return whole, spread
-        mine_segs = cell.segment_values(claim.metric, claim.request)
-        base_segs = base.segment_values(claim.metric, claim.request) if base else [1.0] * len(mine_segs)
-        if len(mine_segs) != len(base_segs) or None in mine_segs or None in base_segs:
-            raise Unmeasurable(f"{claim.metric} is missing in a segment of the window")
-        for a, b in zip(mine_segs, base_segs, strict=True):
-            assert a is not None and b is not None
-            spread.append(a if base is None else _ratio(a, b, claim))
-    return whole, spread
+    return Repeat(whole, _segments(cell, base, claim))
 
 
-def evaluate_one(claim: Claim, cells: Sequence[CellRecord], setting: str) -> ClaimResult:
+def interval(repeats: Sequence[Repeat], seed: int = 0) -> tuple[float, float]:
+    """95 % bootstrap interval of the median over repeats (two-level when segments are there)."""
+    rng = np.random.default_rng(seed)
+    n = len(repeats)
+    stats = np.empty(RESAMPLES)
+    for i in range(RESAMPLES):
+        picked = [repeats[j] for j in rng.integers(0, n, n)]
+        values = [float(np.mean(rng.choice(r.segments, len(r.segments)))) if r.segments else r.whole for r in picked]
+        stats[i] = float(np.median(values))
+    tail = (1 - CONFIDENCE) / 2 * 100
+    return float(np.percentile(stats, tail)), float(np.percentile(stats, 100 - tail))
+
+
+def evaluate_one(claim: Claim, cells: Sequence[CellRecord], setting: str, min_repeats: int = 1) -> ClaimResult:
     result = ClaimResult(**claim.model_dump(), setting=setting)
     by_repeat: dict[int, dict[str, CellRecord]] = {}
     for cell in cells:
@@ -71,41 +137,49 @@ def evaluate_one(claim: Claim, cells: Sequence[CellRecord], setting: str) -> Cla
     ]
     if not pairs:
         return result.model_copy(update={"reason": "no measured cells for this claim"})
-    whole: list[float] = []
-    spread: list[float] = []
     try:
-        for cell, base in pairs:
-            assert cell.summary is not None
-            value, values = _values(cell.summary, base.summary if base else None, claim)
-            whole.append(value)
-            spread += values
+        repeats = [_repeat(c.summary, b.summary if b else None, claim) for c, b in pairs if c.summary is not None]
     except Unmeasurable as exc:
         return result.model_copy(update={"reason": str(exc)})
 
+    low, high = interval(repeats)
+    per = f" x {len(repeats[0].segments)} thirds" if all(r.segments for r in repeats) else ""
+    measured = {
+        "value": round(statistics.median(r.whole for r in repeats), 4),
+        "low": round(low, 4),
+        "high": round(high, 4),
+        "samples": sum(len(r.segments) or 1 for r in repeats),
+        "repeats": len(repeats),
+        "method": f"{CONFIDENCE:.0%} bootstrap interval of the median, {len(repeats)} repeats{per}",
+    }
     flagged = sorted({f for cell, base in pairs for c in (cell, base) if c and c.summary for f in c.summary.flags})
     untrusted = [f for f in flagged if f in UNTRUSTED]
-    measured = {
-        "value": round(statistics.median(whole), 4),
-        "low": round(min(spread), 4),
-        "high": round(max(spread), 4),
-        "samples": len(spread),
-    }
     if untrusted:
         reason = f"cells flagged {', '.join(untrusted)}: the numbers describe the lab, not the server"
         return result.model_copy(update={**measured, "reason": reason})
-    low, high = measured["low"], measured["high"]
+    thin = [
+        why
+        for cell, base in pairs
+        for c, role in ((cell, claim.variant), (base, claim.baseline))
+        if c is not None and c.summary is not None and (why := _too_few(c.summary, claim, str(role)))
+    ]
+    if thin:
+        return result.model_copy(update={**measured, "reason": thin[0]})
+    if len(repeats) < min_repeats:
+        reason = f"{len(repeats)} independent repeats; this profile needs {min_repeats} for a verdict"
+        return result.model_copy(update={**measured, "reason": reason})
     if claim.op == ">=":
         verdict = "pass" if low >= claim.threshold else "fail" if high < claim.threshold else "inconclusive"
     else:
         verdict = "pass" if high <= claim.threshold else "fail" if low > claim.threshold else "inconclusive"
-    reason = "the spread over repeats and window segments straddles the threshold" if verdict == "inconclusive" else ""
+    reason = "the interval straddles the threshold" if verdict == "inconclusive" else ""
     return result.model_copy(update={**measured, "verdict": verdict, "reason": reason})
 
 
-def evaluate(claims: Sequence[Claim], cells: Sequence[CellRecord]) -> list[ClaimResult]:
+def evaluate(claims: Sequence[Claim], cells: Sequence[CellRecord], min_repeats: int = 1) -> list[ClaimResult]:
     points = {c.setting: c.setting_values for c in cells}
     return [
-        evaluate_one(claim, cells, label)
+        evaluate_one(claim, cells, label, min_repeats)
         for claim in claims
         for label, values in points.items()
         if all(str(values.get(k)) == str(v) for k, v in claim.where.items())

@@ -45,7 +45,9 @@ def _run(args: argparse.Namespace) -> int:
     status = 0
     for item in loaded:
         versions = [v.strip() for v in args.versions.split(",") if v.strip()] if args.versions else None
-        options = RunOptions(args.profile, args.repeats, args.port, args.results, not args.quiet, versions)
+        options = RunOptions(
+            args.profile, args.repeats, args.port, args.results, not args.quiet, versions, null=args.null
+        )
         try:
             outcome = run(item, options)
         except LabError as exc:
@@ -64,7 +66,7 @@ def _run(args: argparse.Namespace) -> int:
         print(render(outcome.record))
         print(budgets(outcome.record))
         print(f"\nrun record: {shown(outcome.directory / 'run.json')}")
-        if outcome.record.status == "complete" and not args.no_report:
+        if outcome.record.status == "complete" and not args.no_report and not args.null:
             path = report.build(item.name, outcome.directory, args.reports)
             report.build_index(args.results, args.reports)
             print(f"report:     {shown(path)}")
@@ -75,6 +77,26 @@ def _run(args: argparse.Namespace) -> int:
             for error in outcome.errors:
                 print(f"error: {error}", file=sys.stderr)
     return status
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from lab import audit
+    from lab.runner import RunOptions, run
+
+    names = args.scenarios or scenario.known()
+    loaded = [scenario.load(name) for name in names]
+    found: list[audit.Row] = []
+    for item in loaded:
+        print(
+            f"{item.name}: null mode, {args.profile} profile, every variant runs {item.reference_variant}", flush=True
+        )
+        outcome = run(item, RunOptions(args.profile, results_root=args.results, progress=False, null=True))
+        if outcome.errors:
+            raise LabError(f"{item.name}: the null run failed: {outcome.errors[0]}")
+        found += audit.rows(outcome.record)
+    print()
+    print(audit.render(found))
+    return EXIT_CLAIM_FAILED if any(r.defect for r in found) else 0
 
 
 def _latest_dir(root: Path, name: str) -> Path:
@@ -176,9 +198,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-report", action="store_true", help="skip the HTML report")
     p.add_argument("--strict", action="store_true", help="exit 1 when a claim fails (CI); inconclusive never fails")
     p.add_argument("--quiet", action="store_true", help="no live progress")
+    p.add_argument(
+        "--null", action="store_true", help="null mode: every variant runs the reference variant's app (A/A)"
+    )
     p.add_argument("--results", type=Path, default=RESULTS, metavar="DIR", help="results folder (default: results/)")
     p.add_argument("--reports", type=Path, default=REPORTS, metavar="DIR", help="reports folder (default: reports/)")
     p.set_defaults(func=_run)
+
+    p = sub.add_parser("audit", help="null mode for every scenario: which claims pass when bad == fix (exit 1)")
+    p.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
+    p.add_argument("--profile", default="quick", help="load profile (default: quick)")
+    p.add_argument("--results", type=Path, default=RESULTS, metavar="DIR", help="results folder (default: results/)")
+    p.set_defaults(func=_audit)
 
     p = sub.add_parser("compare", help="two complete runs of a scenario side by side (regressions)")
     p.add_argument("scenario")

@@ -20,7 +20,7 @@ from typing import Literal
 Scope = Literal["request", "cell"]
 Source = Literal["traffic", "server", "generator", "database", "upstream", "app"]
 Better = Literal["higher", "lower", "neither"]
-Reduce = Literal["latency", "traffic", "mean", "peak", "last", "delta", "per_request", "sum", "custom"]
+Reduce = Literal["latency", "traffic", "mean", "peak", "last", "delta", "per_request", "sum", "difference", "custom"]
 
 
 @dataclass(frozen=True)
@@ -50,13 +50,14 @@ def _latency(name: str, text: str, column: int = 0) -> Metric:
 
 
 REGISTRY: tuple[Metric, ...] = (
-    _latency("p50", "median latency", 2),
+    _latency("p50", "median latency of successful requests", 2),
     _latency("p90", "90th percentile latency"),
     _latency("p99", "99th percentile latency", 3),
     _latency("p99.9", "99.9th percentile latency", 4),
     _latency("max", "slowest request", 5),
     _latency("mean", "mean latency"),
-    Metric("rps", "req/s", "request", "traffic", "higher", "completed requests per second", "traffic", table="rps", column=1),
+    Metric("rps", "req/s", "request", "traffic", "higher", "successful requests per second (goodput)", "traffic", table="rps", column=1),
+    Metric("attempted_rps", "req/s", "request", "traffic", "neither", "completed requests per second, failures included", "traffic"),
     Metric("requests", "requests", "request", "traffic", "neither", "completed requests", "traffic"),
     Metric("failures", "requests", "request", "traffic", "lower", "failed requests", "traffic", table="fail", column=6, digits=0),
     Metric("error_rate", "ratio", "request", "traffic", "lower", "failures / requests", "traffic"),
@@ -75,24 +76,39 @@ REGISTRY: tuple[Metric, ...] = (
     Metric("generator_core_cpu_pct", "% of a core", "cell", "generator", "neither",
            "Locust plus the services that share its core", "sum",
            of=("generator_cpu_pct", "database_cpu_pct", "upstream_cpu_pct"), claimable=False),
+    Metric("generator_cores_busy_pct", "%", "cell", "generator", "neither",
+           "how busy Locust's cores were, every process on them included (/proc/stat), mean", "mean",
+           series="generator_cores_busy_pct", claimable=False, table="gen core%", column=10, digits=0),
+    Metric("generator_cores_busy_peak", "%", "cell", "generator", "neither",
+           "how busy Locust's cores were in the busiest second", "peak", series="generator_cores_busy_pct",
+           claimable=False),
+    Metric("server_cores_busy_pct", "%", "cell", "server", "neither",
+           "how busy the server's cores were, every process on them included (/proc/stat), mean", "mean",
+           series="server_cores_busy_pct", claimable=False),
+    Metric("server_cores_busy_sum_pct", "% of a core", "cell", "server", "neither",
+           "the server's cores' busy time, summed over them", "mean", series="server_cores_busy_sum_pct",
+           claimable=False),
+    Metric("server_cores_other_pct", "% of a core", "cell", "server", "lower",
+           "work on the server's cores that is not the server's (a noisy neighbour, softirqs)", "difference",
+           of=("server_cores_busy_sum_pct", "server_cpu_pct"), claimable=False),
     Metric("db_connections_peak", "connections", "cell", "database", "lower", "client connections, peak",
-           "peak", series="db_connections", table="db conn peak", column=10, digits=0),
+           "peak", series="db_connections", table="db conn peak", column=11, digits=0),
     Metric("db_connections_mean", "connections", "cell", "database", "lower", "client connections, mean",
            "mean", series="db_connections"),
     Metric("db_idle_in_transaction_peak", "connections", "cell", "database", "lower",
            "connections idle in transaction, peak", "peak", series="db_idle_in_transaction",
-           table="idle-in-tx peak", column=11, digits=0),
+           table="idle-in-tx peak", column=12, digits=0),
     Metric("db_sessions_opened", "sessions", "cell", "database", "lower", "sessions opened in the window",
            "delta", series="db_sessions"),
     Metric("db_sessions_per_request", "sessions", "cell", "database", "lower", "sessions opened per request",
-           "per_request", of=("db_sessions_opened",), table="sess/req", column=12, digits=2),
+           "per_request", of=("db_sessions_opened",), table="sess/req", column=13, digits=2),
     Metric("db_statements", "statements", "cell", "database", "lower", "statements executed (embedded server)",
            "delta", series="db_statements"),
     Metric("db_statements_per_request", "statements", "cell", "database", "lower", "statements per request",
-           "per_request", of=("db_statements",), table="stmts/req", column=13),
+           "per_request", of=("db_statements",), table="stmts/req", column=14),
     Metric("db_too_many_clients", "connections", "cell", "database", "lower",
            "connections refused for lack of slots (embedded server)", "delta", series="db_too_many_clients",
-           table="refused", column=14, digits=0),
+           table="refused", column=15, digits=0),
     Metric("upstream_requests", "requests", "cell", "upstream", "neither", "requests the upstream saw",
            "delta", series="upstream_requests"),
     Metric("upstream_requests_per_request", "requests", "cell", "upstream", "neither",

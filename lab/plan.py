@@ -40,9 +40,14 @@ def settings(matrix: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 
 def expand(
-    scenario: Scenario, profile: str, repeats: int | None = None, versions: list[str] | None = None
+    scenario: Scenario,
+    profile: str,
+    repeats: int | None = None,
+    versions: list[str] | None = None,
+    null: bool = False,
 ) -> list[Cell]:
-    """`versions` (dependency sets, e.g. from the command line) replace the matrix's `deps`."""
+    """`versions` (dependency sets, e.g. from the command line) replace the matrix's `deps`.
+    `null`: every variant runs the reference variant's app (an A/A run: no claim may tell them apart)."""
     load = scenario.profile(profile)
     if repeats is not None:
         load = load.model_copy(update={"repeats": repeats})
@@ -52,6 +57,7 @@ def expand(
         for setting in settings(matrix):
             server = apply_setting(scenario.server, setting)
             for variant, app in scenario.variants.items():
+                app = scenario.variants[scenario.reference_variant] if null else app
                 label = "-".join(f"{k.removeprefix('env.')}{_slug(v)}" for k, v in setting.items())
                 cell_id = "-".join(filter(None, [f"r{repeat}", variant, label]))
                 cells.append(Cell(cell_id, variant, app, setting, server, load, repeat))

@@ -30,7 +30,7 @@ Status = Literal["complete", "incomplete", "failed"]
 CellStatus = Literal["ok", "failed"]
 Verdict = Literal["pass", "fail", "inconclusive"]
 # Why a cell's numbers are not the server's alone; decided once per cell (lab/summary.py: decide_flags).
-Flag = Literal["no_requests", "few_requests", "generator_bound", "unpinned"]
+Flag = Literal["no_requests", "few_requests", "generator_bound", "unpinned", "noisy_neighbour"]
 # Flags under which a cell's numbers describe the lab, not the server: claims on them never pass or fail.
 UNTRUSTED: frozenset[Flag] = frozenset({"generator_bound", "no_requests", "unpinned"})
 
@@ -53,8 +53,10 @@ class Traffic(Model):
     requests: int
     failures: int
     error_rate: float | None
-    rps: float | None
-    latency_ms: dict[str, float | None]
+    rps: float | None  # goodput: successful requests per second
+    latency_ms: dict[str, float | None]  # of successful requests
+    attempted_rps: float | None = None  # every completed request, failures included
+    failed_latency_ms: dict[str, float | None] = {}  # of failed requests, apart
 
     @field_validator("latency_ms")
     @classmethod
@@ -67,7 +69,7 @@ class Traffic(Model):
     def value(self, metric: str) -> float | None:
         if metric in metrics.LATENCY:
             found = self.latency_ms.get(metric)
-        elif metric in ("requests", "failures", "error_rate", "rps"):
+        elif metric in ("requests", "failures", "error_rate", "rps", "attempted_rps"):
             found = getattr(self, metric)
         else:
             raise KeyError(f"{metric!r} is not a traffic metric")
@@ -177,6 +179,8 @@ class ClaimResult(Claim):
     low: float | None = None
     high: float | None = None
     samples: int = 0
+    repeats: int = 0
+    method: str = ""
     verdict: Verdict = "inconclusive"
     reason: str = ""
 
@@ -187,11 +191,25 @@ class ClaimResult(Claim):
         if self.value is None or self.low is None or self.high is None:
             return f"{self.metric}{request} {subject}: not measurable ({self.reason})"
         unit = "x" if self.baseline else ""
-        return (
-            f"{self.metric}{request} {subject} = {self.value:.3g}{unit} "
-            f"(range {self.low:.3g}-{self.high:.3g} over {self.samples} samples), "
-            f"needs {self.op} {self.threshold:g}{unit}"
+        spread = (
+            f"95% interval {self.low:.3g}-{self.high:.3g}, {self.repeats} repeats"
+            if self.method
+            else f"range {self.low:.3g}-{self.high:.3g} over {self.samples} samples"  # a schema-1 record
         )
+        return f"{self.metric}{request} {subject} = {self.value:.3g}{unit} ({spread}), needs {self.op} {self.threshold:g}{unit}"
+
+
+class MachineState(Model):
+    """What makes numbers comparable across machines, read at the start of a run."""
+
+    governor: str | None
+    frequency_mhz: dict[int, float] | None
+    boost: bool | None
+    smt_siblings: dict[int, list[int]]
+    isolated: list[int]
+    load_average: list[float]
+    busy_processes: list[str]
+    busy: bool
 
 
 class Environment(Model):
@@ -206,6 +224,7 @@ class Environment(Model):
     git_sha: str | None
     git_dirty: bool | None
     postgres: str | None = None
+    machine: MachineState | None = None
 
     def version(self, package: str) -> str | None:
         return (
@@ -251,6 +270,8 @@ class RunRecord(Model):
     claim_text: str
     run_id: str
     profile: str
+    null_mode: bool = False  # every variant ran the reference variant's app (lab run --null)
+    reference: str | None = None  # the variant whose app null mode runs
     status: Status = "incomplete"
     error: str | None = None
     started_at: str

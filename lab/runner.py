@@ -25,6 +25,7 @@ from lab.checks import verify_answers
 from lab.claims import evaluate
 from lab.errors import CellError, LabError
 from lab.machine import capture
+from lab.machine import state as machine_state
 from lab.paths import RESULTS, ROOT
 from lab.plan import Cell, expand
 from lab.processes import (
@@ -41,7 +42,7 @@ from lab.processes import (
 )
 from lab.progress import Progress
 from lab.record import Affinity, CellRecord, Pinning, RunRecord, ServerExit
-from lab.sampling import Sampler, app_probe
+from lab.sampling import Sampler, app_probe, cores_probe
 from lab.scenario import Scenario
 from lab.servers import Server
 from lab.summary import aggregate, read_requests, read_window, summarise
@@ -55,6 +56,7 @@ class RunOptions:
     results_root: Path = RESULTS
     progress: bool = True
     versions: list[str] | None = None
+    null: bool = False  # every variant runs the reference variant's app
 
 
 @dataclass
@@ -87,7 +89,7 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
     load.require_locust()
     for spec in options.versions or []:
         depsets.parse(spec)  # a malformed set fails here, before anything starts
-    cells = expand(scenario, options.profile, options.repeats, options.versions)
+    cells = expand(scenario, options.profile, options.repeats, options.versions, options.null)
     layout = core_layout(scenario.pinning.server, scenario.pinning.generator)
     if options.port is not None and port_in_use(scenario.server.host, options.port):
         raise LabError(f"port {options.port} on {scenario.server.host} is taken; free it or choose another --port")
@@ -97,6 +99,8 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
     directory.mkdir(parents=True)
     pinning = Pinning(server_cores=layout.server, generator_cores=layout.generator, pinned=layout.pinned)
     rec = record.new_run(scenario, options.profile, run_id, pinning, capture(), options.versions)
+    rec.null_mode, rec.reference = options.null, scenario.reference_variant
+    rec.environment.machine = machine_state(sorted({*layout.server, *layout.generator}))
     record.write(directory, rec)
     outcome = Outcome(directory, rec)
     progress = Progress(cells) if options.progress else None
@@ -135,7 +139,7 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
                 rec.cells.append(measured)
                 rec.variants = aggregate(rec.cells)
                 record.write(directory, rec)
-        rec.claims = evaluate(scenario.claims, rec.ok_cells())
+        rec.claims = evaluate(scenario.claims, rec.ok_cells(), rec.load.min_repeats)
         rec.status = "failed" if outcome.errors else "complete"
         rec.error = outcome.errors[0] if outcome.errors else None
     except KeyboardInterrupt:
@@ -185,6 +189,8 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
         answers = verify_answers(host, port, ctx.scenario.verify, what)
         with sampler:
             sampler.watch("server", server.pid)
+            roles = {"server": ctx.layout.server, "generator": ctx.layout.generator} if ctx.layout.pinned else {}
+            sampler.add_probe(cores_probe(roles), every_s=1.0, first_in=1.0)
             ctx.services.watch(sampler)
             for probe in ctx.scenario.app_probes:
                 sampler.add_probe(app_probe(host, port, probe), every_s=0.5)

@@ -116,3 +116,42 @@ def app_probe(host: str, port: int, probe: AppProbe) -> Probe:
         return {f"app_{probe.name}": float(json.loads(body)[probe.field])} if status == 200 else {}
 
     return read
+
+
+def _cpu_times() -> dict[int, tuple[float, float]]:
+    """Per core, from /proc/stat: (busy, total) jiffies since boot."""
+    out = {}
+    with open("/proc/stat") as handle:
+        for line in handle:
+            name, *fields = line.split()
+            if not name.startswith("cpu") or name == "cpu":
+                continue
+            values = [float(v) for v in fields[:8]]
+            idle = values[3] + values[4]  # idle + iowait
+            out[int(name[3:])] = (sum(values) - idle, sum(values))
+    return out
+
+
+def cores_probe(roles: dict[str, list[int]]) -> Probe:
+    """How busy each role's cores were since the last reading, whoever used them: every process on
+    them, the kernel's softirqs included. `<role>_cores_busy_pct` is the mean over the role's cores
+    (0-100), `<role>_cores_busy_sum_pct` the sum, in % of one core."""
+    last = _cpu_times()
+
+    def read() -> dict[str, float]:
+        nonlocal last
+        now = _cpu_times()
+        out = {}
+        for role, cores in roles.items():
+            busy = [
+                100 * (now[c][0] - last[c][0]) / max(1e-9, now[c][1] - last[c][1])
+                for c in cores
+                if c in now and c in last
+            ]
+            if busy:
+                out[f"{role}_cores_busy_pct"] = sum(busy) / len(busy)
+                out[f"{role}_cores_busy_sum_pct"] = sum(busy)
+        last = now
+        return out
+
+    return read

@@ -117,6 +117,8 @@ class LoadProfile(Strict):
     warmup_s: float = Field(ge=0, le=600)
     duration_s: float = Field(gt=0, le=3600)
     repeats: int = Field(1, ge=1, le=50)
+    # Fewer independent repeats than this, and no claim is pass or fail (the default profile: 3).
+    min_repeats: int = Field(1, ge=1, le=50)
     options: dict[str, LocustOption] = {}
     budget_s: float | None = Field(None, gt=0)  # wall-time budget of a whole run: reported, not enforced
     seed: SeedSize | None = None  # overrides the database's seed size for this profile
@@ -147,6 +149,9 @@ class Claim(Strict):
     segments: bool = True
     # Only at the matrix points with these values (e.g. { "env.WORK" = "hash" }); all points when empty.
     where: dict[str, Any] = {}
+    # A guard about a fix itself ("fails no request"): it holds in null mode by design, and the
+    # audit lists it apart from the claims that must tell bad from fix.
+    guard: bool = False
 
     @field_validator("metric")
     @classmethod
@@ -204,6 +209,8 @@ class Scenario(Strict):
     claim: str
     locustfile: str
     variants: dict[str, AppRef] = Field(min_length=1)
+    # The variant null mode runs in every variant's place; default: the first that is not `bad*`.
+    reference: str | None = None
     server: ServerSettings = ServerSettings()
     database: Database | None = None
     upstream: UpstreamConfig | None = None
@@ -241,10 +248,17 @@ class Scenario(Strict):
             for role, name in (("variant", claim.variant), ("baseline", claim.baseline)):
                 if name is not None and name not in self.variants:
                     raise ValueError(f"claims[{i}].{role}: unknown variant {name!r}; one of {', '.join(self.variants)}")
+        if self.reference is not None and self.reference not in self.variants:
+            raise ValueError(f"reference: unknown variant {self.reference!r}; one of {', '.join(self.variants)}")
         for required in ("quick", "default"):
             if required not in self.profiles:
                 raise ValueError(f"profiles: a {required!r} profile is required")
         return self
+
+    @property
+    def reference_variant(self) -> str:
+        fixes = [v for v in self.variants if not v.startswith("bad")]
+        return self.reference or (fixes[0] if fixes else next(iter(self.variants)))
 
     def profile(self, name: str) -> LoadProfile:
         if name not in self.profiles:

@@ -20,8 +20,12 @@ import pandas as pd
 from lab import metrics
 from lab.record import ALL, CellRecord, CellSummary, Flag, Traffic, VariantSummary
 
-# Locust (with whatever shares its core) at or above this share of the core is measuring itself.
+# Locust's cores at or above this share busy (every process on them) on average, or at or above
+# GENERATOR_BOUND_PEAK_PCT in their busiest second: the generator, not the server, sets the pace.
 GENERATOR_BOUND_CPU_PCT = 90.0
+GENERATOR_BOUND_PEAK_PCT = 98.0
+# Work on the server's cores that is not the server's, in % of one core: a noisy neighbour.
+NOISY_NEIGHBOUR_PCT = 25.0
 # Below this many requests a p99 rests on one or two samples.
 FEW_REQUESTS = 200
 # The measured window is cut into this many equal segments, so a claim can see its own spread.
@@ -47,15 +51,21 @@ def latency_ms(ms: pd.Series) -> dict[str, float | None]:
 
 
 def traffic(requests: pd.DataFrame, seconds: float) -> Traffic:
-    """Counts, rate and latency of one slice of requests that spans `seconds`."""
+    """Counts, goodput and latency of one slice of requests that spans `seconds`.
+
+    A fast refusal is not service: `rps` and the latency percentiles count successful requests
+    only; failures have their own rate (`attempted_rps` counts both) and their own latencies."""
     n = len(requests)
-    failures = int((requests["ok"] == 0).sum())
+    ok = requests["ok"] == 1
+    failures = n - int(ok.sum())
     return Traffic(
         requests=n,
         failures=failures,
         error_rate=round(failures / n, 6) if n else None,
-        rps=round(n / seconds, 3) if seconds > 0 else None,
-        latency_ms=latency_ms(requests["response_ms"]),
+        rps=round((n - failures) / seconds, 3) if seconds > 0 else None,
+        attempted_rps=round(n / seconds, 3) if seconds > 0 else None,
+        latency_ms=latency_ms(requests.loc[ok, "response_ms"]),
+        failed_latency_ms=latency_ms(requests.loc[~ok, "response_ms"]) if failures else {},
     )
 
 
@@ -118,6 +128,8 @@ def cell_metrics(samples: pd.DataFrame, t_start: float, t_end: float, requests: 
             out[m.name] = round(parts[0] / requests, 4) if parts[0] is not None and requests else None
         elif m.reduce == "sum" and parts and parts[0] is not None:
             out[m.name] = round(sum(p for p in parts if p is not None), 3)
+        elif m.reduce == "difference" and len(parts) == 2 and parts[0] is not None and parts[1] is not None:
+            out[m.name] = round(parts[0] - parts[1], 3)
     return out
 
 
@@ -176,10 +188,17 @@ def decide_flags(summary: CellSummary, pinned: bool) -> list[Flag]:
         out.append("no_requests")
     elif summary.requests < FEW_REQUESTS:
         out.append("few_requests")
-    # The services on Locust's core (database, upstream) starve it as much as its own work does.
-    cpu = summary.value("generator_core_cpu_pct")
-    if cpu is not None and cpu >= GENERATOR_BOUND_CPU_PCT:
+    # Whatever shares Locust's core (the database, the upstream, the harness, the kernel) starves it
+    # as much as its own work does: the core is measured as a whole, on average and at its busiest.
+    mean = summary.value("generator_cores_busy_pct") or summary.value("generator_core_cpu_pct")
+    peak = summary.value("generator_cores_busy_peak")
+    if (mean is not None and mean >= GENERATOR_BOUND_CPU_PCT) or (
+        peak is not None and peak >= GENERATOR_BOUND_PEAK_PCT
+    ):
         out.append("generator_bound")
+    other = summary.value("server_cores_other_pct")
+    if other is not None and other >= NOISY_NEIGHBOUR_PCT:
+        out.append("noisy_neighbour")
     if not pinned:
         out.append("unpinned")
     return out
@@ -193,13 +212,18 @@ def _median(values: Sequence[float | None]) -> float | None:
 
 def combine(parts: Sequence[Traffic]) -> Traffic:
     """Median over repeats of one traffic summary (requests, rps, latency...)."""
-    counts = {k: _median([p.value(k) for p in parts]) for k in ("requests", "failures", "error_rate", "rps")}
+    counts = {
+        k: _median([p.value(k) for p in parts]) for k in ("requests", "failures", "error_rate", "rps", "attempted_rps")
+    }
+    failed = [p.failed_latency_ms for p in parts if p.failed_latency_ms]
     return Traffic(
         requests=round(counts["requests"] or 0),
         failures=round(counts["failures"] or 0),
         error_rate=counts["error_rate"],
         rps=counts["rps"],
+        attempted_rps=counts["attempted_rps"],
         latency_ms={k: _median([p.latency_ms.get(k) for p in parts]) for k in metrics.LATENCY},
+        failed_latency_ms={k: _median([f.get(k) for f in failed]) for k in metrics.LATENCY} if failed else {},
     )
 
 

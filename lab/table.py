@@ -57,6 +57,10 @@ def render(rec: RunRecord) -> str:
         f"{rec.pinning.server_cores}, Locust on {rec.pinning.generator_cores}"
     )
     parts = [head, "", variants_table(rec), "", claims_table(rec)]
+    if rec.null_mode:
+        parts[1:1] = [
+            f"NULL MODE: every variant ran {rec.reference}'s app; a claim that tells variants apart must not pass."
+        ]
     flagged = sorted({f for v in rec.variants.values() for f in v.flags})
     if "generator_bound" in flagged:
         parts += [
@@ -66,6 +70,12 @@ def render(rec: RunRecord) -> str:
         ]
     if "unpinned" in flagged:
         parts += ["", "unpinned: server and Locust did not run on the separate cores asked for; claims are not judged."]
+    machine = rec.environment.machine
+    if machine is not None and machine.busy:
+        busy = ", ".join(machine.busy_processes) or "no single process"
+        parts += ["", f"warning: the machine was busy at the start (load {machine.load_average}; {busy})"]
+    if "noisy_neighbour" in flagged:
+        parts += ["", "noisy_neighbour: other work used the server's core during the window; compare with care."]
     if rec.error:
         parts += ["", f"error: {rec.error}"]
     return "\n".join(parts)

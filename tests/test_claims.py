@@ -47,8 +47,8 @@ def test_clear_ratio_passes_and_reports_value_and_spread() -> None:
     [result] = evaluate([claim()], cells)
     assert result.verdict == "pass"
     assert result.value == 20.0 and result.low == 20.0 and result.high == 20.0
-    assert result.samples == 4  # the whole window and its three segments
-    assert "p50 bad / fix = 20x" in result.describe()
+    assert result.samples == 3 and result.repeats == 1  # one repeat, resampled by thirds of its window
+    assert "p50 bad / fix = 20x (95% interval 20-20, 1 repeats)" in result.describe()
 
 
 def test_clear_miss_fails() -> None:
@@ -63,10 +63,10 @@ def test_spread_across_the_threshold_is_inconclusive() -> None:
     assert result.low is not None and result.high is not None
     assert result.low < 10 < result.high
     assert result.verdict == "inconclusive"
-    assert "straddles" in result.reason
+    assert result.reason == "the interval straddles the threshold"
 
 
-def test_repeats_take_the_median_and_widen_the_spread() -> None:
+def test_repeats_take_the_median_and_bound_the_interval() -> None:
     cells = [
         cell("bad", [100.0] * 90, repeat=1),
         cell("fix", [5.0] * 90, repeat=1),
@@ -75,7 +75,44 @@ def test_repeats_take_the_median_and_widen_the_spread() -> None:
     ]
     [result] = evaluate([claim()], cells)
     assert result.value == 16.0 and result.low == 12.0 and result.high == 20.0
-    assert result.samples == 8 and result.verdict == "pass"
+    assert result.samples == 6 and result.repeats == 2 and result.verdict == "pass"
+    assert result.method == "95% bootstrap interval of the median, 2 repeats x 3 thirds"
+
+
+def test_the_interval_narrows_with_more_repeats() -> None:
+    noisy = [70.0, 130.0, 95.0, 110.0, 85.0, 120.0, 100.0, 90.0]
+
+    def width(n: int) -> float:
+        cells = [
+            c for i, v in enumerate(noisy[:n]) for c in (cell("bad", [v] * 90, i + 1), cell("fix", [5.0] * 90, i + 1))
+        ]
+        [result] = evaluate([claim()], cells)
+        assert result.low is not None and result.high is not None
+        return result.high - result.low
+
+    assert width(8) < width(3)
+
+
+def test_fewer_repeats_than_the_profile_needs_are_never_pass_or_fail() -> None:
+    cells = [cell("bad", [100.0] * 90, r) for r in (1, 2)] + [cell("fix", [5.0] * 90, r) for r in (1, 2)]
+    [result] = evaluate([claim()], cells, min_repeats=3)
+    assert result.verdict == "inconclusive" and result.value == 20.0
+    assert result.reason == "2 independent repeats; this profile needs 3 for a verdict"
+
+
+def test_a_percentile_from_too_few_samples_is_inconclusive() -> None:
+    # 900 requests: a p99 would rest on 9 samples above it (10 needed), a p50 on 450 (fine).
+    cells = [cell("bad", [100.0] * 900), cell("fix", [5.0] * 900)]
+    [p99] = evaluate([claim(metric="p99")], cells)
+    assert p99.verdict == "inconclusive"
+    assert p99.reason == (
+        "too few samples for p99 of all: 900 successful requests in a repeat of bad, 1000 needed (10 above the percentile)"
+    )
+    assert evaluate([claim(metric="p50")], cells)[0].verdict == "pass"
+    # Enough in the whole window but not in each third: the thirds are left out of the interval.
+    cells = [cell("bad", [100.0] * 1200), cell("fix", [5.0] * 1200)]
+    [result] = evaluate([claim(metric="p99")], cells)
+    assert result.verdict == "pass" and result.samples == 1 and "thirds" not in result.method
 
 
 def test_at_most_claims_and_plain_values() -> None:
@@ -123,7 +160,7 @@ def test_claims_on_the_recorded_run_are_what_the_lab_printed() -> None:
     scenario = load("loop-blocking")
     again = evaluate(scenario.claims, rec.ok_cells())
     assert [c.model_dump() for c in again] == [c.model_dump() for c in rec.claims]
-    assert all(c.samples == 8 for c in again)  # 2 repeats x (window + 3 segments)
+    assert all(c.repeats == 2 for c in again)
 
 
 def test_unknown_metric_and_request_on_a_cell_metric_are_refused() -> None:

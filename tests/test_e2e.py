@@ -110,3 +110,35 @@ def test_report_rebuilds_from_the_record_alone(run: tuple[RunRecord, Path, Path,
     )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "loop-blocking.html").exists() and (tmp_path / "index.html").exists()
+
+
+def test_null_mode_gives_no_passing_discriminating_claim(dirs: tuple[Path, Path]) -> None:
+    """bad replaced by the fix: every claim that tells them apart must fail or be inconclusive."""
+    results, _ = dirs
+    proc = lab("audit", "loop-blocking", "--results", str(results))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    [run_json] = list(results.glob("loop-blocking/*/run.json"))
+    rec = record.load(run_json.parent)
+    assert rec.null_mode and rec.reference == "fix_await"
+    assert {c.app for c in rec.cells} == {"apps.loop_blocking.fix_await:app"}
+    assert rec.claims and all(c.verdict != "pass" for c in rec.claims if not c.guard)
+    assert "0 defect(s) among 4 discriminating claims" in proc.stdout
+
+
+def test_repeats_interleave_and_give_an_interval(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
+    from tests.conftest import write_scenario
+
+    variants = 'one = "apps.loop_blocking.fix_await:app"\ntwo = "apps.loop_blocking.fix_threadpool:app"'
+    claim = '[[claims]]\ntext = "alike"\nmetric = "rps"\nvariant = "one"\nbaseline = "two"\nop = "<="\nthreshold = 2\n'
+    path = write_scenario(tmp_path, variants=variants, extra=claim)
+    args = ["run", str(path), "--profile", "quick", "--repeats", "3", "--results", str(dirs[0]), "--no-report"]
+    proc = lab(*args, "--quiet")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    [run_json] = list(dirs[0].glob("*/*/run.json"))
+    rec = record.load(run_json.parent)
+    assert [c.id for c in rec.cells] == ["r1-one", "r1-two", "r2-one", "r2-two", "r3-one", "r3-two"]
+    assert len({c.port for c in rec.cells}) >= 1 and all(c.server_exit for c in rec.cells)  # a fresh server each
+    [result] = rec.claims
+    assert result.repeats == 3 and result.method.startswith("95% bootstrap interval of the median, 3 repeats")
+    assert result.low is not None and result.high is not None and result.low <= result.value <= result.high  # type: ignore[operator]
+    assert result.verdict == "pass"  # the same rate offered to both: the ratio is about 1

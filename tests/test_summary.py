@@ -26,14 +26,16 @@ def test_only_the_measured_window_counts(summary: CellSummary) -> None:
     assert summary.requests == 12
     assert summary.failures == 1
     assert summary.window_s == 3.0
-    assert summary.rps == 4.0
+    assert summary.rps == pytest.approx(11 / 3, abs=1e-3) and summary.attempted_rps == 4.0  # goodput: 11 succeeded
     assert summary.by_request["/work"].requests == 10
     assert summary.value("rps", "neighbour /health") == pytest.approx(2 / 3, abs=1e-3)
 
 
 def test_percentiles_come_from_raw_samples(summary: CellSummary) -> None:
-    assert summary.value("p50", "/work") == 55.0  # 10..100 ms, linear interpolation between 50 and 60
-    assert summary.value("p99", "/work") == pytest.approx(99.1)
+    # The successful ones: 10, 20, 30, 50 .. 100 ms (the failed 40 ms request is apart).
+    assert summary.value("p50", "/work") == 60.0
+    assert summary.value("p99", "/work") == pytest.approx(99.2)
+    assert summary.by_request["/work"].failed_latency_ms["max"] == 40.0
     assert summary.value("max", "/work") == 100.0
     assert summary.value("max") == 100.0  # the 900 ms warm-up request is not in it
     lat = summary.latency_ms
@@ -53,7 +55,7 @@ def test_segments_split_the_window_in_thirds(summary: CellSummary) -> None:
 
 
 def test_value_reads_cell_and_request_level_numbers(summary: CellSummary) -> None:
-    assert summary.value("p50", "/work") == 55.0
+    assert summary.value("p50", "/work") == 60.0
     assert summary.value("failures") == 1
     assert summary.value("p99", "no such request") is None
     assert summary.value("db_connections_peak") is None  # no database sampled: absent, not zero
@@ -97,3 +99,14 @@ def test_aggregation_over_repeats_is_the_median_of_the_cells() -> None:
     assert variants["bad"].repeats == len(bad) == 2
     assert variants["bad"].rps == pytest.approx(sum(s.rps or 0 for s in bad) / 2, abs=1e-3)
     assert variants["bad"].value("p99", "/work") > 10 * variants["fix_await"].value("p99", "/work")  # type: ignore[operator]
+
+
+def test_goodput_counts_successes_and_keeps_failures_apart() -> None:
+    ok = pd.DataFrame({"t": [1.1 + 0.1 * i for i in range(10)], "name": "/x", "response_ms": 10.0, "ok": 1})
+    failed = pd.DataFrame({"t": [1.15 + 0.1 * i for i in range(10)], "name": "/x", "response_ms": 1.0, "ok": 0})
+    window = {"t0": 0.0, "warmup_s": 1.0, "duration_s": 2.0, "end_s": 3.0}
+    summary = summarise(pd.concat([ok, failed]), window, pd.DataFrame(columns=["ts", "cell", "metric", "value"]))
+    assert summary.requests == 20 and summary.failures == 10 and summary.error_rate == 0.5
+    assert summary.rps == 5.0 and summary.attempted_rps == 10.0  # fast refusals are not throughput
+    assert summary.value("p50") == 10.0 and summary.value("max") == 10.0  # nor do they make it look fast
+    assert summary.failed_latency_ms["p50"] == 1.0

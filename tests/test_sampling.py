@@ -1,0 +1,46 @@
+"""Samplers that read the machine: a busy process shows on the core it runs on, and the machine's
+state at a run's start names it."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lab.machine import state
+from lab.processes import spawn, stop
+from lab.sampling import cores_probe
+
+CORES = sorted(os.sched_getaffinity(0))
+BUSY = [sys.executable, "-c", "while True: pass"]
+
+
+@pytest.mark.skipif(len(CORES) < 2, reason="needs two cores to tell them apart")
+def test_the_core_measurement_sees_a_busy_child_on_its_core(tmp_path: Path) -> None:
+    # The lab measures the generator's core as a whole: a child it did not start shows up too.
+    probe = cores_probe({"busy": [CORES[-1]]})
+    proc = spawn(BUSY, cores=[CORES[-1]], env=dict(os.environ), log=tmp_path / "busy.log", cwd=tmp_path)
+    try:
+        time.sleep(0.3)
+        probe()  # from here on
+        time.sleep(1.0)
+        reading = probe()
+    finally:
+        stop(proc, grace_s=1.0)
+    assert reading["busy_cores_busy_pct"] >= 80.0
+    assert reading["busy_cores_busy_sum_pct"] == pytest.approx(reading["busy_cores_busy_pct"])
+
+
+def test_the_machine_state_names_a_busy_process(tmp_path: Path) -> None:
+    proc = spawn(BUSY, cores=[CORES[-1]], env=dict(os.environ), log=tmp_path / "busy.log", cwd=tmp_path)
+    try:
+        time.sleep(0.3)
+        found = state(CORES)
+    finally:
+        stop(proc, grace_s=1.0)
+    assert found.busy and any(f"pid {proc.pid}" in p for p in found.busy_processes)
+    assert len(found.load_average) == 3
+    assert set(found.smt_siblings) <= set(CORES)
