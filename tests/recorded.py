@@ -10,7 +10,7 @@ from lab.record import RunRecord
 RUNS = Path(__file__).parent / "data" / "runs"
 # loop-blocking, quick profile, 2 repeats (`lab run loop-blocking --profile quick --repeats 2`):
 # run.json, samples.csv and each cell's requests.csv and window.json as the lab wrote them.
-LOOP_BLOCKING = RUNS / "loop-blocking" / "20261122T055515819Z"
+LOOP_BLOCKING = RUNS / "loop-blocking" / "20261122T062030135Z"
 
 
 def loop_blocking() -> RunRecord:

@@ -27,7 +27,7 @@ def test_like_for_like_runs_show_ratios_and_changed_verdicts() -> None:
     assert bad.count("0.50x") == 1 and bad.count("2.00x") == 1 and bad.count("1.00x") == 1  # rps, p99, p50
     fix = next(line for line in text.splitlines() if line.startswith("fix_await "))
     assert fix.count("1.00x") == 3
-    assert f"{base.claims[0].text}: pass -> fail" in text
+    assert f"{base.claims[0].text}: {base.claims[0].verdict} -> fail" in text
 
 
 def test_runs_that_differ_in_kind_say_so() -> None:
