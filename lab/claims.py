@@ -81,10 +81,26 @@ def _ratio(a: float, b: float, claim: Claim) -> float:
     return a / b
 
 
+def _counter_segments(cell: CellSummary, base: CellSummary | None, claim: Claim, known: metrics.Metric) -> list[float]:
+    """Per-third values of a counter: rates always, counts only as ratios (a third holds a third)."""
+    if known.reduce not in ("per_request", "delta") or (known.reduce == "delta" and base is None):
+        return []
+    mine = cell.segment_values(claim.metric)
+    theirs = base.segment_values(claim.metric) if base else [1.0] * len(mine)
+    if not mine or len(mine) != len(theirs) or any(v is None for v in [*mine, *theirs]):
+        return []
+    pairs = [(float(a), float(b)) for a, b in zip(mine, theirs, strict=True) if a is not None and b is not None]
+    return [] if any(b == 0 for _, b in pairs) else [a / b for a, b in pairs]
+
+
 def _segments(cell: CellSummary, base: CellSummary | None, claim: Claim) -> list[float]:
     """Per-third values, or none when the claim is not judged per third or a third is too thin."""
     known = metrics.BY_NAME.get(claim.metric)
-    if not claim.segments or known is None or known.scope != "request" or (base is None and claim.metric in COUNTS):
+    if not claim.segments or known is None:
+        return []
+    if known.scope == "cell":
+        return _counter_segments(cell, base, claim, known)
+    if base is None and claim.metric in COUNTS:
         return []
     need = min_samples(claim.metric)
     mine = cell.segments.get(claim.request, [])

@@ -83,6 +83,7 @@ class CellSummary(Traffic):
     by_request: dict[str, Traffic]
     segments: dict[str, list[Traffic]]
     metrics: dict[str, float | None] = {}
+    metric_segments: dict[str, list[float | None]] = {}  # counters and their per-request rates, per third
     flags: list[Flag] = []
     sampler_errors: list[str] = []
 
@@ -103,6 +104,8 @@ class CellSummary(Traffic):
         return None if found is None else float(found)
 
     def segment_values(self, metric: str, request: str = ALL) -> list[float | None]:
+        if metric not in metrics.TRAFFIC:
+            return list(self.metric_segments.get(metric, []))
         return [seg.value(metric) for seg in self.segments.get(request, [])]
 
 

@@ -133,6 +133,24 @@ def cell_metrics(samples: pd.DataFrame, t_start: float, t_end: float, requests: 
     return out
 
 
+def counter_segments(
+    samples: pd.DataFrame, bounds: list[tuple[float, float]], requests: list[int]
+) -> dict[str, list[float | None]]:
+    """Counters (and their per-request rates) per segment of the window, each read at its edges,
+    so that cell-level counts get a spread like traffic metrics."""
+    present = set(samples["metric"].unique()) if not samples.empty else set()
+    out: dict[str, list[float | None]] = {}
+    for m in metrics.REGISTRY:
+        if m.reduce == "delta" and m.series in present:
+            series = _series(samples, m.series)
+            out[m.name] = [counter_growth(series, lo, hi) for lo, hi in bounds]
+        elif m.reduce == "per_request" and m.of[0] in out:
+            out[m.name] = [
+                round(g / n, 4) if g is not None and n else None for g, n in zip(out[m.of[0]], requests, strict=True)
+            ]
+    return out
+
+
 def recovery_s(requests: pd.DataFrame, faults: list[dict[str, Any]], factor: float = 2.0) -> float | None:
     """Seconds from the end of the last fault until p99 is back within `factor` x its level before the
     first fault, for two seconds in a row. None without faults, or if it never recovers in the run."""
@@ -169,12 +187,16 @@ def summarise(
     if faults:
         cell["recovery_s"] = recovery_s(requests, faults)
     whole = traffic(inside, seconds)
+    parts = segments(inside, start, end)
+    step = seconds / SEGMENTS
+    bounds = [(window["t0"] + start + i * step, window["t0"] + start + (i + 1) * step) for i in range(SEGMENTS)]
     summary = CellSummary(
         **whole.model_dump(),
         window_s=round(seconds, 3),
         by_request={name: traffic(part, seconds) for name, part in names.items()},
-        segments={name: segments(part, start, end) for name, part in {ALL: inside, **names}.items()},
+        segments={ALL: parts, **{name: segments(part, start, end) for name, part in names.items()}},
         metrics=cell,
+        metric_segments=counter_segments(samples, bounds, [p.requests for p in parts]),
         sampler_errors=list(sampler_errors),
     )
     summary.flags = decide_flags(summary, pinned)

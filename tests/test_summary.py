@@ -110,3 +110,14 @@ def test_goodput_counts_successes_and_keeps_failures_apart() -> None:
     assert summary.rps == 5.0 and summary.attempted_rps == 10.0  # fast refusals are not throughput
     assert summary.value("p50") == 10.0 and summary.value("max") == 10.0  # nor do they make it look fast
     assert summary.failed_latency_ms["p50"] == 1.0
+
+
+def test_counters_get_a_spread_per_third_of_the_window() -> None:
+    # 20 requests per second; the upstream sees 1 connection per request in the first third, none after.
+    requests = pd.DataFrame({"t": [1.0 + 0.05 * i for i in range(60)], "name": "/x", "response_ms": 5.0, "ok": 1})
+    ts = [1000.0 + 0.5 * i for i in range(10)]
+    opened = [min(t - 1000.0, 2.0) * 20 for t in ts]  # grows 20/s until t = 2 s, then stays
+    samples = pd.DataFrame({"ts": ts, "cell": "c", "metric": "upstream_connections_opened", "value": opened})
+    summary = summarise(requests, {"t0": 1000.0, "warmup_s": 1.0, "duration_s": 3.0, "end_s": 4.0}, samples)
+    assert summary.value("upstream_connections_per_request") == pytest.approx(20 / 60, abs=1e-4)
+    assert summary.segment_values("upstream_connections_per_request") == pytest.approx([1.0, 0.0, 0.0])
