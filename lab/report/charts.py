@@ -145,30 +145,40 @@ def over_time(
     return _style(_shade(fig, shade), f"{label} per second")
 
 
-def resources(frame: pd.DataFrame, palette: dict[str, str], shade: Shade) -> go.Figure:
-    names = {
-        "server_cpu_pct": "server CPU %",
-        "server_rss_mb": "server RSS (MB)",
-        "generator_cpu_pct": "Locust CPU %",
-        "database_cpu_pct": "PostgreSQL CPU %",
-    }
-    part = frame[frame["metric"].isin(list(names))].copy()
-    part["metric"] = part["metric"].map(names)
+def _series_rows(part: pd.DataFrame, palette: dict[str, str], shade: Shade, title: str) -> go.Figure:
+    """One row per sampled series (`metric`, already renamed for people), a line per variant and repeat."""
+    dash = "repeat" if part["repeat"].nunique() > 1 else None
+    labels = {"t": "seconds since load start", "value": ""}
     fig = px.line(
         part,
         x="t",
         y="value",
         color="variant",
-        line_dash="repeat",
+        line_dash=dash,
         facet_row="metric",
         color_discrete_map=palette,
-        labels={"t": "seconds since load start", "value": ""},
+        labels=labels,
     )
     fig.update_yaxes(matches=None, rangemode="tozero")
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
-    fig = _style(_shade(fig, shade), "Server and load-generator resources (sampled every second)")
-    fig.update_layout(height=220 * part["metric"].nunique() + 80)
+    fig = _style(_shade(fig, shade), title)
+    fig.update_layout(height=200 * max(1, part["metric"].nunique()) + 100)
     return fig
+
+
+RESOURCES = {
+    "server_cpu_pct": "server CPU %",
+    "server_rss_mb": "server RSS (MB)",
+    "generator_cpu_pct": "Locust CPU %",
+    "generator_cores_busy_pct": "Locust's core busy %",
+    "database_cpu_pct": "PostgreSQL CPU %",
+}
+
+
+def resources(frame: pd.DataFrame, palette: dict[str, str], shade: Shade) -> go.Figure:
+    part = frame[frame["metric"].isin(list(RESOURCES))].copy()
+    part["metric"] = part["metric"].map(RESOURCES)
+    return _series_rows(part, palette, shade, "Server and load-generator resources (sampled every second)")
 
 
 DB_STATES = {"db_active": "active", "db_idle": "idle", "db_idle_in_transaction": "idle in transaction"}
@@ -215,20 +225,7 @@ def upstream(frame: pd.DataFrame, palette: dict[str, str], shade: Shade) -> go.F
     """What the upstream saw, per variant (first repeat): connections, in-flight requests, TIME_WAIT."""
     part = frame[frame["metric"].isin(list(UPSTREAM_SERIES)) & (frame["repeat"] == frame["repeat"].min())].copy()
     part["metric"] = part["metric"].map(UPSTREAM_SERIES)
-    fig = px.line(
-        part,
-        x="t",
-        y="value",
-        color="variant",
-        facet_row="metric",
-        color_discrete_map=palette,
-        labels={"t": "seconds since load start", "value": ""},
-    )
-    fig.update_yaxes(matches=None, rangemode="tozero")
-    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
-    fig = _style(_shade(fig, shade), "The upstream service's view (sampled every 0.5 s)")
-    fig.update_layout(height=600)
-    return fig
+    return _series_rows(part, palette, shade, "The upstream service's view (sampled every 0.5 s)")
 
 
 def matrix(frame: pd.DataFrame, palette: dict[str, str]) -> go.Figure:
