@@ -16,7 +16,7 @@ strict ?=
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup bench bench-all audit compare report list test lint format clean
+.PHONY: setup bench bench-all audit catalogue compare report list test lint format clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed, found " + sys.version.split()[0])'
@@ -39,6 +39,10 @@ bench-all: setup
 # Null mode for every scenario (or one): every variant runs the reference app; a claim that still passes is a defect.
 audit: setup
 	$(LAB) audit $(scenario) --profile $(if $(filter default,$(profile)),quick,$(profile))
+
+# The README's "measured here" table, from the newest complete default and null-mode runs in results/.
+catalogue: setup
+	$(LAB) catalogue
 
 compare: setup
 	@if [ -z "$(scenario)" ]; then echo "usage: make compare scenario=NAME [base=RUN_ID] [run=RUN_ID]"; exit 2; fi

@@ -99,6 +99,15 @@ def _audit(args: argparse.Namespace) -> int:
     return EXIT_CLAIM_FAILED if any(r.defect for r in found) else 0
 
 
+def _catalogue(args: argparse.Namespace) -> int:
+    from lab import catalogue
+
+    readme = ROOT / "README.md"
+    readme.write_text(catalogue.refresh(readme.read_text(), args.results))
+    print(f"wrote the measured table of {shown(readme)} from the newest complete runs in {shown(args.results)}")
+    return 0
+
+
 def _latest_dir(root: Path, name: str) -> Path:
     found = results.runs(name, root)
     return found[-1] if found else root / name
@@ -224,6 +233,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--results", type=Path, default=RESULTS, metavar="DIR", help="results folder (default: results/)")
     p.add_argument("--reports", type=Path, default=REPORTS, metavar="DIR", help="reports folder (default: reports/)")
     p.set_defaults(func=_report)
+
+    p = sub.add_parser("catalogue", help="README's measured table from the newest default and null-mode runs")
+    p.add_argument("--results", type=Path, default=RESULTS, metavar="DIR", help="results folder (default: results/)")
+    p.set_defaults(func=_catalogue)
 
     p = sub.add_parser("schema", help="publish the run record's JSON Schema and the metric tables")
     p.add_argument("--check", action="store_true", help="only check that what is published is current")

@@ -76,10 +76,10 @@ def capture() -> Environment:
     )
 
 
-# A process using this much of a core at the start of a run, or a load average above this share of
-# the cores, makes the machine "busy": the run goes on, with a warning in its record and output.
+# A process using this much of a core at the start of a run makes the machine "busy": the run goes
+# on, with a warning in its record and output. The load average is recorded but not judged: it
+# lags by minutes, so right after another run it reads high on an idle machine.
 BUSY_PROCESS_PCT = 20.0
-BUSY_LOAD_PER_CORE = 0.5
 _CPU = Path("/sys/devices/system/cpu")
 
 
@@ -132,16 +132,14 @@ def state(cores: list[int]) -> MachineState:
     busy the machine was."""
     freq = {c: float(f) / 1000 for c in cores if (f := _read(_CPU / f"cpu{c}" / "cpufreq" / "scaling_cur_freq"))}
     siblings = {c: _cores(_read(_CPU / f"cpu{c}" / "topology" / "thread_siblings_list")) for c in cores}
-    load = [round(x, 2) for x in os.getloadavg()]
     busy = _busy_processes()
-    available = len(os.sched_getaffinity(0))
     return MachineState(
         governor=_read(_CPU / "cpu0" / "cpufreq" / "scaling_governor"),
         frequency_mhz=freq or None,
         boost=_boost(),
         smt_siblings={c: s for c, s in siblings.items() if s},
         isolated=_cores(_read(_CPU / "isolated")),
-        load_average=load,
+        load_average=[round(x, 2) for x in os.getloadavg()],
         busy_processes=busy,
-        busy=bool(busy) or load[0] > BUSY_LOAD_PER_CORE * available,
+        busy=bool(busy),
     )

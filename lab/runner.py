@@ -100,6 +100,7 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
     pinning = Pinning(server_cores=layout.server, generator_cores=layout.generator, pinned=layout.pinned)
     rec = record.new_run(scenario, options.profile, run_id, pinning, capture(), options.versions)
     rec.null_mode, rec.reference = options.null, scenario.reference_variant
+    rec.load = cells[0].load if cells else rec.load  # with --repeats, what actually ran
     rec.environment.machine = machine_state(sorted({*layout.server, *layout.generator}))
     record.write(directory, rec)
     outcome = Outcome(directory, rec)
