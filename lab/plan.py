@@ -58,10 +58,15 @@ def expand(
             server = apply_setting(scenario.server, setting)
             for variant, app in scenario.variants.items():
                 app = scenario.variants[scenario.reference_variant] if null else app
-                label = "-".join(f"{k.removeprefix('env.')}{_slug(v)}" for k, v in setting.items())
+                label = "-".join(_label(k, v) for k, v in setting.items())
                 cell_id = "-".join(filter(None, [f"r{repeat}", variant, label]))
                 cells.append(Cell(cell_id, variant, app, setting, server, load, repeat))
     return cells
+
+
+def _label(key: str, value: Any) -> str:
+    # `loop+http=asyncio+h11` reads as `asyncio-h11`; `env.ITEMS=1000` as `ITEMS1000`.
+    return _slug(value) if "+" in key else f"{key.removeprefix('env.')}{_slug(value)}"
 
 
 def _slug(value: Any) -> str:

@@ -31,8 +31,9 @@ class ServerSettings(Strict):
 
     kind: Literal["uvicorn", "gunicorn"] = "uvicorn"
     workers: int = Field(1, ge=1, le=64)
-    loop: Literal["auto", "asyncio", "uvloop"] = "auto"
-    http: Literal["auto", "h11", "httptools"] = "auto"
+    # What `uvicorn[standard]` and gunicorn's UvicornWorker pick; h11/asyncio stays a setting.
+    loop: Literal["auto", "asyncio", "uvloop"] = "uvloop"
+    http: Literal["auto", "h11", "httptools"] = "httptools"
     host: str = "127.0.0.1"
     flags: list[str] = []
     env: dict[str, str] = {}
@@ -51,6 +52,16 @@ class ServerSettings(Strict):
             except LabError as exc:
                 raise ValueError(str(exc)) from None
         return deps
+
+    @model_validator(mode="after")
+    def _gunicorn_worker_exists(self) -> ServerSettings:
+        # uvicorn-worker ships two worker classes; any other combination would be silently ignored.
+        if self.kind == "gunicorn" and gunicorn_worker(self) is None:
+            raise ValueError(
+                f"gunicorn runs loop/http as uvloop+httptools (UvicornWorker) or asyncio+h11 "
+                f"(UvicornH11Worker), not {self.loop}+{self.http}"
+            )
+        return self
 
     @field_validator("host")
     @classmethod
@@ -197,7 +208,20 @@ class Pinning(Strict):
     generator: list[int] = []
 
 
+def gunicorn_worker(server: ServerSettings) -> str | None:
+    if server.loop in ("auto", "uvloop") and server.http in ("auto", "httptools"):
+        return "uvicorn_worker.UvicornWorker"
+    if server.loop == "asyncio" and server.http == "h11":
+        return "uvicorn_worker.UvicornH11Worker"
+    return None
+
+
 MATRIX_KEYS = sorted(set(ServerSettings.model_fields) - {"host", "env"})
+
+
+def setting_keys(key: str) -> list[str]:
+    """`loop+http` varies two settings together: its values are `uvloop+httptools`, `asyncio+h11`."""
+    return key.split("+")
 
 
 class Scenario(Strict):
@@ -233,10 +257,12 @@ class Scenario(Strict):
     def _cross_checks(self) -> Scenario:
         matrices = [self.matrix, *(p.matrix for p in self.profiles.values())]
         for key, values in ((k, v) for m in matrices for k, v in m.items()):
-            if key not in MATRIX_KEYS and not key.startswith("env."):
-                raise ValueError(
-                    f"matrix: unknown server setting {key!r}; one of {', '.join(MATRIX_KEYS)}, or env.NAME"
-                )
+            for part in setting_keys(key):
+                if part not in MATRIX_KEYS and not part.startswith("env."):
+                    raise ValueError(
+                        f"matrix: unknown server setting {part!r}; one of {', '.join(MATRIX_KEYS)}, or env.NAME "
+                        "(join settings varied together with '+': \"loop+http\")"
+                    )
             for value in values:
                 try:
                     apply_setting(self.server, {key: value})
@@ -244,6 +270,8 @@ class Scenario(Strict):
                     raise ValueError(
                         f"matrix.{key}: value {value!r} is not a valid server setting: {exc.errors()[0]['msg']}"
                     ) from None
+                except ValueError as exc:
+                    raise ValueError(str(exc)) from None
         for i, claim in enumerate(self.claims):
             for role, name in (("variant", claim.variant), ("baseline", claim.baseline)):
                 if name is not None and name not in self.variants:
@@ -269,13 +297,27 @@ class Scenario(Strict):
 def apply_setting(server: ServerSettings, setting: dict[str, Any]) -> ServerSettings:
     """Server settings at one matrix point; `env.NAME` keys set one environment variable."""
     data = server.model_dump()
-    for key, value in setting.items():
+    for key, value in _split(setting).items():
         if key.startswith("env."):
             data["env"] = {**data["env"], key[4:]: str(value)}
         else:
             data[key] = value
     # model_validate, not model_copy: matrix values must pass the same checks as the file's.
     return ServerSettings.model_validate(data)
+
+
+def _split(setting: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in setting.items():
+        keys = setting_keys(key)
+        if len(keys) == 1:
+            out[key] = value
+            continue
+        values = str(value).split("+")
+        if len(values) != len(keys):
+            raise ValueError(f"matrix.{key}: value {value!r} needs {len(keys)} parts joined by '+'")
+        out.update(zip(keys, values, strict=True))
+    return out
 
 
 def known() -> list[str]:

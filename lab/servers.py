@@ -10,7 +10,7 @@ from types import TracebackType
 from lab.checks import wait_healthy
 from lab.errors import CellError
 from lab.processes import Stopped, affinity, port_in_use, spawn, stop, wait_port_free
-from lab.scenario import ServerSettings
+from lab.scenario import ServerSettings, gunicorn_worker
 
 
 def command(app: str, server: ServerSettings, port: int, python: str = sys.executable) -> list[str]:
@@ -35,8 +35,9 @@ def command(app: str, server: ServerSettings, port: int, python: str = sys.execu
             "warning",
         ]
     else:
-        # gunicorn's uvicorn worker reads loop/http from its class; the H11 class forces h11.
-        worker = "uvicorn_worker.UvicornH11Worker" if server.http == "h11" else "uvicorn_worker.UvicornWorker"
+        # gunicorn's uvicorn worker reads loop/http from its class (validated in ServerSettings).
+        worker = gunicorn_worker(server)
+        assert worker is not None
         cmd = [
             python,
             "-m",

@@ -115,3 +115,25 @@ def test_plan_interleaves_variants_within_each_repeat_and_expands_the_matrix(tmp
     ]
     assert len({c.id for c in cells}) == len(cells)
     assert cells[1].group == "fix[workers=1]"
+
+
+def test_the_default_server_is_what_uvicorn_standard_runs_and_a_compound_key_varies_two_settings(
+    tmp_path: Path,
+) -> None:
+    path = write_scenario(tmp_path, extra='[matrix]\n"loop+http" = ["uvloop+httptools", "asyncio+h11"]\n')
+    loaded = scenario.load(str(path))
+    assert (loaded.server.loop, loaded.server.http) == ("uvloop", "httptools")
+    cells = expand(loaded, "quick")
+    assert [(c.server.loop, c.server.http) for c in cells] == [("uvloop", "httptools"), ("asyncio", "h11")]
+    assert cells[-1].id.endswith("-asyncio-h11")
+    # Both parts are validated like settings written in [server].
+    bad = write_scenario(tmp_path, extra='[matrix]\n"loop+http" = ["uvloop"]\n')
+    with pytest.raises(LabError, match=r"matrix.loop\+http: value 'uvloop' needs 2 parts"):
+        scenario.load(str(bad))
+
+
+def test_gunicorn_refuses_a_loop_and_parser_its_worker_classes_cannot_run(tmp_path: Path) -> None:
+    path = write_scenario(tmp_path, extra='[matrix]\n"loop+http" = ["asyncio+httptools"]\n')
+    path.write_text(path.read_text().replace("[server]\n", '[server]\nkind = "gunicorn"\n'))
+    with pytest.raises(LabError, match=r"gunicorn runs loop/http as uvloop\+httptools .* not asyncio\+httptools"):
+        scenario.load(str(path))
