@@ -40,7 +40,7 @@ class Unmeasurable(Exception):
 
 def min_samples(metric: str) -> int:
     """Successful requests a percentile needs in every slice it is computed from."""
-    q = metrics.PERCENTILES.get(metric)
+    q = metrics.PERCENTILES.get(metric.removeprefix("service_").removeprefix("send_lag_"))
     return math.ceil(ABOVE_PERCENTILE / (1 - q) - 1e-9) if q is not None else 0
 
 
@@ -153,8 +153,12 @@ def evaluate_one(claim: Claim, cells: Sequence[CellRecord], setting: str, min_re
     ]
     if not pairs:
         return result.model_copy(update={"reason": "no measured cells for this claim"})
+    at = claim.at_rps
+    missing = [c.variant for cell, base in pairs for c in (cell, base) if c is not None and c.at(at) is None]
+    if missing:
+        return result.model_copy(update={"reason": f"{missing[0]} did not run {at:g} req/s (its sweep stopped below)"})
     try:
-        repeats = [_repeat(c.summary, b.summary if b else None, claim) for c, b in pairs if c.summary is not None]
+        repeats = [_repeat(_at(c, at), _at(b, at) if b else None, claim) for c, b in pairs]
     except Unmeasurable as exc:
         return result.model_copy(update={"reason": str(exc)})
 
@@ -168,7 +172,7 @@ def evaluate_one(claim: Claim, cells: Sequence[CellRecord], setting: str, min_re
         "repeats": len(repeats),
         "method": f"{CONFIDENCE:.0%} bootstrap interval of the median, {len(repeats)} repeats{per}",
     }
-    flagged = sorted({f for cell, base in pairs for c in (cell, base) if c and c.summary for f in c.summary.flags})
+    flagged = sorted({f for cell, base in pairs for c in (cell, base) if c and (p := c.at(at)) for f in p.flags})
     untrusted = [f for f in flagged if f in UNTRUSTED]
     if untrusted:
         reason = f"cells flagged {', '.join(untrusted)}: the numbers describe the lab, not the server"
@@ -177,10 +181,11 @@ def evaluate_one(claim: Claim, cells: Sequence[CellRecord], setting: str, min_re
         why
         for cell, base in pairs
         for c, role in ((cell, claim.variant), (base, claim.baseline))
-        if c is not None and c.summary is not None and (why := _too_few(c.summary, claim, str(role)))
+        if c is not None and (p := c.at(at)) is not None and (why := _too_few(p, claim, str(role)))
     ]
     if thin:
         return result.model_copy(update={**measured, "reason": thin[0]})
+    censored = _censored(claim, pairs)
     if len(repeats) < min_repeats:
         reason = f"{len(repeats)} independent repeats; this profile needs {min_repeats} for a verdict"
         return result.model_copy(update={**measured, "reason": reason})
@@ -189,14 +194,46 @@ def evaluate_one(claim: Claim, cells: Sequence[CellRecord], setting: str, min_re
     else:
         verdict = "pass" if high <= claim.threshold else "fail" if low > claim.threshold else "inconclusive"
     reason = "the interval straddles the threshold" if verdict == "inconclusive" else ""
+    if censored and verdict != "inconclusive" and verdict != censored[0]:
+        verdict, reason = "inconclusive", censored[1]
     return result.model_copy(update={**measured, "verdict": verdict, "reason": reason})
+
+
+def _at(cell: CellRecord, rate: float | None) -> CellSummary:
+    found = cell.at(rate)
+    assert found is not None
+    return found
+
+
+def _censored(claim: Claim, pairs: Sequence[tuple[CellRecord, CellRecord | None]]) -> tuple[str, str] | None:
+    """A capacity beyond the sweep's top (`at_least`) or below its bottom (`below`) is a bound, not a
+    value: the claim's value is then a bound too, and only the verdict on the bound's safe side stands.
+    Returns (the verdict that still stands, why the other does not), or None when nothing is censored."""
+    if claim.metric != "capacity":
+        return None
+    # +1: the value can only be higher than measured; -1: only lower.
+    sides = set()
+    for cell, base in pairs:
+        for c, sign in ((cell, 1), (base, -1)):
+            if c is not None and c.capacity_bound in ("at_least", "below"):
+                sides.add(sign if c.capacity_bound == "at_least" else -sign)
+    if not sides:
+        return None
+    if len(sides) == 2:
+        return "inconclusive", "capacities censored on both sides (a sweep's top and another's bottom)"
+    higher = sides == {1}
+    stands = ("pass" if claim.op == ">=" else "fail") if higher else ("fail" if claim.op == ">=" else "pass")
+    where = "above the sweep's highest rate" if higher else "below the sweep's lowest rate"
+    return stands, f"a capacity lies {where}: the value is a bound, so only a {stands} can be concluded"
 
 
 def evaluate(claims: Sequence[Claim], cells: Sequence[CellRecord], min_repeats: int = 1) -> list[ClaimResult]:
     points = {c.setting: c.setting_values for c in cells}
+    models = {c.load.model for c in cells}
     return [
         evaluate_one(claim, cells, label, min_repeats)
         for claim in claims
+        if claim.needs_model is None or claim.needs_model in models
         for label, values in points.items()
         if all(str(values.get(k)) == str(v) for k, v in claim.where.items())
     ]

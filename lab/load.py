@@ -28,8 +28,13 @@ def require_locust() -> None:
         raise LabError("Locust is not installed in this environment; run `make setup` (or `uv sync`)")
 
 
-def command(locustfile: str, load: LoadProfile, url: str, out: Path) -> list[str]:
-    safety_bound = int(load.warmup_s + load.duration_s + 10)
+def command(locustfile: str, load: LoadProfile, url: str, out: Path, seed: int = 0) -> list[str]:
+    """Closed model: Locust's users. Open model (`load.rate`): no users; the lab's plugin runs the
+    locustfile's tasks on its arrival schedule instead."""
+    open_model = load.model == "open"
+    if open_model and load.rate is None:
+        raise LabError("an open-model Locust run needs one rate; a sweep runs one Locust per rate")
+    safety_bound = int(load.warmup_s + load.duration_s + (load.drain_s if open_model else 0) + 10)
     cmd = [
         sys.executable,
         "-m",
@@ -38,7 +43,7 @@ def command(locustfile: str, load: LoadProfile, url: str, out: Path) -> list[str
         f"{ROOT / locustfile},{LOCUST_PLUGIN}",
         "--headless",
         "--users",
-        str(load.users),
+        str(0 if open_model else load.users),
         "--spawn-rate",
         str(load.spawn_rate),
         "--run-time",
@@ -60,6 +65,21 @@ def command(locustfile: str, load: LoadProfile, url: str, out: Path) -> list[str
         "--lab-duration",
         str(load.duration_s),
     ]
+    if open_model:
+        cmd += [
+            "--lab-rate",
+            repr(load.rate),
+            "--lab-arrivals",
+            load.arrivals,
+            "--lab-max-in-flight",
+            str(load.max_in_flight),
+            "--lab-when-full",
+            load.when_full,
+            "--lab-drain",
+            str(load.drain_s),
+            "--lab-seed",
+            str(seed),
+        ]
     for name, value in load.options.items():
         cmd += [f"--{name.replace('_', '-')}", str(value).lower() if isinstance(value, bool) else str(value)]
     return cmd
@@ -84,14 +104,16 @@ def run(
     on_start: Callable[[int], None],
     on_tick: Callable[[dict[str, Any] | None], None],
     on_window: Callable[[dict[str, Any]], None] | None = None,
+    seed: int = 0,
 ) -> list[int] | None:
     """Run Locust to completion. `on_start(pid)` lets the caller start sampling it; `on_window(window)`
     is called once the load has started, with its start on the wall clock (`t0`). Returns the cores
     Locust actually ran on, read back once its load had started."""
     log = out / "locust.log"
     window_path = out / "window.json"
-    proc = spawn(command(locustfile, load, url, out), cores=cores, env=env, log=log, cwd=ROOT)
-    deadline = time.monotonic() + load.warmup_s + load.duration_s + STARTUP_ALLOWANCE_S
+    proc = spawn(command(locustfile, load, url, out, seed), cores=cores, env=env, log=log, cwd=ROOT)
+    drain = load.drain_s if load.model == "open" else 0.0
+    deadline = time.monotonic() + load.warmup_s + load.duration_s + drain + STARTUP_ALLOWANCE_S
     in_force: list[int] | None = None
     try:
         on_start(proc.pid)

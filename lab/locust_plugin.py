@@ -9,7 +9,10 @@ It adds what Locust's own CSVs lack for an honest summary:
 - an exact end: the test stops itself `--lab-duration` seconds after the warm-up, on the wall
   clock (Locust's `-t` counts on gevent's cached loop clock, which starts a second or more
   early when imports are slow; the lab passes a later `-t` only as a safety bound);
-- a `progress.json` rewritten every second for the lab's live progress line.
+- a `progress.json` rewritten every second for the lab's live progress line;
+- the open model (`--lab-rate`, lab/arrivals.py): requests arrive on a schedule fixed in advance
+  (Poisson or evenly spaced), each sent at its time whether or not earlier ones have answered,
+  so a stalled server is measured by the requests that keep arriving (no coordinated omission).
 It is inert when `--lab-out` is not given, so a locustfile never depends on it.
 """
 
@@ -23,11 +26,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import gevent
-from locust import events
+from gevent.queue import LifoQueue
+from locust import User, events
 from locust.env import Environment
 
-_rows: list[tuple[float, str, float, int]] = []
+from lab import arrivals
+
+# t (completion), name, response_ms (from the actual send), ok; open model: sched, sent, wait (s).
+_rows: list[tuple[Any, ...]] = []
 _state: dict[str, Any] = {}
+HEADER = "t,name,response_ms,ok,sched,sent,wait\n"
 
 
 @events.init_command_line_parser.add_listener
@@ -35,6 +43,12 @@ def _add_options(parser: Any) -> None:
     parser.add_argument("--lab-out", default="", include_in_web_ui=False, help="lab: output folder")
     parser.add_argument("--lab-warmup", type=float, default=0.0, include_in_web_ui=False, help="lab: warm-up s")
     parser.add_argument("--lab-duration", type=float, default=0.0, include_in_web_ui=False, help="lab: measured s")
+    parser.add_argument("--lab-rate", type=float, default=0.0, include_in_web_ui=False, help="lab: open model req/s")
+    parser.add_argument("--lab-arrivals", default="poisson", include_in_web_ui=False, help="lab: poisson|uniform")
+    parser.add_argument("--lab-max-in-flight", type=int, default=200, include_in_web_ui=False, help="lab: cap")
+    parser.add_argument("--lab-when-full", default="wait", include_in_web_ui=False, help="lab: wait|drop")
+    parser.add_argument("--lab-drain", type=float, default=10.0, include_in_web_ui=False, help="lab: drain s")
+    parser.add_argument("--lab-seed", type=int, default=0, include_in_web_ui=False, help="lab: schedule seed")
 
 
 @events.test_start.add_listener
@@ -46,18 +60,115 @@ def _on_start(environment: Environment, **_: Any) -> None:
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     handle = (out / "requests.csv").open("w", newline="")
-    handle.write("t,name,response_ms,ok\n")
-    window = {"t0": t0, "warmup_s": options.lab_warmup, "duration_s": options.lab_duration}
+    handle.write(HEADER)
+    window: dict[str, Any] = {"t0": t0, "warmup_s": options.lab_warmup, "duration_s": options.lab_duration}
+    open_model = options.lab_rate > 0
+    if open_model:
+        window.update(model="open", rate=options.lab_rate, arrivals=options.lab_arrivals)
     _state.update(out=out, handle=handle, window=window, measuring=False, t0=t0)
     _write_json(out / "window.json", window)
+    if open_model:
+        _state["open"] = OpenLoad(environment, options, t0)
+        gevent.spawn(_state["open"].run)
     gevent.spawn(_tick, environment)
     gevent.spawn(_watch_owner, environment)
 
 
 @events.request.add_listener
-def _on_request(name: str, response_time: float, exception: Any = None, **_: Any) -> None:
+def _on_request(name: str, response_time: float, exception: Any = None, context: Any = None, **_: Any) -> None:
     if "t0" in _state:
-        _rows.append((time.time() - _state["t0"], name, response_time, 0 if exception else 1))
+        row: tuple[Any, ...] = (time.time() - _state["t0"], name, response_time, 0 if exception else 1)
+        sched = (context or {}).get("lab_sched")
+        if sched is not None:
+            row += (sched, context["lab_sent"], context["lab_wait"])
+            _state["open"].answered += 1
+        _rows.append(row)
+
+
+class OpenLoad:
+    """Arrivals on a fixed schedule, each run as one task of the locustfile's users.
+
+    Up to `max_in_flight` requests are outstanding at once (each slot keeps its own user and so its
+    own keep-alive connection). An arrival that finds every slot busy waits for one (`wait`: the
+    wait is part of its latency, and is recorded apart) or is dropped and recorded as a failure
+    (`drop`). Nothing is skipped silently: every scheduled arrival ends as a row."""
+
+    def __init__(self, environment: Environment, options: Any, t0: float) -> None:
+        self.environment, self.t0 = environment, t0
+        self.rate, self.when_full = float(options.lab_rate), options.lab_when_full
+        self.end = options.lab_warmup + options.lab_duration
+        self.drain = float(options.lab_drain)
+        self.schedule = arrivals.schedule(self.rate, self.end, options.lab_arrivals, options.lab_seed)
+        self.choose = arrivals.task_picker([c for c in environment.user_classes], options.lab_seed)
+        self.free: LifoQueue[dict[type[User], User]] = LifoQueue()
+        for _ in range(options.lab_max_in_flight):
+            self.free.put({})
+        self.due = 0
+        self.done = 0  # tasks finished (their slot is free again)
+        self.answered = 0  # arrivals with a row: answered, failed, dropped
+        self.outstanding: dict[gevent.Greenlet, float] = {}  # greenlet -> its scheduled time
+        self.finished = False
+        self.sampling = True
+        self.in_flight_samples: list[tuple[float, int]] = []
+
+    def in_flight(self) -> int:
+        """Arrivals that are due and not yet answered: waiting for a slot, or on the wire (counted
+        out when their answer is recorded, the moment their latency ends)."""
+        now = time.time() - self.t0
+        while self.due < len(self.schedule) and self.schedule[self.due] <= now:
+            self.due += 1
+        return self.due - self.answered
+
+    def sample(self) -> None:
+        """In flight, every 10 ms, as the generator sees it: Little's law is checked against these."""
+        while self.sampling:
+            self.in_flight_samples.append((time.time() - self.t0, self.in_flight()))
+            gevent.sleep(0.01)
+
+    def run(self) -> None:
+        sampler = gevent.spawn(self.sample)
+        for sched in self.schedule:
+            delay = self.t0 + sched - time.time()
+            if delay > 0:
+                gevent.sleep(delay)
+            if self.when_full == "drop" and self.free.empty():
+                _rows.append((time.time() - self.t0, arrivals.DROPPED, 0.0, 0, sched, None, None))
+                self.done += 1
+                self.answered += 1
+                continue
+            asked = time.time()
+            slot = self.free.get()
+            cls, task = self.choose()
+            self.outstanding[gevent.spawn(self._one, slot, cls, task, sched, time.time() - asked)] = sched
+        deadline = time.time() + self.drain
+        while self.outstanding and time.time() < deadline:
+            gevent.sleep(0.05)
+        for sched in self.outstanding.values():
+            # Still unanswered after the drain: a failure at the latency it had reached, never a gap.
+            _rows.append((time.time() - self.t0, arrivals.UNANSWERED, 0.0, 0, sched, None, None))
+        gevent.killall(list(self.outstanding), block=False)
+        self.sampling = False
+        sampler.join()
+        with (_state["out"] / "in_flight.csv").open("w") as handle:
+            handle.write("t,in_flight\n")
+            handle.writelines(f"{t:.3f},{n}\n" for t, n in self.in_flight_samples)
+        self.finished = True  # only now may the test end: everything above is written
+
+    def _one(self, slot: dict[type[User], User], cls: type[User], task: Any, sched: float, wait: float) -> None:
+        user = slot.get(cls) or slot.setdefault(cls, cls(self.environment))
+        sent = time.time() - self.t0
+        # Locust merges the user's context() into every request event this task fires.
+        user.context = lambda: {"lab_sched": sched, "lab_sent": sent, "lab_wait": wait}  # type: ignore[method-assign]
+        try:
+            task(user)
+        except Exception as exc:  # a task's own bug must show up, not end the schedule
+            _rows.append((time.time() - self.t0, arrivals.TASK_ERROR, 0.0, 0, sched, sent, wait))
+            self.answered += 1
+            self.environment.events.user_error.fire(user_instance=user, exception=exc, tb=exc.__traceback__)  # type: ignore[no-untyped-call]
+        finally:
+            self.done += 1
+            self.outstanding.pop(gevent.getcurrent(), None)
+            self.free.put(slot)
 
 
 def _tick(environment: Environment) -> None:
@@ -68,6 +179,13 @@ def _tick(environment: Environment) -> None:
         elapsed = time.time() - _state["t0"]
         if window["duration_s"] and elapsed >= end:
             window["end_s"] = round(elapsed, 4)
+            load = _state.get("open")
+            if load is not None:
+                # The schedule ended at `end`; what it sent must answer (or be counted unanswered).
+                window["end_s"] = round(end, 4)
+                while not load.finished:
+                    gevent.sleep(0.05)
+                window["drained_s"] = round(time.time() - _state["t0"] - end, 3)
             _write_json(_state["out"] / "window.json", window)
             if environment.runner is not None:
                 environment.runner.quit()
@@ -92,6 +210,7 @@ def _tick(environment: Environment) -> None:
                 "failures": total.num_failures,
                 "p99_ms": total.get_response_time_percentile(0.99) if total.num_requests else None,
                 "users": environment.runner.user_count if environment.runner else 0,
+                **({"in_flight": _state["open"].in_flight()} if "open" in _state else {}),
             },
         )
 
@@ -114,7 +233,7 @@ def _watch_owner(environment: Environment) -> None:
 def _flush(handle: TextIO) -> None:
     rows = _rows[:]
     del _rows[: len(rows)]
-    csv.writer(handle).writerows((f"{t:.4f}", n, f"{ms:.3f}", ok) for t, n, ms, ok in rows)
+    csv.writer(handle).writerows((f"{r[0]:.4f}", r[1], f"{r[2]:.3f}", r[3], *map(_seconds, r[4:])) for r in rows)
     handle.flush()
 
 
@@ -124,6 +243,10 @@ def _on_quit(**_: Any) -> None:
     if handle is not None:
         _flush(handle)
         handle.close()
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.5f}"
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

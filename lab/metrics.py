@@ -61,6 +61,11 @@ REGISTRY: tuple[Metric, ...] = (
     Metric("requests", "requests", "request", "traffic", "neither", "completed requests", "traffic"),
     Metric("failures", "requests", "request", "traffic", "lower", "failed requests", "traffic", table="fail", column=6, digits=0),
     Metric("error_rate", "ratio", "request", "traffic", "lower", "failures / requests", "traffic"),
+    Metric("offered_rps", "req/s", "request", "traffic", "neither", "open model: arrivals scheduled per second", "traffic"),
+    Metric("service_p50", "ms", "request", "traffic", "lower", "open model: median time from the actual send", "traffic"),
+    Metric("service_p99", "ms", "request", "traffic", "lower", "open model: p99 of the time from the actual send", "traffic"),
+    Metric("send_lag_p99", "ms", "request", "traffic", "lower",
+           "open model: p99 of how late the generator sent (waits for a free slot aside)", "traffic", claimable=False),
     Metric("server_cpu_pct", "% of a core", "cell", "server", "lower", "the server's process tree, mean",
            "mean", series="server_cpu_pct", table="srv cpu%", column=7, digits=0),
     Metric("server_rss_mb", "MB", "cell", "server", "lower", "the server's resident memory, mean",
@@ -125,6 +130,15 @@ REGISTRY: tuple[Metric, ...] = (
            "peak", series="upstream_time_wait"),
     Metric("recovery_s", "s", "cell", "traffic", "lower",
            "seconds after the last fault until p99 is back within 2x its level before the first", "custom"),
+    Metric("capacity", "req/s", "cell", "traffic", "higher",
+           "open-model sweep: the highest offered rate that met the scenario's SLO", "custom", table="capacity",
+           column=16, digits=0),
+    Metric("queue_ratio_p50", "ratio", "cell", "traffic", "neither",
+           "open model: measured p50 / the queue model's p50 at the same arrivals", "custom"),
+    Metric("queue_ratio_p90", "ratio", "cell", "traffic", "neither",
+           "open model: measured p90 / the queue model's p90 at the same arrivals", "custom"),
+    Metric("queue_ratio_p99", "ratio", "cell", "traffic", "neither",
+           "open model: measured p99 / the queue model's p99 at the same arrivals", "custom"),
 )  # fmt: skip
 
 BY_NAME = {m.name: m for m in REGISTRY}

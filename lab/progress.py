@@ -37,7 +37,11 @@ class Progress:
         setting = f" [{cell.setting_label}]" if cell.setting else ""
         self.say(
             f"[{index + 1}/{len(self.cells)}] {cell.variant}{setting} repeat {cell.repeat}: "
-            f"{cell.load.users} users, {cell.load.warmup_s:g}s warm-up + {cell.load.duration_s:g}s"
+            + (
+                f"{cell.load.users} users, {cell.load.warmup_s:g}s warm-up + {cell.load.duration_s:g}s"
+                if cell.load.model == "closed"
+                else f"open model, {cell.load.warmup_s:g}s warm-up + {cell.load.duration_s:g}s per rate"
+            )
         )
 
     def tick(self, status: dict[str, Any] | None) -> None:
@@ -57,8 +61,9 @@ class Progress:
         else:
             self.say(line)
 
-    def cell_done(self, summary: CellSummary) -> None:
+    def cell_done(self, summary: CellSummary, verdict: str = "") -> None:
         flags = f"  flags: {', '.join(summary.flags)}" if summary.flags else ""
+        flags += f"  ({verdict})" if verdict else ""
         p50, p99, rps = summary.value("p50"), summary.value("p99"), summary.value("rps") or 0.0
         self.say(
             f"    done: {summary.requests} requests, {rps:.1f} rps, "

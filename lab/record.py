@@ -21,7 +21,7 @@ from lab import metrics
 from lab.errors import LabError
 from lab.paths import shown
 from lab.plan import Cell
-from lab.scenario import Claim, LoadProfile, Reference, Scenario, ServerSettings, describe
+from lab.scenario import Claim, LoadProfile, QueueModel, Reference, Scenario, ServerSettings, Slo, describe
 
 SCHEMA_VERSION = 2
 ALL = "all"  # the request name that stands for every request of a cell
@@ -30,7 +30,7 @@ Status = Literal["complete", "incomplete", "failed"]
 CellStatus = Literal["ok", "failed"]
 Verdict = Literal["pass", "fail", "inconclusive"]
 # Why a cell's numbers are not the server's alone; decided once per cell (lab/summary.py: decide_flags).
-Flag = Literal["no_requests", "few_requests", "generator_bound", "unpinned", "noisy_neighbour"]
+Flag = Literal["no_requests", "few_requests", "generator_bound", "unpinned", "noisy_neighbour", "not_steady"]
 # Flags under which a cell's numbers describe the lab, not the server: claims on them never pass or fail.
 UNTRUSTED: frozenset[Flag] = frozenset({"generator_bound", "no_requests", "unpinned"})
 
@@ -57,6 +57,11 @@ class Traffic(Model):
     latency_ms: dict[str, float | None]  # of successful requests
     attempted_rps: float | None = None  # every completed request, failures included
     failed_latency_ms: dict[str, float | None] = {}  # of failed requests, apart
+    # Open model: latency_ms runs from each request's scheduled time; these run from its actual send.
+    offered_rps: float | None = None  # arrivals scheduled per second
+    service_ms: dict[str, float | None] = {}  # successful requests, from the actual send
+    send_lag_ms: dict[str, float | None] = {}  # how late the generator sent (slot waits aside)
+    slot_wait_ms: dict[str, float | None] = {}  # time spent waiting for a free in-flight slot
 
     @field_validator("latency_ms")
     @classmethod
@@ -69,7 +74,11 @@ class Traffic(Model):
     def value(self, metric: str) -> float | None:
         if metric in metrics.LATENCY:
             found = self.latency_ms.get(metric)
-        elif metric in ("requests", "failures", "error_rate", "rps", "attempted_rps"):
+        elif metric.startswith("service_"):
+            found = self.service_ms.get(metric.removeprefix("service_"))
+        elif metric.startswith("send_lag_"):
+            found = self.send_lag_ms.get(metric.removeprefix("send_lag_"))
+        elif metric in ("requests", "failures", "error_rate", "rps", "attempted_rps", "offered_rps"):
             found = getattr(self, metric)
         else:
             raise KeyError(f"{metric!r} is not a traffic metric")
@@ -86,6 +95,14 @@ class CellSummary(Traffic):
     metric_segments: dict[str, list[float | None]] = {}  # counters and their per-request rates, per third
     flags: list[Flag] = []
     sampler_errors: list[str] = []
+    model: Literal["closed", "open"] = "closed"
+    target_rps: float | None = None  # open model: the arrival rate asked for
+    in_flight_mean: float | None = None  # open model: sampled at the generator every 50 ms
+    little_ratio: float | None = None  # in_flight_mean / (arrival rate x mean latency); 1 when steady
+    little_tolerance: float | None = None  # how far from 1 it may be (sampling noise included)
+    meets_slo: bool | None = None  # a step of a sweep: whether it met the scenario's SLO
+    slo_misses: list[str] = []
+    predicted_ms: dict[str, float | None] = {}  # the queue model's latency at this step's arrivals
 
     @field_validator("metrics")
     @classmethod
@@ -146,6 +163,15 @@ class CellRecord(Model):
     affinity: Affinity | None = None
     server_exit: ServerExit | None = None
     summary: CellSummary | None = None
+    # Open-model sweep: every step (one rate each, on the same server process), in the order run.
+    points: list[CellSummary] = []
+    capacity_bound: Literal["exact", "at_least", "below"] | None = None
+
+    def at(self, rate: float | None) -> CellSummary | None:
+        """The cell's summary, or its step at an offered rate."""
+        if rate is None:
+            return self.summary
+        return next((p for p in self.points if p.target_rps == rate), None)
 
 
 class VariantSummary(Traffic):
@@ -285,6 +311,8 @@ class RunRecord(Model):
     load: LoadProfile
     matrix: dict[str, list[Any]] = {}
     references: list[Reference] = []
+    slo: Slo | None = None
+    queue: QueueModel | None = None
     pinning: Pinning
     environment: Environment
     database: DatabaseInfo | None = None
@@ -412,6 +440,8 @@ def new_run(
         load=load,
         matrix={**scenario.matrix, **load.matrix, **({"deps": versions} if versions else {})},
         references=scenario.references,
+        slo=scenario.slo,
+        queue=scenario.queue,
         pinning=pinning,
         environment=environment,
     )

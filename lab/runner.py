@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from types import FrameType
 
 import pandas as pd
 
-from lab import depsets, load, record, results, services
+from lab import depsets, load, record, results, services, sweep
 from lab.checks import verify_answers
 from lab.claims import evaluate
 from lab.errors import CellError, LabError
@@ -41,11 +42,11 @@ from lab.processes import (
     tagged,
 )
 from lab.progress import Progress
-from lab.record import Affinity, CellRecord, Pinning, RunRecord, ServerExit
+from lab.record import Affinity, CellRecord, CellSummary, Pinning, RunRecord, ServerExit
 from lab.sampling import Sampler, app_probe, cores_probe
-from lab.scenario import Scenario
+from lab.scenario import LoadProfile, Scenario
 from lab.servers import Server
-from lab.summary import aggregate, read_requests, read_window, summarise
+from lab.summary import aggregate, measured, prepare, read_requests, read_window, summarise
 
 
 @dataclass
@@ -131,13 +132,13 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
                 if progress:
                     progress.cell_start(index, cell)
                 try:
-                    measured = _run_cell(cell, context)
+                    cell_record = _run_cell(cell, context)
                 except CellError as exc:
                     outcome.errors.append(str(exc))
-                    measured = record.new_cell(cell, "failed", error=str(exc))
+                    cell_record = record.new_cell(cell, "failed", error=str(exc))
                     if progress:
                         progress.say(f"    error: {exc}")
-                rec.cells.append(measured)
+                rec.cells.append(cell_record)
                 rec.variants = aggregate(rec.cells)
                 record.write(directory, rec)
         rec.claims = evaluate(scenario.claims, rec.ok_cells(), rec.load.min_repeats)
@@ -186,6 +187,7 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
         cell.app, cell.server, port, cores=ctx.layout.server, env=env, log=log, cwd=ROOT, what=what, python=python
     )
     ctx.services.before_cell()
+    steps: list[tuple[Path, LoadProfile]] = []  # each Locust run of the cell: its folder and load
     with server:
         answers = verify_answers(host, port, ctx.scenario.verify, what)
         with sampler:
@@ -195,17 +197,42 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
             ctx.services.watch(sampler)
             for probe in ctx.scenario.app_probes:
                 sampler.add_probe(app_probe(host, port, probe), every_s=0.5)
-            generator_cores = load.run(
-                ctx.scenario.locustfile,
-                cell.load,
-                f"http://{host}:{port}",
-                out,
-                cores=ctx.layout.generator,
-                env=env,
-                on_start=lambda pid: sampler.watch("generator", pid),
-                on_tick=ctx.progress.tick if ctx.progress else lambda _: None,
-                on_window=ctx.services.on_window,
-            )
+            done: list[sweep.Step] = []
+            while True:
+                step_load, folder = cell.load, out
+                if cell.load.model == "open":
+                    rate = sweep.next_rate(cell.load, done)
+                    if rate is None:
+                        break
+                    warmup = cell.load.warmup_s if not done else cell.load.settle_s
+                    duration = cell.load.duration_s
+                    if cell.load.claimed_duration_s and rate in {c.at_rps for c in ctx.scenario.claims}:
+                        duration = cell.load.claimed_duration_s
+                    step_load = cell.load.model_copy(update={"rate": rate, "warmup_s": warmup, "duration_s": duration})
+                    folder = out / f"rate-{rate:g}"
+                    folder.mkdir()
+                    if ctx.progress:
+                        ctx.progress.say(f"    {rate:g} req/s offered (open model, {cell.load.arrivals} arrivals)")
+                generator_cores = load.run(
+                    ctx.scenario.locustfile,
+                    step_load,
+                    f"http://{host}:{port}",
+                    folder,
+                    cores=ctx.layout.generator,
+                    env=env,
+                    on_start=lambda pid: sampler.watch("generator", pid),
+                    on_tick=ctx.progress.tick if ctx.progress else lambda _: None,
+                    on_window=ctx.services.on_window if not done else None,
+                    seed=cell.repeat * 1000 + len(done),
+                )
+                steps.append((folder, step_load))
+                if cell.load.model == "closed":
+                    break
+                interim = _summarise(folder, step_load, sampler.rows[:], ctx, pinned=ctx.layout.pinned)
+                result, misses = sweep.outcome(interim, ctx.scenario.slo) if ctx.scenario.slo else ("meets", [])
+                done.append(sweep.Step(float(step_load.rate or 0), result))
+                if ctx.progress:
+                    ctx.progress.cell_done(interim, f"{result}{': ' + '; '.join(misses) if misses else ''}")
     assert server.stopped is not None
     results.append_samples(ctx.directory, sampler.rows)
     left = tagged(ctx.run_id, exclude=ctx.services.pids())
@@ -217,15 +244,14 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
         generator=generator_cores,
         as_requested=server.affinity == sorted(ctx.layout.server) and generator_cores == sorted(ctx.layout.generator),
     )
-    summary = summarise(
-        read_requests(out / "requests.csv"),
-        read_window(out / "window.json"),
-        pd.DataFrame(sampler.rows, columns=results.SAMPLE_COLUMNS),
-        faults=ctx.services.faults,
-        pinned=ctx.layout.pinned and affinity.as_requested,
-        sampler_errors=sampler.errors,
-    )
-    if ctx.progress:
+    pinned = ctx.layout.pinned and affinity.as_requested
+    points = [_summarise(folder, step_load, sampler.rows, ctx, pinned, sampler.errors) for folder, step_load in steps]
+    bound = None
+    if cell.load.model == "open":
+        summary, bound = _open_cell(points, [f for f, _ in steps], cell.variant, ctx)
+    else:
+        summary, points = points[0], []
+    if ctx.progress and not points:
         ctx.progress.cell_done(summary)
     return record.new_cell(
         cell,
@@ -239,4 +265,74 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
             code=server.stopped.code, killed=server.stopped.killed, grace_s=cell.server.stop_grace_s
         ),
         summary=summary,
+        points=points,
+        capacity_bound=bound,
     )
+
+
+def _summarise(
+    folder: Path,
+    step: LoadProfile,
+    rows: Sequence[tuple[object, ...]],
+    ctx: CellContext,
+    pinned: bool,
+    sampler_errors: list[str] | None = None,
+) -> CellSummary:
+    in_flight = folder / "in_flight.csv"
+    return summarise(
+        read_requests(folder / "requests.csv"),
+        read_window(folder / "window.json"),
+        pd.DataFrame(rows, columns=results.SAMPLE_COLUMNS),
+        faults=ctx.services.faults,
+        pinned=pinned,
+        sampler_errors=sampler_errors or [],
+        in_flight=pd.read_csv(in_flight) if in_flight.is_file() else None,
+        lag_bound_ms=step.lag_bound_ms if step.model == "open" else None,
+    )
+
+
+def _open_cell(
+    points: list[CellSummary], folders: list[Path], variant: str, ctx: CellContext
+) -> tuple[CellSummary, sweep.Bound | None]:
+    """The steps of an open-model cell, judged: SLO outcome and queue prediction per step, and the
+    cell's summary (the step at its capacity, or its only step) carrying the capacity."""
+    scenario = ctx.scenario
+    pool = None
+    if scenario.queue is not None and points and scenario.queue.describes(variant):
+        lowest = min(range(len(points)), key=lambda i: points[i].target_rps or 0)
+        pool = sweep.service_pool(_inside(folders[lowest]))
+    done = []
+    for point, folder in zip(points, folders, strict=True):
+        if scenario.slo is not None:
+            result, point.slo_misses = sweep.outcome(point, scenario.slo)
+            point.meets_slo = result == "meets" if result != "untrusted" else None
+            done.append(sweep.Step(float(point.target_rps or 0), result))
+        if pool is not None and scenario.queue is not None:
+            window = read_window(folder / "window.json")
+            requests = prepare(read_requests(folder / "requests.csv"), window)
+            point.predicted_ms = sweep.predict(
+                requests,
+                pool,
+                scenario.queue.servers,
+                window["warmup_s"],
+                window["end_s"],
+                discipline=scenario.queue.discipline,
+            )
+            for key, predicted in point.predicted_ms.items():
+                measured = point.latency_ms.get(key)
+                if predicted and measured is not None:
+                    point.metrics[f"queue_ratio_{key}"] = round(measured / predicted, 4)
+    value, bound = sweep.capacity(done)
+    if len(points) == 1 or value is None:
+        summary = points[-1].model_copy(deep=True)
+    else:
+        summary = next(p for p in points if p.target_rps == value).model_copy(deep=True)
+    if value is not None and len(points) > 1:
+        summary.metrics["capacity"] = value
+    return summary, bound if len(points) > 1 else None
+
+
+def _inside(folder: Path) -> pd.DataFrame:
+    window = read_window(folder / "window.json")
+    requests, _, _ = measured(prepare(read_requests(folder / "requests.csv"), window), window)
+    return requests

@@ -120,6 +120,21 @@ class UpstreamConfig(UpstreamMode):
     faults: list[Fault] = []
 
 
+class Search(Strict):
+    """Rates growing geometrically from `start` until one misses the SLO or passes `max`."""
+
+    start: float = Field(gt=0)
+    factor: float = Field(2.0, gt=1, le=10)
+    max: float = Field(gt=0, le=100_000)
+
+    def steps(self) -> list[float]:
+        out, rate = [], self.start
+        while rate <= self.max * (1 + 1e-9):
+            out.append(round(rate, 6))
+            rate *= self.factor
+        return out
+
+
 class LoadProfile(Strict):
     """One load level. `options` are passed to the locustfile as `--name value`."""
 
@@ -134,6 +149,83 @@ class LoadProfile(Strict):
     budget_s: float | None = Field(None, gt=0)  # wall-time budget of a whole run: reported, not enforced
     seed: SeedSize | None = None  # overrides the database's seed size for this profile
     matrix: dict[str, list[Any]] = {}  # overrides these keys of the scenario's matrix for this profile
+    # `closed`: `users` paced users, each waiting for its answer. `open`: arrivals on a schedule
+    # (lab/arrivals.py) at `rate` req/s, or a sweep over `rates` / `search` on one server process.
+    model: Literal["closed", "open"] = "closed"
+    rate: float | None = Field(None, gt=0, le=100_000)
+    rates: list[Annotated[float, Field(gt=0, le=100_000)]] = []
+    search: Search | None = None
+    bisect: int = Field(0, ge=0, le=6)  # then halve the gap between last rate meeting the SLO and first missing it
+    arrivals: Literal["poisson", "uniform"] = "poisson"
+    max_in_flight: int = Field(200, ge=1, le=10_000)  # requests outstanding at once (the client's pool)
+    when_full: Literal["wait", "drop"] = "wait"  # an arrival that finds the pool full: waits (counted) or is dropped
+    settle_s: float = Field(1.0, ge=0, le=120)  # each later step of a sweep: warm-up at its new rate
+    drain_s: float = Field(10.0, ge=0, le=120)  # after the schedule ends: wait this long for answers
+    lag_bound_ms: float = Field(10.0, gt=0)  # send lag p99 above this: the generator missed its schedule
+    # The rates claims are judged at (`at_rps`) get this longer window, for their percentiles' samples.
+    claimed_duration_s: float | None = Field(None, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _model_fits(self) -> LoadProfile:
+        if self.model == "closed" and (self.rate or self.rates or self.search or self.bisect):
+            raise ValueError('rate, rates, search and bisect need model = "open"')
+        if self.model == "open":
+            given = sum(1 for v in (self.rate, self.rates, self.search) if v)
+            if given != 1:
+                raise ValueError('model = "open" needs exactly one of rate = R, rates = [R, ...] or search = {...}')
+            if self.rates and self.rates != sorted(set(self.rates)):
+                raise ValueError(f"rates must be ascending and distinct, got {self.rates}")
+        return self
+
+    @property
+    def sweep(self) -> bool:
+        return bool(self.rates or self.search)
+
+    def planned_rates(self) -> list[float]:
+        """The rates every variant runs (a sweep may add bisection steps of its own)."""
+        return self.rates or (self.search.steps() if self.search else [self.rate] if self.rate else [])
+
+
+class Slo(Strict):
+    """What a variant must meet at a rate for that rate to count toward its capacity."""
+
+    p50_ms: float | None = Field(None, gt=0)
+    p90_ms: float | None = Field(None, gt=0)
+    p99_ms: float | None = Field(None, gt=0)
+    error_rate: float = Field(0.01, ge=0, le=1)
+    achieved: float = Field(0.95, gt=0, le=1)  # goodput at least this share of the offered rate
+
+    def misses(
+        self, latency_ms: dict[str, float | None], error_rate: float | None, achieved: float | None
+    ) -> list[str]:
+        """What a step missed, in words; empty when it meets the SLO."""
+        out = []
+        for key, bound in (("p50", self.p50_ms), ("p90", self.p90_ms), ("p99", self.p99_ms)):
+            value = latency_ms.get(key)
+            if bound is not None and (value is None or value > bound):
+                out.append(f"{key} {value if value is None else round(value, 1)} ms > {bound:g}")
+        if error_rate is None or error_rate > self.error_rate:
+            out.append(f"error rate {error_rate} > {self.error_rate:g}")
+        if achieved is None or achieved < self.achieved:
+            out.append(
+                f"achieved {achieved if achieved is None else round(achieved, 3)} of offered < {self.achieved:g}"
+            )
+        return out
+
+
+class QueueModel(Strict):
+    """The pitfall's mechanism as a queue: `servers` (1 for a blocked loop, the threadpool's tokens
+    for a pool), fed the measured arrivals and the service times of the sweep's lowest rate."""
+
+    servers: int = Field(1, ge=1, le=10_000)
+    # Which waiting request a free server takes: the earliest (`fifo`), any (`random`), or (one
+    # server) `batches`: an event loop's rounds, each serving what arrived during the previous one.
+    discipline: Literal["fifo", "random", "batches"] = "fifo"
+    # The variants whose mechanism the model describes; empty: every `bad*` variant.
+    variants: list[str] = []
+
+    def describes(self, variant: str) -> bool:
+        return variant in self.variants if self.variants else variant.startswith("bad")
 
 
 class Check(Strict):
@@ -163,6 +255,15 @@ class Claim(Strict):
     # A guard about a fix itself ("fails no request"): it holds in null mode by design, and the
     # audit lists it apart from the claims that must tell bad from fix.
     guard: bool = False
+    # Open-model sweeps: judge the step at this offered rate (every variant ran it), not the cell.
+    at_rps: float | None = Field(None, gt=0)
+    # Judged only on runs of this load model (a profile's `model`); other runs skip the claim.
+    load_model: Literal["closed", "open"] | None = None
+
+    @property
+    def needs_model(self) -> str | None:
+        """The load model a run must have for this claim to be judged on it."""
+        return self.load_model or ("open" if self.at_rps is not None or self.metric == "capacity" else None)
 
     @field_validator("metric")
     @classmethod
@@ -245,6 +346,8 @@ class Scenario(Strict):
     claims: list[Claim] = []
     references: list[Reference] = []
     app_probes: list[AppProbe] = []
+    slo: Slo | None = None  # capacity = the highest rate of a sweep that meets it
+    queue: QueueModel | None = None  # draw the queueing prediction beside the measured curve
 
     @field_validator("locustfile")
     @classmethod
@@ -278,6 +381,19 @@ class Scenario(Strict):
                     raise ValueError(f"claims[{i}].{role}: unknown variant {name!r}; one of {', '.join(self.variants)}")
         if self.reference is not None and self.reference not in self.variants:
             raise ValueError(f"reference: unknown variant {self.reference!r}; one of {', '.join(self.variants)}")
+        for name, profile in self.profiles.items():
+            if profile.sweep and self.slo is None:
+                raise ValueError(f"profiles.{name}: a sweep needs an slo (e.g. slo = {{ p99_ms = 100 }})")
+        for i, claim in enumerate(self.claims):
+            if claim.at_rps is not None:
+                if claim.load_model == "closed":
+                    raise ValueError(f"claims[{i}].at_rps: a closed-model claim has no arrival rate")
+                for name, profile in self.profiles.items():
+                    if profile.model == "open" and claim.at_rps not in profile.planned_rates():
+                        raise ValueError(
+                            f"claims[{i}].at_rps: {claim.at_rps:g} req/s is not a rate profile {name!r} runs "
+                            f"({', '.join(f'{r:g}' for r in profile.planned_rates())})"
+                        )
         for required in ("quick", "default"):
             if required not in self.profiles:
                 raise ValueError(f"profiles: a {required!r} profile is required")

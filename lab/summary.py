@@ -30,14 +30,40 @@ NOISY_NEIGHBOUR_PCT = 25.0
 FEW_REQUESTS = 200
 # The measured window is cut into this many equal segments, so a claim can see its own spread.
 SEGMENTS = 3
+OPEN_COLUMNS = ("sched", "sent", "wait")
+# Mean in flight (sampled by the generator) vs arrival rate x mean latency: further apart than this,
+# and the step was not a steady state (a queue that grew or drained during the window).
+LITTLE_TOLERANCE = 0.10
+GENERATOR_JITTER_MS = 0.5
 
 
 def read_requests(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={"t": "float64", "name": "string", "response_ms": "float64", "ok": "int8"})
+    """requests.csv: completion `t`, `name`, `response_ms` from the actual send, `ok`; the open model
+    adds `sched`, `sent` and `wait` (seconds from the load's start; a cell of an older lab has none)."""
+    frame = pd.read_csv(path, dtype={"t": "float64", "name": "string", "response_ms": "float64", "ok": "int8"})
+    for column in OPEN_COLUMNS:
+        frame[column] = frame[column].astype("float64") if column in frame else np.nan
+    return frame
 
 
-def read_window(path: Path) -> dict[str, float]:
-    window: dict[str, float] = json.loads(path.read_text())
+def prepare(requests: pd.DataFrame, window: dict[str, Any]) -> pd.DataFrame:
+    """Add `at` (when a request counts toward a window) and `latency_ms`.
+
+    Closed model: a request counts when it completes, and its latency runs from its actual send.
+    Open model: it counts when it was scheduled, and its latency runs from that scheduled time, so a
+    request that waited behind a stall (in the client or the server) reports the wait."""
+    out = requests.copy()
+    if window.get("model") == "open":
+        out["at"] = out["sched"]
+        out["latency_ms"] = (out["t"] - out["sched"]) * 1000.0
+    else:
+        out["at"] = out["t"]
+        out["latency_ms"] = out["response_ms"]
+    return out
+
+
+def read_window(path: Path) -> dict[str, Any]:
+    window: dict[str, Any] = json.loads(path.read_text())
     return window
 
 
@@ -58,27 +84,40 @@ def traffic(requests: pd.DataFrame, seconds: float) -> Traffic:
     n = len(requests)
     ok = requests["ok"] == 1
     failures = n - int(ok.sum())
+    latency = requests["latency_ms"] if "latency_ms" in requests else requests["response_ms"]
+    open_model = "sched" in requests and bool(requests["sched"].notna().any())
+    sent = requests["sent"].notna() if open_model else None
     return Traffic(
         requests=n,
         failures=failures,
         error_rate=round(failures / n, 6) if n else None,
         rps=round((n - failures) / seconds, 3) if seconds > 0 else None,
         attempted_rps=round(n / seconds, 3) if seconds > 0 else None,
-        latency_ms=latency_ms(requests.loc[ok, "response_ms"]),
-        failed_latency_ms=latency_ms(requests.loc[~ok, "response_ms"]) if failures else {},
+        latency_ms=latency_ms(latency[ok]),
+        failed_latency_ms=latency_ms(latency[~ok]) if failures else {},
+        offered_rps=round(n / seconds, 3) if open_model and seconds > 0 else None,
+        service_ms=latency_ms(requests.loc[ok, "response_ms"]) if open_model else {},
+        send_lag_ms=(
+            latency_ms(((requests["sent"] - requests["sched"] - requests["wait"]) * 1000.0)[sent])
+            if sent is not None
+            else {}
+        ),
+        slot_wait_ms=latency_ms((requests["wait"] * 1000.0)[sent]) if sent is not None else {},
     )
 
 
-def measured(requests: pd.DataFrame, window: dict[str, float]) -> tuple[pd.DataFrame, float, float]:
+def measured(requests: pd.DataFrame, window: dict[str, Any]) -> tuple[pd.DataFrame, float, float]:
     start, end = window["warmup_s"], window["end_s"]
-    inside = requests[(requests["t"] >= start) & (requests["t"] < end)]
+    at = requests["at"] if "at" in requests else requests["t"]
+    inside = requests[(at >= start) & (at < end)]
     return inside, start, end
 
 
 def segments(requests: pd.DataFrame, start: float, end: float, k: int = SEGMENTS) -> list[Traffic]:
     step = (end - start) / k
     bounds = [(start + i * step, start + (i + 1) * step) for i in range(k)]
-    return [traffic(requests[(requests["t"] >= lo) & (requests["t"] < hi)], step) for lo, hi in bounds]
+    at = requests["at"] if "at" in requests else requests["t"]
+    return [traffic(requests[(at >= lo) & (at < hi)], step) for lo, hi in bounds]
 
 
 def _series(samples: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -173,13 +212,16 @@ def recovery_s(requests: pd.DataFrame, faults: list[dict[str, Any]], factor: flo
 
 def summarise(
     requests: pd.DataFrame,
-    window: dict[str, float],
+    window: dict[str, Any],
     samples: pd.DataFrame,
     *,
     faults: list[dict[str, Any]] | None = None,
     pinned: bool = True,
     sampler_errors: Sequence[str] = (),
+    in_flight: pd.DataFrame | None = None,
+    lag_bound_ms: float | None = None,
 ) -> CellSummary:
+    requests = prepare(requests, window)
     inside, start, end = measured(requests, window)
     seconds = end - start
     names = {str(name): part for name, part in inside.groupby("name", sort=True)}
@@ -199,13 +241,51 @@ def summarise(
         metric_segments=counter_segments(samples, bounds, [p.requests for p in parts]),
         sampler_errors=list(sampler_errors),
     )
-    summary.flags = decide_flags(summary, pinned)
+    if window.get("model") == "open":
+        summary.model, summary.target_rps = "open", float(window["rate"])
+        summary.in_flight_mean, summary.little_ratio = littles_law(inside, in_flight, start, end)
+        if in_flight is not None and summary.in_flight_mean is not None:
+            n = int(((in_flight["t"] >= start) & (in_flight["t"] < end)).sum())
+            mean_ms = float(inside["latency_ms"].mean()) if not inside.empty else 0.0
+            summary.little_tolerance = round(little_tolerance(summary.in_flight_mean, n, mean_ms), 4)
+    summary.flags = decide_flags(summary, pinned, lag_bound_ms)
     return summary
 
 
-def decide_flags(summary: CellSummary, pinned: bool) -> list[Flag]:
+def littles_law(
+    inside: pd.DataFrame, in_flight: pd.DataFrame | None, start: float, end: float
+) -> tuple[float | None, float | None]:
+    """Mean in flight as the generator sampled it, and its ratio to arrival rate x mean latency
+    (Little's law, L = lambda W: 1.0 in a steady state)."""
+    if in_flight is None or in_flight.empty or inside.empty:
+        return None, None
+    sampled = in_flight.loc[(in_flight["t"] >= start) & (in_flight["t"] < end), "in_flight"]
+    if sampled.empty:
+        return None, None
+    mean_in_flight = float(sampled.mean())
+    predicted = len(inside) / (end - start) * float(inside["latency_ms"].mean()) / 1000.0
+    return round(mean_in_flight, 3), round(mean_in_flight / predicted, 4) if predicted > 0 else None
+
+
+def little_tolerance(in_flight_mean: float, samples: int, mean_latency_ms: float) -> float:
+    """How far from 1 the ratio may be before a step is called unsteady: LITTLE_TOLERANCE, or wider
+    when the check itself is coarser: three standard errors of a mean of `samples` counts (taken as
+    Poisson: wide below one request in flight), or the generator's sampling jitter (a sample is taken
+    when gevent's loop gets to it, up to about GENERATOR_JITTER_MS late, and late samples land in
+    busy moments) relative to the mean latency (wide for millisecond requests)."""
+    if in_flight_mean <= 0 or samples <= 0 or mean_latency_ms <= 0:
+        return LITTLE_TOLERANCE
+    noise = 3 * (in_flight_mean / samples) ** 0.5 / in_flight_mean
+    return max(LITTLE_TOLERANCE, noise, GENERATOR_JITTER_MS / mean_latency_ms)
+
+
+def decide_flags(summary: CellSummary, pinned: bool, lag_bound_ms: float | None = None) -> list[Flag]:
     """The one place a cell's flags are decided."""
     out: list[Flag] = []
+    # The open model's own clock: arrivals sent late (slot waits aside) mean the generator, not the
+    # server, shaped the load.
+    lag = summary.send_lag_ms.get("p99")
+    late = lag_bound_ms is not None and lag is not None and lag > lag_bound_ms
     if summary.requests == 0:
         out.append("no_requests")
     elif summary.requests < FEW_REQUESTS:
@@ -214,10 +294,14 @@ def decide_flags(summary: CellSummary, pinned: bool) -> list[Flag]:
     # as much as its own work does: the core is measured as a whole, on average and at its busiest.
     mean = summary.value("generator_cores_busy_pct") or summary.value("generator_core_cpu_pct")
     peak = summary.value("generator_cores_busy_peak")
-    if (mean is not None and mean >= GENERATOR_BOUND_CPU_PCT) or (
-        peak is not None and peak >= GENERATOR_BOUND_PEAK_PCT
+    if (
+        late
+        or (mean is not None and mean >= GENERATOR_BOUND_CPU_PCT)
+        or (peak is not None and peak >= GENERATOR_BOUND_PEAK_PCT)
     ):
         out.append("generator_bound")
+    if summary.little_ratio is not None and abs(summary.little_ratio - 1) > (summary.little_tolerance or LITTLE_TOLERANCE):
+        out.append("not_steady")
     other = summary.value("server_cores_other_pct")
     if other is not None and other >= NOISY_NEIGHBOUR_PCT:
         out.append("noisy_neighbour")

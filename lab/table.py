@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lab import metrics
+from lab.capacity import capacities, curve
 from lab.record import RunRecord
 from lab.summary import GENERATOR_BOUND_CPU_PCT
 
@@ -37,6 +38,64 @@ def variants_table(rec: RunRecord) -> str:
     return align(rows)
 
 
+def capacity_table(rec: RunRecord) -> str:
+    """Capacity at the SLO per variant and setting; `>=` where the sweep's top (or the generator)
+    was reached first, `<` where even its lowest rate missed."""
+    found = capacities(rec)
+    if not found:
+        return ""
+    rows = [["capacity at the SLO", "req/s", "per repeat", "p99 ms there", "srv cpu%", "MB/worker", "db conn", "note"]]
+    for c in found:
+        rows.append(
+            [
+                c.group,
+                c.shown,
+                " ".join(f"{v:g}" for v in c.capacities),
+                _fmt(c.p99_ms),
+                _fmt(c.cpu_pct, 0),
+                _fmt(c.rss_mb_per_worker, 0),
+                _fmt(c.db_connections, 0),
+                f"{c.workers} workers share {len(rec.pinning.server_cores)} core(s): contention, not scaling"
+                if c.contended
+                else "",
+            ]
+        )
+    return align(rows)
+
+
+def sweep_table(rec: RunRecord) -> str:
+    """Each offered rate of the sweeps: median latency over repeats beside the queue model's."""
+    frame = curve(rec)
+    if frame.empty:
+        return ""
+    predicted = frame["predicted_p99"].notna().any()
+    head = [
+        "sweep",
+        "offered",
+        "achieved",
+        "p50 ms",
+        "p99 ms",
+        "service p99",
+        *(["queue p99"] if predicted else []),
+        "in flight",
+    ]
+    rows = [head]
+    for _, r in frame.iterrows():
+        rows.append(
+            [
+                str(r["group"]),
+                f"{r['rate']:g}",
+                _fmt(r["achieved"]),
+                _fmt(r["p50"]),
+                _fmt(r["p99"]),
+                _fmt(r["service_p99"]),
+                *([_fmt(r["predicted_p99"])] if predicted else []),
+                _fmt(r["in_flight"]),
+            ]
+        )
+    return align(rows)
+
+
 def claims_table(rec: RunRecord) -> str:
     lines = []
     for claim in rec.claims:
@@ -56,7 +115,11 @@ def render(rec: RunRecord) -> str:
         f"{env.cpus_available} cores ({env.cpu_model}); server on cores "
         f"{rec.pinning.server_cores}, Locust on {rec.pinning.generator_cores}"
     )
-    parts = [head, "", variants_table(rec), "", claims_table(rec)]
+    parts = [head, "", variants_table(rec)]
+    for extra in (sweep_table(rec), capacity_table(rec)):
+        if extra:
+            parts += ["", extra]
+    parts += ["", claims_table(rec)]
     if rec.null_mode:
         parts[1:1] = [
             f"NULL MODE: every variant ran {rec.reference}'s app; a claim that tells variants apart must not pass."

@@ -137,3 +137,35 @@ def test_gunicorn_refuses_a_loop_and_parser_its_worker_classes_cannot_run(tmp_pa
     path.write_text(path.read_text().replace("[server]\n", '[server]\nkind = "gunicorn"\n'))
     with pytest.raises(LabError, match=r"gunicorn runs loop/http as uvloop\+httptools .* not asyncio\+httptools"):
         scenario.load(str(path))
+
+
+@pytest.mark.parametrize(
+    ("profile", "hint"),
+    [
+        ('model = "open"\nrate = -5', "field 'profiles.p.rate': Input should be greater than 0 (got -5)"),
+        ('model = "open"', "needs exactly one of rate = R, rates = [R, ...] or search"),
+        ('model = "open"\nrates = [40, 10]', "rates must be ascending and distinct, got [40.0, 10.0]"),
+        ("rate = 10", 'rate, rates, search and bisect need model = "open"'),
+        ('model = "open"\nrates = [10, 20]', "profiles.p: a sweep needs an slo"),
+    ],
+)
+def test_bad_open_model_settings_are_one_line_errors(tmp_path: Path, profile: str, hint: str) -> None:
+    extra = f"[profiles.p]\nusers = 1\nspawn_rate = 1\nwarmup_s = 1\nduration_s = 1\n{profile}\n"
+    path = write_scenario(tmp_path, extra=extra)
+    with pytest.raises(LabError) as err:
+        scenario.load(str(path))
+    assert str(err.value).startswith(f"{path}: ") and "\n" not in str(err.value)
+    assert hint in str(err.value)
+
+
+def test_bad_slo_and_claim_rates_are_one_line_errors(tmp_path: Path) -> None:
+    sweep = '[profiles.p]\nusers = 1\nspawn_rate = 1\nwarmup_s = 1\nduration_s = 1\nmodel = "open"\nrates = [10, 20]\n'
+    path = write_scenario(tmp_path, extra=sweep)
+    path.write_text('slo = { p99_ms = -1 }\n' + path.read_text())
+    with pytest.raises(LabError, match=r"slo.p99_ms.: Input should be greater than 0"):
+        scenario.load(str(path))
+    claim = '[[claims]]\ntext = "t"\nmetric = "p99"\nvariant = "good"\nat_rps = 15\nthreshold = 1\n'
+    path = write_scenario(tmp_path, extra=sweep + claim)
+    path.write_text('slo = { p99_ms = 100 }\n' + path.read_text())
+    with pytest.raises(LabError, match=r"claims\[0\].at_rps: 15 req/s is not a rate profile 'p' runs \(10, 20\)"):
+        scenario.load(str(path))

@@ -247,3 +247,73 @@ def matrix(frame: pd.DataFrame, palette: dict[str, str]) -> go.Figure:
     fig = _style(fig, "Variants across the matrix (median of repeats)")
     fig.update_layout(height=640)
     return fig
+
+
+def hockey_stick(
+    curve: pd.DataFrame, steps: pd.DataFrame, palette: dict[str, str], slo_ms: float | None, model: str = "queue model"
+) -> go.Figure:
+    """Latency against offered rate, per variant: p99 solid, p50 dotted, the queue model dashed, the
+    SLO as a line. Medians over repeats; each repeat's p99 as a faint dot."""
+    fig = go.Figure()
+    for group, part in curve.groupby("group", sort=False):
+        color = palette.get(str(group), "#444")
+        fig.add_scatter(
+            x=part["rate"],
+            y=part["p99"],
+            name=f"{group} p99",
+            mode="lines+markers",
+            line={"color": color, "width": 3},
+            legendgroup=str(group),
+        )
+        fig.add_scatter(
+            x=part["rate"],
+            y=part["p50"],
+            name=f"{group} p50",
+            mode="lines+markers",
+            line={"color": color, "dash": "dot"},
+            legendgroup=str(group),
+        )
+        if part["predicted_p99"].notna().any():
+            fig.add_scatter(
+                x=part["rate"],
+                y=part["predicted_p99"],
+                name=f"{group} p99, {model}",
+                mode="lines",
+                line={"color": color, "dash": "dash", "width": 1.5},
+                legendgroup=str(group),
+            )
+        dots = steps[steps["group"] == group]
+        fig.add_scatter(
+            x=dots["rate"],
+            y=dots["p99"],
+            mode="markers",
+            showlegend=False,
+            legendgroup=str(group),
+            marker={"color": color, "opacity": 0.35, "size": 6},
+            name=f"{group} p99 per repeat",
+        )
+    if slo_ms is not None:
+        fig.add_hline(y=slo_ms, line_dash="dash", line_color="#555", annotation_text=f"SLO p99 {slo_ms:g} ms")
+    fig.update_xaxes(type="log", title="offered rate (requests/s, log scale)")
+    fig.update_yaxes(type="log", title="latency from scheduled time (ms, log scale)")
+    return _style(fig, "Latency against offered load (open model): where each variant breaks its SLO")
+
+
+def achieved(curve: pd.DataFrame, palette: dict[str, str]) -> go.Figure:
+    """Goodput against offered rate: on the diagonal while the server keeps up."""
+    fig = go.Figure()
+    top = float(curve["rate"].max()) if not curve.empty else 1.0
+    fig.add_scatter(
+        x=[0, top], y=[0, top], mode="lines", name="achieved = offered", line={"color": "#999", "dash": "dash"}
+    )
+    for group, part in curve.groupby("group", sort=False):
+        fig.add_scatter(
+            x=part["rate"],
+            y=part["achieved"],
+            name=str(group),
+            mode="lines+markers",
+            line={"color": palette.get(str(group), "#444")},
+        )
+    fig.update_xaxes(title="offered rate (requests/s)")
+    fig.update_yaxes(title="successful requests/s")
+    return _style(fig, "Achieved against offered rate")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from lab import metrics
 from lab.record import RunRecord, Traffic
 from lab.results import read_samples
-from lab.summary import read_requests, read_window
+from lab.summary import prepare, read_requests, read_window
 
 PERCENTILE_ORDER = [*metrics.PERCENTILES, "max"]
 
@@ -37,14 +38,30 @@ def per_cell(rec: RunRecord) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["variant", "repeat", "request", "rps"])
 
 
+def load_runs(directory: Path, cell_id: str) -> list[tuple[Path, dict[str, Any]]]:
+    """The Locust runs of a cell with their windows, in the order run: the cell's folder itself, or
+    (an open-model sweep) one folder per offered rate."""
+    folder = directory / "cells" / cell_id
+    if (folder / "window.json").is_file():
+        return [(folder, read_window(folder / "window.json"))]
+    runs = [(f, read_window(f / "window.json")) for f in folder.glob("rate-*") if (f / "window.json").is_file()]
+    return sorted(runs, key=lambda run: float(run[1]["t0"]))
+
+
 def timeline(rec: RunRecord, directory: Path) -> pd.DataFrame:
-    """Per cell and second since load start: completed requests, failures, p50 and p99."""
+    """Per cell and second since load start: completed requests, failures, p50 and p99 (a sweep's
+    steps one after another, on the clock of its first)."""
     frames = []
     for cell in rec.ok_cells():
-        folder = directory / "cells" / cell.id
-        requests = read_requests(folder / "requests.csv")
-        end = read_window(folder / "window.json")["end_s"]
-        requests = requests[requests["t"] < int(end)].copy()  # a last, partial second would look like a drop
+        parts = []
+        runs = load_runs(directory, cell.id)
+        for folder, window in runs:
+            requests = prepare(read_requests(folder / "requests.csv"), window)
+            # a last, partial second would look like a drop
+            requests = requests[requests["t"] < int(window.get("end_s", 0))].copy()
+            requests["t"] += float(window["t0"]) - float(runs[0][1]["t0"])
+            parts.append(requests)
+        requests = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
         if requests.empty:
             continue
         requests["second"] = requests["t"].astype(int)
@@ -53,8 +70,8 @@ def timeline(rec: RunRecord, directory: Path) -> pd.DataFrame:
             .agg(
                 rps=("ok", "size"),
                 failures=("ok", lambda s: int((s == 0).sum())),
-                p50=("response_ms", lambda s: s.quantile(0.5)),
-                p99=("response_ms", lambda s: s.quantile(0.99)),
+                p50=("latency_ms", lambda s: s.quantile(0.5)),
+                p99=("latency_ms", lambda s: s.quantile(0.99)),
             )
             .reset_index()
         )
@@ -70,7 +87,10 @@ def samples(rec: RunRecord, directory: Path) -> pd.DataFrame:
     raw = read_samples(directory)
     frames: list[pd.DataFrame] = []
     for cell in rec.ok_cells():
-        window = read_window(directory / "cells" / cell.id / "window.json")
+        runs = load_runs(directory, cell.id)
+        if not runs:
+            continue
+        window = runs[0][1]
         part = raw[raw["cell"] == cell.id].copy()
         part["t"] = part["ts"] - window["t0"]
         part["variant"], part["repeat"] = cell.group, cell.repeat

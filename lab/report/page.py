@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab import record
+from lab import capacity, record
 from lab.paths import shown
 from lab.record import RunRecord
 from lab.report import charts, data
@@ -106,6 +106,55 @@ def _precision(rec: RunRecord) -> str:
     )
 
 
+def _capacity(rec: RunRecord, scenario: str, palette: dict[str, str]) -> str:
+    """Open-model sweeps: the hockey stick with the SLO and the queue model, achieved vs offered, and
+    the capacity table. Empty for closed-loop runs."""
+    curve = capacity.curve(rec)
+    if curve.empty:
+        return ""
+    slo = rec.slo.p99_ms if rec.slo is not None else None
+    found = capacity.capacities(rec)
+    rows = "".join(
+        f"<tr><td>{esc(c.group)}</td><td class='num'><b>{esc(c.shown)}</b></td>"
+        f"<td class='num'>{esc(' '.join(f'{v:g}' for v in c.capacities))}</td>"
+        f"<td class='num'>{'-' if c.p99_ms is None else f'{c.p99_ms:,.1f}'}</td>"
+        f"<td class='num'>{'-' if c.cpu_pct is None else f'{c.cpu_pct:,.0f}'}</td>"
+        f"<td class='num'>{'-' if c.rss_mb_per_worker is None else f'{c.rss_mb_per_worker:,.0f}'}</td>"
+        f"<td class='num'>{'-' if c.db_connections is None else f'{c.db_connections:,.0f}'}</td>"
+        f"<td>{'contended: more workers than server cores' if c.contended else ''}</td></tr>"
+        for c in found
+    )
+    table = (
+        "<table><tr><th>variant [setting]</th><th>capacity (req/s)</th><th>per repeat</th><th>p99 ms there</th>"
+        f"<th>server cpu %</th><th>MB per worker</th><th>db connections</th><th>note</th></tr>{rows}</table>"
+    )
+    gap = curve.dropna(subset=["predicted_p99"])
+    queue, label = "", "queue model"
+    if not gap.empty and rec.queue is not None:
+        how = {
+            "fifo": "first come, first served (Lindley's recursion for one server)",
+            "random": "a free server takes any waiting request",
+            "batches": "an event loop's rounds: each serves, in no set order, what arrived during the last",
+        }[rec.queue.discipline]
+        label = f"{rec.queue.discipline} queue model"
+        queue = (
+            f"<p class='muted'>Dashed: a queue with {rec.queue.servers} server(s), {how}, fed the very "
+            "arrival times of each step and service times of requests that had the server to themselves at "
+            "the sweep's lowest rate. Where the measured curve follows it, the pitfall is that queue.</p>"
+        )
+    return f"""
+<h2>Capacity at the SLO</h2>
+<p class='muted'>Open model: arrivals on a Poisson schedule at each offered rate, latency from each
+request's scheduled time. Capacity is the highest offered rate whose step met the SLO
+({esc(rec.slo.model_dump(exclude_none=True) if rec.slo else {})}); <code>&gt;=</code> marks a sweep that
+ended before any step missed it, <code>&lt;</code> one whose lowest rate missed it.</p>
+{table}
+{figure(charts.hockey_stick(curve, capacity.steps(rec), palette, slo, label), f"{scenario}-hockey-stick")}
+{queue}
+{figure(charts.achieved(curve, palette), f"{scenario}-achieved")}
+"""
+
+
 def build(scenario: str, directory: Path, reports: Path) -> Path:
     rec = record.load(directory)
     palette = charts.colors(list(rec.variants))
@@ -125,6 +174,7 @@ def build(scenario: str, directory: Path, reports: Path) -> Path:
     if rec.database is not None:
         db_fig = charts.db_connections(samples, rec.database.max_connections, warm)
         extra_sections += f"<h2>Database</h2>{_database(rec)}{figure(db_fig, f'{scenario}-db-connections')}"
+    capacity_section = _capacity(rec, scenario, palette)
     points = data.matrix_points(rec)
     matrix_fig = ""
     if points["setting"].nunique() > 1:
@@ -144,6 +194,7 @@ def build(scenario: str, directory: Path, reports: Path) -> Path:
 record <code>{esc(shown(directory / "run.json"))}</code>.</p>
 <h2>Variants</h2>
 {_variants(rec)}
+{capacity_section}
 {figs[0]}
 {figs[1]}
 {matrix_fig}

@@ -1,0 +1,75 @@
+"""The open model for real: Locust keeps a schedule, and latency runs from it (no coordinated omission)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lab import record
+from lab.record import RunRecord
+from lab.summary import prepare, read_requests, read_window
+from tests.conftest import lab, write_scenario
+
+pytestmark = pytest.mark.e2e
+
+
+def _run(tmp_path: Path, results: Path, variants: str, profile: str, env: str = "") -> RunRecord:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = write_scenario(tmp_path, variants=variants, extra=f"[profiles.probe]\n{profile}\n")
+    path.write_text(path.read_text().replace('BLOCK_MS = "1"\n', f'BLOCK_MS = "1"\n{env}\n'))
+    proc = lab("run", str(path), "--profile", "probe", "--results", str(results), "--no-report", "--quiet")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    [run_json] = list(results.glob("*/*/run.json"))
+    return record.load(run_json.parent)
+
+
+def test_the_open_model_keeps_its_schedule_against_a_fast_server(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
+    profile = 'users = 1\nspawn_rate = 1\nwarmup_s = 1\nduration_s = 5\nmodel = "open"\nrate = 200'
+    rec = _run(tmp_path, dirs[0], 'good = "apps.loop_blocking.fix_await:app"', profile)
+    [cell] = rec.cells
+    summary = cell.summary
+    assert summary is not None and summary.model == "open" and summary.target_rps == 200
+    # Poisson arrivals: the count in a 5 s window varies by about 1/sqrt(1000) = 3 %.
+    assert summary.offered_rps == pytest.approx(200, rel=0.1)
+    assert summary.rps == pytest.approx(summary.offered_rps, rel=0.02)  # achieved = offered
+    assert summary.failures == 0
+    assert summary.send_lag_ms["p99"] < 10 and "generator_bound" not in summary.flags
+    # Little's law: in flight (sampled by the generator) = arrival rate x mean latency, within the
+    # check's own resolution at millisecond latencies (steady points with longer ones: test_e2e).
+    assert summary.little_tolerance is not None and summary.little_tolerance < 0.4
+    assert summary.little_ratio == pytest.approx(1.0, abs=summary.little_tolerance)
+    assert "not_steady" not in summary.flags
+
+
+STALL = 'STALL_AT = "60"\nSTALL_S = "1.0"'
+
+
+def test_a_stall_is_reported_by_every_request_scheduled_during_it_and_not_by_closed_loop_users(
+    tmp_path: Path, dirs: tuple[Path, Path]
+) -> None:
+    """The server stops for 1 s. Open model at 40 req/s: the ~40 requests due meanwhile each wait for
+    its end. Closed loop (4 users, 10 req/s each): the users wait too, so only they see it."""
+    variants = 'good = "tests.apps.stall:app"'
+    opened = _run(
+        tmp_path / "a", dirs[0] / "open", variants,
+        'users = 1\nspawn_rate = 1\nwarmup_s = 0.5\nduration_s = 5\nmodel = "open"\nrate = 40\narrivals = "uniform"',
+        STALL,
+    )  # fmt: skip
+    closed = _run(
+        tmp_path / "b", dirs[0] / "closed", variants,
+        "users = 4\nspawn_rate = 4\nwarmup_s = 0.5\nduration_s = 5\noptions = { pacing = 0.1 }",
+        STALL,
+    )  # fmt: skip
+    slow = {}
+    for name, rec in (("open", opened), ("closed", closed)):
+        folder = next((dirs[0] / name).glob("*/*/cells/r1-good"))
+        requests_csv = next(folder.rglob("requests.csv"))
+        frame = prepare(read_requests(requests_csv), read_window(requests_csv.parent / "window.json"))
+        slow[name] = int((frame["latency_ms"] > 300).sum())
+        assert rec.cells[0].summary is not None and rec.cells[0].summary.latency_ms["max"] > 900, name
+    # Open: every request due during the stall (about 40 req/s x 1 s) reports it; closed: a user each.
+    assert slow["open"] >= 25, slow
+    assert slow["closed"] <= 4, slow
+    summary = opened.cells[0].summary
+    assert summary is not None and summary.service_ms["max"] < summary.latency_ms["max"] + 1

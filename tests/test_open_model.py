@@ -1,0 +1,183 @@
+"""The open model's logic on synthetic data: schedules, the queue model, sweeps, capacity, Little's law."""
+
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lab import arrivals, sweep
+from lab.record import CellSummary
+from lab.scenario import LoadProfile, Search, Slo
+from lab.summary import littles_law, prepare, summarise
+
+
+def test_poisson_schedule_has_the_asked_rate_and_exponential_gaps() -> None:
+    times = arrivals.schedule(200.0, 50.0, "poisson", seed=1)
+    assert len(times) == pytest.approx(200 * 50, rel=0.03)
+    gaps = np.diff(times)
+    # Exponential gaps: the standard deviation equals the mean (a paced schedule's would be ~0).
+    assert statistics.pstdev(gaps) == pytest.approx(float(np.mean(gaps)), rel=0.05)
+    even = np.diff(arrivals.schedule(200.0, 5.0, "uniform"))
+    assert np.allclose(even, 1 / 200)
+    assert arrivals.schedule(10.0, 5.0, seed=3) == arrivals.schedule(10.0, 5.0, seed=3)
+
+
+def test_bad_schedule_arguments_are_refused() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        arrivals.schedule(0, 1)
+    with pytest.raises(ValueError, match="'poisson' or 'uniform'"):
+        arrivals.schedule(1, 1, "bursty")
+
+
+def test_fifo_queue_matches_lindley_and_md1_mean_wait() -> None:
+    # Hand-checked: arrivals 0, 1, 2 with service 3 each queue behind each other.
+    assert arrivals.fifo_latency([0, 1, 2], [3, 3, 3]) == [3, 5, 7]
+    # Two servers: the second arrival does not wait.
+    assert arrivals.fifo_latency([0, 1, 2], [3, 3, 3], servers=2) == [3, 3, 4]
+    # M/D/1 at utilisation 0.8: mean wait = rho / (2 mu (1 - rho)) = 0.8 / (2 * 50 * 0.2) = 40 ms.
+    times = arrivals.schedule(40.0, 5000.0, seed=7)
+    latency = arrivals.fifo_latency(times, [0.02] * len(times))
+    assert statistics.mean(latency) - 0.02 == pytest.approx(0.040, rel=0.1)
+
+
+def _steps(*pairs: tuple[float, str]) -> list[sweep.Step]:
+    return [sweep.Step(rate, outcome) for rate, outcome in pairs]  # type: ignore[arg-type]
+
+
+def _open(**fields: object) -> LoadProfile:
+    base = {"users": 1, "spawn_rate": 1, "warmup_s": 1, "duration_s": 1, "model": "open"}
+    return LoadProfile.model_validate({**base, **fields})
+
+
+def test_listed_rates_stop_after_two_misses_then_bisect() -> None:
+    load = _open(rates=[5, 40, 80, 160], bisect=2)
+    assert sweep.next_rate(load, []) == 5
+    done = _steps((5, "meets"), (40, "misses"))
+    assert sweep.next_rate(load, done) == 80
+    done += _steps((80, "misses"))
+    assert sweep.next_rate(load, done) == 22.5  # between the last rate met (5) and the first missed (40)
+    done += _steps((22.5, "meets"))
+    assert sweep.next_rate(load, done) == 31.2
+    done += _steps((31.2, "misses"))
+    assert sweep.next_rate(load, done) is None
+    assert sweep.capacity(done) == (22.5, "exact")
+
+
+def test_a_sweep_that_never_misses_has_a_lower_bound_and_one_that_always_misses_an_upper() -> None:
+    load = _open(rates=[10, 20], bisect=2)
+    done = _steps((10, "meets"), (20, "meets"))
+    assert sweep.next_rate(load, done) is None
+    assert sweep.capacity(done) == (20, "at_least")
+    assert sweep.capacity(_steps((10, "misses"), (20, "misses"))) == (10, "below")
+
+
+def test_a_step_the_generator_could_not_keep_ends_the_sweep() -> None:
+    load = _open(search={"start": 10, "factor": 2, "max": 160}, bisect=3)
+    done = _steps((10, "meets"), (20, "meets"), (40, "untrusted"))
+    assert sweep.next_rate(load, done) is None
+    assert sweep.capacity(done) == (20, "at_least")
+    assert Search(start=10, factor=2, max=160).steps() == [10, 20, 40, 80, 160]
+
+
+def test_slo_outcome_names_what_was_missed() -> None:
+    slo = Slo(p99_ms=100)
+    assert slo.misses({"p99": 50.0}, 0.0, 1.0) == []
+    assert slo.misses({"p99": 150.0}, 0.05, 0.5) == [
+        "p99 150.0 ms > 100",
+        "error rate 0.05 > 0.01",
+        "achieved 0.5 of offered < 0.95",
+    ]
+
+
+def _open_requests(rate: float, seconds: float, service_s: float, process: str = "uniform") -> pd.DataFrame:
+    """A synthetic open-model cell: arrivals on schedule, served by a single FIFO server."""
+    sched = arrivals.schedule(rate, seconds, process, seed=5)
+    free, rows = 0.0, []
+    for s in sched:
+        start = max(s, free)
+        free = start + service_s
+        rows.append(
+            {"t": free, "name": "/x", "response_ms": (free - s) * 1000.0, "ok": 1, "sched": s, "sent": s, "wait": 0.0}
+        )
+    return pd.DataFrame(rows)
+
+
+def test_open_model_latency_runs_from_the_scheduled_time_and_service_time_from_the_send() -> None:
+    requests = _open_requests(20.0, 10.0, 0.01)
+    # A client that could not send during a stall: its send is late by the stall, its service is not.
+    late = requests["sched"].between(4.0, 5.0)
+    requests.loc[late, "sent"] = 5.0
+    requests.loc[late, "t"] = 5.0 + 0.01
+    requests.loc[late, "response_ms"] = 10.0
+    window = {"t0": 0.0, "warmup_s": 1.0, "end_s": 9.0, "model": "open", "rate": 20.0}
+    summary = summarise(requests, window, pd.DataFrame(columns=["ts", "metric", "value"]))
+    assert summary.model == "open" and summary.target_rps == 20
+    assert summary.offered_rps == pytest.approx(20, rel=0.01)
+    assert summary.service_ms["max"] == pytest.approx(10.0, abs=0.5)
+    # The request scheduled at 4.0 s waited a whole second: the latency shows it, the service time does not.
+    assert summary.latency_ms["max"] == pytest.approx(1010, abs=60)
+    assert summary.send_lag_ms["max"] == pytest.approx(1000, abs=60)
+    assert summary.value("service_p99") == summary.service_ms["p99"]
+
+
+def test_littles_law_holds_on_a_steady_queue_and_not_on_a_growing_one() -> None:
+    steady = prepare(_open_requests(20.0, 30.0, 0.03, "poisson"), {"model": "open"})
+    # In flight at each sample time, counted from the requests themselves (what the generator samples).
+    ts = np.arange(0, 30, 0.05)
+    counts = [int(((steady["sched"] <= t) & (steady["t"] > t)).sum()) for t in ts]
+    sampled = pd.DataFrame({"t": ts, "in_flight": counts})
+    inside = steady[(steady["at"] >= 5) & (steady["at"] < 25)]
+    mean, ratio = littles_law(inside, sampled, 5, 25)
+    assert mean == pytest.approx(20 * float(inside["latency_ms"].mean()) / 1000, rel=0.1)
+    assert ratio == pytest.approx(1.0, abs=0.1)
+    # A generator whose in-flight count is off (lost requests) breaks the law: flagged by the summary.
+    _, off = littles_law(inside, sampled.assign(in_flight=sampled["in_flight"] * 2), 5, 25)
+    assert off == pytest.approx(2.0, abs=0.2)
+
+
+def test_queue_prediction_of_a_fifo_server_matches_a_fifo_server() -> None:
+    requests = _open_requests(40.0, 30.0, 0.02, "poisson")
+    pool = {"/x": np.full(100, 0.02)}
+    predicted = sweep.predict(requests, pool, servers=1, start=5, end=25)
+    measured = prepare(requests, {"model": "open"})
+    inside = measured[(measured["at"] >= 5) & (measured["at"] < 25)]["latency_ms"]
+    assert predicted["p50"] == pytest.approx(float(inside.quantile(0.5)), rel=0.05)
+    assert predicted["p99"] == pytest.approx(float(inside.quantile(0.99)), rel=0.05)
+
+
+def test_outcome_of_a_flagged_step_is_untrusted() -> None:
+    summary = CellSummary(
+        requests=100, failures=0, error_rate=0.0, rps=10.0, latency_ms={"p99": 5.0}, window_s=10,
+        by_request={}, segments={}, flags=["generator_bound"], offered_rps=10.0,
+    )  # fmt: skip
+    assert sweep.outcome(summary, Slo(p99_ms=100))[0] == "untrusted"
+    summary.flags = []
+    assert sweep.outcome(summary, Slo(p99_ms=100)) == ("meets", [])
+    summary.rps = 5.0
+    assert sweep.outcome(summary, Slo(p99_ms=100))[0] == "misses"
+
+
+def test_service_pool_keeps_only_requests_that_had_the_server_to_themselves() -> None:
+    # Two overlapping requests (the second waited 5 ms behind the first), then one alone.
+    requests = pd.DataFrame(
+        {"t": [0.010, 0.015, 0.100], "name": "/x", "response_ms": [10.0, 10.0, 10.0], "ok": 1,
+         "sched": [0.0, 0.005, 0.090], "sent": [0.0, 0.005, 0.090], "wait": 0.0}
+    )  # fmt: skip
+    assert sweep.service_pool(requests)["/x"].tolist() == [0.010]
+
+
+def test_other_queue_disciplines_keep_the_mean_and_move_the_tail() -> None:
+    times = arrivals.schedule(40.0, 2000.0, seed=11)
+    services = [0.02] * len(times)
+    fifo = arrivals.queue_latency(times, services, 1, "fifo")
+    for discipline in ("random", "batches"):
+        other = arrivals.queue_latency(times, services, 1, discipline, seed=2)
+        # Work-conserving, same work: the same mean time in system (within sampling noise)...
+        assert statistics.mean(other) == pytest.approx(statistics.mean(fifo), rel=0.05), discipline
+        # ...but serving out of arrival order stretches the tail.
+        assert np.quantile(other, 0.999) > np.quantile(fifo, 0.999), discipline
+    with pytest.raises(ValueError, match="'fifo', 'random' or 'batches'"):
+        arrivals.queue_latency(times, services, 1, "lifo")
