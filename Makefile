@@ -16,7 +16,7 @@ strict ?=
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup bench bench-all audit catalogue compare report list test lint format clean
+.PHONY: setup bench bench-all bench-generator audit catalogue compare report list test lint format clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed, found " + sys.version.split()[0])'
@@ -35,6 +35,10 @@ bench: setup
 
 bench-all: setup
 	$(LAB) run --all --profile $(profile)
+
+# How fast one Locust process keeps an open-model schedule here (send lag and core use per rate).
+bench-generator: setup
+	$(LAB) run scenarios/benchmarks/generator.toml --profile $(profile)
 
 # Null mode for every scenario (or one): every variant runs the reference app; a claim that still passes is a defect.
 audit: setup

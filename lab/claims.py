@@ -173,7 +173,10 @@ def evaluate_one(claim: Claim, cells: Sequence[CellRecord], setting: str, min_re
         "method": f"{CONFIDENCE:.0%} bootstrap interval of the median, {len(repeats)} repeats{per}",
     }
     flagged = sorted({f for cell, base in pairs for c in (cell, base) if c and (p := c.at(at)) for f in p.flags})
-    untrusted = [f for f in flagged if f in UNTRUSTED]
+    # A claim about the generator's own schedule is judged on exactly what the flag would hide.
+    untrusted = [
+        f for f in flagged if f in UNTRUSTED and not (f == "generator_bound" and claim.metric.startswith("send_lag"))
+    ]
     if untrusted:
         reason = f"cells flagged {', '.join(untrusted)}: the numbers describe the lab, not the server"
         return result.model_copy(update={**measured, "reason": reason})

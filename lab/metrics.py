@@ -65,7 +65,7 @@ REGISTRY: tuple[Metric, ...] = (
     Metric("service_p50", "ms", "request", "traffic", "lower", "open model: median time from the actual send", "traffic"),
     Metric("service_p99", "ms", "request", "traffic", "lower", "open model: p99 of the time from the actual send", "traffic"),
     Metric("send_lag_p99", "ms", "request", "traffic", "lower",
-           "open model: p99 of how late the generator sent (waits for a free slot aside)", "traffic", claimable=False),
+           "open model: p99 of how late the generator sent (waits for a free slot aside)", "traffic"),
     Metric("server_cpu_pct", "% of a core", "cell", "server", "lower", "the server's process tree, mean",
            "mean", series="server_cpu_pct", table="srv cpu%", column=7, digits=0),
     Metric("server_rss_mb", "MB", "cell", "server", "lower", "the server's resident memory, mean",

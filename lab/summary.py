@@ -9,6 +9,7 @@ Cell-level metrics are computed from the registry (lab/metrics.py) alone.
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
@@ -275,7 +276,7 @@ def little_tolerance(in_flight_mean: float, samples: int, mean_latency_ms: float
     busy moments) relative to the mean latency (wide for millisecond requests)."""
     if in_flight_mean <= 0 or samples <= 0 or mean_latency_ms <= 0:
         return LITTLE_TOLERANCE
-    noise = 3 * (in_flight_mean / samples) ** 0.5 / in_flight_mean
+    noise = 3 * math.sqrt(in_flight_mean / samples) / in_flight_mean
     return max(LITTLE_TOLERANCE, noise, GENERATOR_JITTER_MS / mean_latency_ms)
 
 
@@ -300,7 +301,9 @@ def decide_flags(summary: CellSummary, pinned: bool, lag_bound_ms: float | None 
         or (peak is not None and peak >= GENERATOR_BOUND_PEAK_PCT)
     ):
         out.append("generator_bound")
-    if summary.little_ratio is not None and abs(summary.little_ratio - 1) > (summary.little_tolerance or LITTLE_TOLERANCE):
+    if summary.little_ratio is not None and abs(summary.little_ratio - 1) > (
+        summary.little_tolerance or LITTLE_TOLERANCE
+    ):
         out.append("not_steady")
     other = summary.value("server_cores_other_pct")
     if other is not None and other >= NOISY_NEIGHBOUR_PCT:

@@ -91,6 +91,7 @@ def sweep_table(rec: RunRecord) -> str:
                 _fmt(r["service_p99"]),
                 *([_fmt(r["predicted_p99"])] if predicted else []),
                 _fmt(r["in_flight"]),
+                _fmt(r["send_lag_p99"], 2),
             ]
         )
     return align(rows)

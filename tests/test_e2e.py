@@ -69,7 +69,9 @@ def test_claims_are_evaluated_from_the_measurements(run: tuple[RunRecord, Path, 
     assert p99["bad"] > 5 * p99["fix_await"]  # type: ignore[operator]
 
 
-def test_the_sweep_finds_the_blocked_loops_knee_near_its_physical_ceiling(run: tuple[RunRecord, Path, Path, str]) -> None:
+def test_the_sweep_finds_the_blocked_loops_knee_near_its_physical_ceiling(
+    run: tuple[RunRecord, Path, Path, str],
+) -> None:
     """One loop blocked 20 ms per request serves at most 50 req/s: the SLO is met below and missed above."""
     rec, _, _, stdout = run
     by_variant = {c.variant: c for c in rec.cells}
@@ -96,7 +98,13 @@ def test_raw_outputs_are_kept(run: tuple[RunRecord, Path, Path, str]) -> None:
     for cell in ("r1-bad", "r1-fix_await", "r1-fix_threadpool"):
         assert (directory / "cells" / cell / "server.log").exists()
         for rate in ("rate-10", "rate-40", "rate-80"):
-            for name in ("requests.csv", "window.json", "in_flight.csv", "locust_stats.csv", "locust_stats_history.csv"):
+            for name in (
+                "requests.csv",
+                "window.json",
+                "in_flight.csv",
+                "locust_stats.csv",
+                "locust_stats_history.csv",
+            ):
                 assert (directory / "cells" / cell / rate / name).exists(), f"{cell}/{rate}/{name}"
 
 

@@ -161,11 +161,11 @@ def test_bad_open_model_settings_are_one_line_errors(tmp_path: Path, profile: st
 def test_bad_slo_and_claim_rates_are_one_line_errors(tmp_path: Path) -> None:
     sweep = '[profiles.p]\nusers = 1\nspawn_rate = 1\nwarmup_s = 1\nduration_s = 1\nmodel = "open"\nrates = [10, 20]\n'
     path = write_scenario(tmp_path, extra=sweep)
-    path.write_text('slo = { p99_ms = -1 }\n' + path.read_text())
+    path.write_text("slo = { p99_ms = -1 }\n" + path.read_text())
     with pytest.raises(LabError, match=r"slo.p99_ms.: Input should be greater than 0"):
         scenario.load(str(path))
     claim = '[[claims]]\ntext = "t"\nmetric = "p99"\nvariant = "good"\nat_rps = 15\nthreshold = 1\n'
     path = write_scenario(tmp_path, extra=sweep + claim)
-    path.write_text('slo = { p99_ms = 100 }\n' + path.read_text())
+    path.write_text("slo = { p99_ms = 100 }\n" + path.read_text())
     with pytest.raises(LabError, match=r"claims\[0\].at_rps: 15 req/s is not a rate profile 'p' runs \(10, 20\)"):
         scenario.load(str(path))
