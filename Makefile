@@ -16,7 +16,7 @@ strict ?=
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup bench bench-all bench-generator audit catalogue compare report list test lint format clean
+.PHONY: setup bench bench-all bench-generator baseline bench-ci audit catalogue compare report list test lint format clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed, found " + sys.version.split()[0])'
@@ -36,9 +36,22 @@ bench: setup
 bench-all: setup
 	$(LAB) run --all --profile $(profile)
 
-# How fast one Locust process keeps an open-model schedule here (send lag and core use per rate).
+comma := ,
+# A scenario's CI-profile run stored as results/baselines/<scenario>.json, to commit.
+baseline: setup
+	@if [ -z "$(scenario)" ]; then echo "usage: make baseline scenario=NAME[,NAME...]"; exit 2; fi
+	$(LAB) baseline $(subst $(comma), ,$(scenario))
+
+# CI: each scenario with a baseline (or those named) on its CI profile, gated against the baseline.
+# Exit 0 clean, 1 regression, 2 could not run; outputs in results/ci/ and $$GITHUB_STEP_SUMMARY.
+bench-ci: setup
+	$(LAB) ci $(subst $(comma), ,$(scenario))
+
+# How fast one Locust process keeps an open-model schedule here (send lag and core use per rate),
+# and its achieved maximum on a server-bound endpoint against wrk's (needs Debian's wrk).
 bench-generator: setup
 	$(LAB) run scenarios/benchmarks/generator.toml --profile $(profile)
+	$(LAB) wrk-check
 
 # Null mode for every scenario (or one): every variant runs the reference app; a claim that still passes is a defect.
 audit: setup

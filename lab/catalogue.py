@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lab import record, results, scenario
+from lab.capacity import capacities
 from lab.errors import LabError
 from lab.record import ClaimResult, RunRecord
 
@@ -59,6 +60,13 @@ def table(root: Path, profile: str = "default") -> str:
                 f"| `{name}` | {claim.text}{setting} | {claim.op} {claim.threshold:g}{unit} | {_value(claim)} "
                 f"| {claim.verdict} | {null_verdict} |"
             )
+        if not measured.claims:  # a capacity-planning table, not a verdict
+            for found in capacities(measured):
+                note = " (contended: more workers than server cores)" if found.contended else ""
+                rows.append(
+                    f"| `{name}` | capacity at the SLO, {found.group}{note} | | {found.shown} req/s "
+                    f"(per repeat {', '.join(f'{v:g}' for v in found.capacities)}) | measured | |"
+                )
     first = next((r for n in scenario.known() if (r := newest(n, root, lambda r: not r.null_mode))), None)
     machine = f"{first.environment.cpu_model}, {first.environment.cpus_available} cores" if first else "this machine"
     return "\n".join(

@@ -21,7 +21,7 @@ from types import FrameType
 
 import pandas as pd
 
-from lab import depsets, load, record, results, services, sweep
+from lab import depsets, history, load, record, results, services, sweep
 from lab.checks import verify_answers
 from lab.claims import evaluate
 from lab.errors import CellError, LabError
@@ -58,6 +58,7 @@ class RunOptions:
     progress: bool = True
     versions: list[str] | None = None
     null: bool = False  # every variant runs the reference variant's app
+    history: bool = True  # append a complete run's claims and capacities to results/history.parquet
 
 
 @dataclass
@@ -161,6 +162,11 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
         rec.finished_at = record.now()
         rec.wall_s = round(time.monotonic() - started, 2)
         record.write(directory, rec)
+    if rec.status == "complete" and not options.null and options.history:
+        try:
+            history.append(rec, options.results_root / "history.parquet")
+        except (OSError, ValueError) as exc:  # the run itself is recorded; its trend row is not worth a crash
+            print(f"warning: history not updated: {exc}", file=sys.stderr)
     return outcome
 
 
@@ -317,9 +323,11 @@ def _open_cell(
                 window["warmup_s"],
                 window["end_s"],
                 discipline=scenario.queue.discipline,
+                request=scenario.queue.request,
             )
+            part = point.part(scenario.queue.request or "all")
             for key, predicted in point.predicted_ms.items():
-                measured = point.latency_ms.get(key)
+                measured = part.latency_ms.get(key) if part is not None else None
                 if predicted and measured is not None:
                     point.metrics[f"queue_ratio_{key}"] = round(measured / predicted, 4)
     value, bound = sweep.capacity(done)

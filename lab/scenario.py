@@ -223,6 +223,9 @@ class QueueModel(Strict):
     discipline: Literal["fifo", "random", "batches"] = "fifo"
     # The variants whose mechanism the model describes; empty: every `bad*` variant.
     variants: list[str] = []
+    # The request name that goes through the queue (e.g. a `def` route through the threadpool,
+    # while an async /health bypasses it); empty: every request (one blocked loop serves all).
+    request: str = ""
 
     def describes(self, variant: str) -> bool:
         return variant in self.variants if self.variants else variant.startswith("bad")
@@ -325,6 +328,14 @@ def setting_keys(key: str) -> list[str]:
     return key.split("+")
 
 
+class CiSettings(Strict):
+    """How CI gates this scenario against its baseline (lab/gate.py)."""
+
+    profile: str = "quick"
+    tolerance: float = Field(0.25, ge=0, le=10)  # how far a value may move the worse way before it regresses
+    gate_absolute: bool = False  # also gate rps and p99 themselves (same machine only)
+
+
 class Scenario(Strict):
     name: str
     path: str
@@ -348,6 +359,7 @@ class Scenario(Strict):
     app_probes: list[AppProbe] = []
     slo: Slo | None = None  # capacity = the highest rate of a sweep that meets it
     queue: QueueModel | None = None  # draw the queueing prediction beside the measured curve
+    ci: CiSettings = CiSettings()
 
     @field_validator("locustfile")
     @classmethod
@@ -394,6 +406,8 @@ class Scenario(Strict):
                             f"claims[{i}].at_rps: {claim.at_rps:g} req/s is not a rate profile {name!r} runs "
                             f"({', '.join(f'{r:g}' for r in profile.planned_rates())})"
                         )
+        if self.ci.profile not in self.profiles:
+            raise ValueError(f"ci.profile: no profile {self.ci.profile!r}; one of {', '.join(self.profiles)}")
         for required in ("quick", "default"):
             if required not in self.profiles:
                 raise ValueError(f"profiles: a {required!r} profile is required")

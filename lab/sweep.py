@@ -108,12 +108,15 @@ def predict(
     end: float,
     seed: int = 0,
     discipline: str = "fifo",
+    request: str = "",
 ) -> dict[str, float | None]:
     """Latency percentiles (ms) a FIFO queue with `servers` servers would give the requests of one
     step: the step's own arrival times (warm-up included, so the queue starts as the server's did),
     each with a service time drawn from the pool of its request name."""
     everything = np.concatenate(list(pool.values())) if pool else np.array([])
     rows = requests[requests["sched"].notna() & ~requests["name"].isin(arrivals.NOT_REQUESTS)].sort_values("sched")
+    if request:
+        rows = rows[rows["name"] == request]
     if rows.empty or everything.size == 0:
         return {}
     rng = np.random.default_rng(seed)

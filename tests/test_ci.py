@@ -1,0 +1,155 @@
+"""The CI gate: baselines, regressions against noise, the outputs CI reads, the history."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lab import baseline, ci_outputs, history
+from lab.gate import gate
+from lab.record import RunRecord
+from tests.conftest import lab, write_scenario
+from tests.recorded import loop_blocking
+
+
+def _moved(rec: RunRecord, factor: float, verdict: str | None = None) -> RunRecord:
+    """The same run with every claim moved (a planted change): `factor` below 1 toward failing (a
+    `>=` claim's value times it, a `<=` claim's divided by it), above 1 away from it."""
+    claims = []
+    for claim in rec.claims:
+        update: dict[str, object] = {}
+        f = factor if claim.op == ">=" else 1 / factor
+        if claim.value is not None and claim.low is not None and claim.high is not None:
+            update |= {"value": claim.value * f, "low": claim.low * f, "high": claim.high * f}
+        if verdict is not None and claim.verdict == "pass":
+            update["verdict"] = verdict
+        claims.append(claim.model_copy(update=update))
+    return rec.model_copy(update={"claims": claims}, deep=True)
+
+
+def test_a_rerun_of_the_same_numbers_is_clean() -> None:
+    rec = loop_blocking()
+    result = gate(baseline.from_run(rec), rec, tolerance=0.25)
+    assert result.exit_code == 0 and not result.differences
+    assert {f.kind for f in result.findings} == {"unchanged"}
+
+
+def test_a_change_inside_the_tolerance_passes_and_a_planted_regression_fails() -> None:
+    rec = loop_blocking()
+    base = baseline.from_run(rec)
+    assert gate(base, _moved(rec, 0.9), tolerance=0.25).exit_code == 0  # within noise
+    result = gate(base, _moved(rec, 0.3), tolerance=0.25)  # every claim moved far toward failing
+    measured = [c for c in rec.claims if c.value is not None]
+    assert result.exit_code == 1 and len(result.regressions) == len(measured) > 0
+    assert all("moved past" in f.why for f in result.regressions)
+    # Moving the better way is an improvement, never a regression.
+    assert gate(base, _moved(rec, 3.0), tolerance=0.25).exit_code == 0
+
+
+def test_a_verdict_that_flips_from_pass_to_fail_is_a_regression_even_inside_the_tolerance() -> None:
+    rec = loop_blocking()
+    base = baseline.from_run(rec)
+    passing = [c for c in rec.claims if c.verdict == "pass"]
+    assert passing
+    result = gate(base, _moved(rec, 1.0, verdict="fail"), tolerance=0.25)
+    assert len(result.regressions) == len(passing)
+    assert all(f.why == "verdict went from pass to fail" for f in result.regressions)
+    # ...while pass -> inconclusive is shown, not failed: noise must not break the build.
+    assert gate(base, _moved(rec, 1.0, verdict="inconclusive"), tolerance=0.25).exit_code == 0
+
+
+def test_runs_on_other_versions_are_compared_and_say_so() -> None:
+    rec = loop_blocking()
+    base = baseline.from_run(rec)
+    other = rec.model_copy(deep=True)
+    other.environment.packages["fastapi"] = "0.129.0"
+    other.environment.cpu_model = "another CPU"
+    result = gate(base, other, tolerance=0.25)
+    assert any(d.startswith("fastapi: ") and d.endswith("-> 0.129.0") for d in result.differences)
+    assert any(d.startswith("machine: ") for d in result.differences)
+    assert result.exit_code == 0  # the ratios still agree: allowed, and said plainly
+
+
+def test_absolute_figures_are_gated_only_when_asked_and_on_the_same_machine() -> None:
+    rec = loop_blocking()
+    base = baseline.from_run(rec)
+    slower = rec.model_copy(deep=True)
+    for v in slower.variants.values():
+        v.rps = (v.rps or 0) * 0.5
+    assert gate(base, slower, tolerance=0.25).exit_code == 0
+    assert gate(base, slower, tolerance=0.25, gate_absolute=True).exit_code == 1
+    slower.environment.cpu_model = "another CPU"
+    assert gate(base, slower, tolerance=0.25, gate_absolute=True).exit_code == 0
+
+
+def test_baselines_round_trip_and_a_broken_one_is_one_line(tmp_path: Path) -> None:
+    rec = loop_blocking()
+    path = baseline.save(baseline.from_run(rec), tmp_path)
+    assert baseline.load(rec.scenario, tmp_path) == baseline.from_run(rec)
+    path.write_text('{"scenario": 1}')
+    with pytest.raises(Exception, match=r"loop-blocking.json: not a valid baseline: field"):
+        baseline.load(rec.scenario, tmp_path)
+
+
+def test_outputs_parse_and_count_one_case_per_claim(tmp_path: Path) -> None:
+    rec = loop_blocking()
+    clean = gate(baseline.from_run(rec), rec, tolerance=0.25)
+    broken = gate(baseline.from_run(rec), _moved(rec, 1.0, verdict="fail"), tolerance=0.25)
+    files = ci_outputs.write_all([broken], tmp_path, could_not_run=["ghost: no baseline"])
+    assert {p.name for p in files} == {"summary.md", "junit.xml", "gate.json", "bencher.json"}
+    root = ET.parse(tmp_path / "junit.xml").getroot()
+    suite = root.find("testsuite[@name='loop-blocking']")
+    assert suite is not None and len(suite.findall("testcase")) == len(rec.claims)
+    failures = suite.findall("testcase/failure")
+    assert len(failures) == len(broken.regressions) and "verdict went from pass to fail" in failures[0].text  # type: ignore[operator]
+    assert root.find("testsuite[@name='could not run']/testcase/error") is not None
+    md = ci_outputs.markdown([clean, broken])
+    assert md.count("| | claim | baseline | now (95% interval) | change |") == 2 and "REGRESSION" in md
+    bmf = json.loads((tmp_path / "bencher.json").read_text())
+    some = next(iter(bmf.values()))
+    assert set(some["ratio"]) == {"value", "lower_value", "upper_value"}
+    assert json.loads((tmp_path / "gate.json").read_text())["regressions"] == len(broken.regressions)
+
+
+def test_history_round_trips_through_pandas_and_draws_trends(tmp_path: Path) -> None:
+    rec = loop_blocking()
+    path = tmp_path / "history.parquet"
+    history.append(rec, path)
+    history.append(_moved(rec, 0.5), path, regressions=[rec.claims[0].text])
+    frame = pd.read_parquet(path)
+    assert len(frame) == 2 * len(rec.claims)
+    assert set(frame["scenario"]) == {"loop-blocking"} and frame["regression"].sum() == 1
+    page = history.trends_page(frame, tmp_path).read_text()
+    assert page.count("class=\"plotly-graph-div\"") >= len(rec.claims) or page.count("plotly-graph-div") >= 1
+
+
+SLOW_FIX = 'good = "apps.loop_blocking.fix_await:app"'
+CLAIM = '[[claims]]\ntext = "the median stays fast"\nmetric = "p50"\nvariant = "good"\nop = "<="\nthreshold = 10\n'
+
+
+def test_bench_ci_gates_a_real_run_against_a_baseline_made_here(tmp_path: Path) -> None:
+    """Baseline and a clean re-run (exit 0), then a `time.sleep` planted in the fix (exit 1)."""
+    results, baselines, out = tmp_path / "results", tmp_path / "baselines", tmp_path / "ci"
+    path = write_scenario(tmp_path, variants=SLOW_FIX, extra=CLAIM)
+    common = ["--results", str(results), "--baselines", str(baselines), "--quiet"]
+    made = lab("baseline", str(path), *common)
+    assert made.returncode == 0, made.stderr[-2000:]
+    assert (baselines / "tiny.json").is_file()
+    clean = lab("ci", str(path), *common, "--out", str(out), "--reports", str(tmp_path / "reports"))
+    assert clean.returncode == 0, clean.stdout[-2000:] + clean.stderr[-2000:]
+    assert "no regression" in (out / "summary.md").read_text()
+    # The planted regression: the fix now blocks its loop 30 ms per request (tests/apps/slow_fix.py).
+    path.write_text(path.read_text().replace("apps.loop_blocking.fix_await:app", "tests.apps.slow_fix:app"))
+    broken = lab("ci", str(path), *common, "--out", str(out), "--reports", str(tmp_path / "reports"))
+    assert broken.returncode == 1, broken.stdout[-2000:] + broken.stderr[-2000:]
+    summary = (out / "summary.md").read_text()
+    assert "1 regression(s)" in summary and "scenario file changed" in summary
+    trend = pd.read_parquet(results / "history.parquet")
+    assert trend["regression"].sum() == 1
+    # A scenario with no baseline could not run: exit 2.
+    missing = lab("ci", "loop-blocking", *common, "--out", str(out), "--reports", str(tmp_path / "reports"))
+    assert missing.returncode == 2 and "no baseline for loop-blocking" in missing.stderr
