@@ -153,12 +153,13 @@ def evaluate_one(claim: Claim, cells: Sequence[CellRecord], setting: str, min_re
     ]
     if not pairs:
         return result.model_copy(update={"reason": "no measured cells for this claim"})
-    at = claim.at_rps
-    missing = [c.variant for cell, base in pairs for c in (cell, base) if c is not None and c.at(at) is None]
+    at, tag = claim.at_rps, claim.at_tag
+    missing = [c.variant for cell, base in pairs for c in (cell, base) if c is not None and c.at(at, tag) is None]
     if missing:
-        return result.model_copy(update={"reason": f"{missing[0]} did not run {at:g} req/s (its sweep stopped below)"})
+        where = f"at {tag}" if tag else f"{at:g} req/s (its sweep stopped below)"
+        return result.model_copy(update={"reason": f"{missing[0]} did not run {where}"})
     try:
-        repeats = [_repeat(_at(c, at), _at(b, at) if b else None, claim) for c, b in pairs]
+        repeats = [_repeat(_at(c, at, tag), _at(b, at, tag) if b else None, claim) for c, b in pairs]
     except Unmeasurable as exc:
         return result.model_copy(update={"reason": str(exc)})
 
@@ -172,7 +173,7 @@ def evaluate_one(claim: Claim, cells: Sequence[CellRecord], setting: str, min_re
         "repeats": len(repeats),
         "method": f"{CONFIDENCE:.0%} bootstrap interval of the median, {len(repeats)} repeats{per}",
     }
-    flagged = sorted({f for cell, base in pairs for c in (cell, base) if c and (p := c.at(at)) for f in p.flags})
+    flagged = sorted({f for cell, base in pairs for c in (cell, base) if c and (p := c.at(at, tag)) for f in p.flags})
     # A claim about the generator's own schedule is judged on exactly what the flag would hide.
     untrusted = [
         f for f in flagged if f in UNTRUSTED and not (f == "generator_bound" and claim.metric.startswith("send_lag"))
@@ -184,7 +185,7 @@ def evaluate_one(claim: Claim, cells: Sequence[CellRecord], setting: str, min_re
         why
         for cell, base in pairs
         for c, role in ((cell, claim.variant), (base, claim.baseline))
-        if c is not None and (p := c.at(at)) is not None and (why := _too_few(p, claim, str(role)))
+        if c is not None and (p := c.at(at, tag)) is not None and (why := _too_few(p, claim, str(role)))
     ]
     if thin:
         return result.model_copy(update={**measured, "reason": thin[0]})
@@ -202,8 +203,8 @@ def evaluate_one(claim: Claim, cells: Sequence[CellRecord], setting: str, min_re
     return result.model_copy(update={**measured, "verdict": verdict, "reason": reason})
 
 
-def _at(cell: CellRecord, rate: float | None) -> CellSummary:
-    found = cell.at(rate)
+def _at(cell: CellRecord, rate: float | None, tag: str | None) -> CellSummary:
+    found = cell.at(rate, tag)
     assert found is not None
     return found
 

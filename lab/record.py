@@ -103,6 +103,7 @@ class CellSummary(Traffic):
     meets_slo: bool | None = None  # a step of a sweep: whether it met the scenario's SLO
     slo_misses: list[str] = []
     predicted_ms: dict[str, float | None] = {}  # the queue model's latency at this step's arrivals
+    tag: str = ""  # a step run for a claim at a fraction of a capacity: "0.8 x capacity of bad"
 
     @field_validator("metrics")
     @classmethod
@@ -167,11 +168,13 @@ class CellRecord(Model):
     points: list[CellSummary] = []
     capacity_bound: Literal["exact", "at_least", "below"] | None = None
 
-    def at(self, rate: float | None) -> CellSummary | None:
-        """The cell's summary, or its step at an offered rate."""
+    def at(self, rate: float | None = None, tag: str | None = None) -> CellSummary | None:
+        """The cell's summary, or its step at an offered rate, or its step with a tag."""
+        if tag is not None:
+            return next((p for p in self.points if p.tag == tag), None)
         if rate is None:
             return self.summary
-        return next((p for p in self.points if p.target_rps == rate), None)
+        return next((p for p in self.points if p.target_rps == rate and not p.tag), None)
 
 
 class VariantSummary(Traffic):

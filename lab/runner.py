@@ -80,6 +80,8 @@ class CellContext:
     run_id: str
     progress: Progress | None
     services: services.Services
+    # Capacity per (repeat, matrix point, variant) of the cells run so far: `at_rate` claims' rates.
+    capacities: dict[tuple[int, str, str], float] = field(default_factory=dict)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -193,7 +195,7 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
         cell.app, cell.server, port, cores=ctx.layout.server, env=env, log=log, cwd=ROOT, what=what, python=python
     )
     ctx.services.before_cell()
-    steps: list[tuple[Path, LoadProfile]] = []  # each Locust run of the cell: its folder and load
+    steps: list[tuple[Path, LoadProfile, str]] = []  # each Locust run of the cell: folder, load, tag
     with server:
         answers = verify_answers(host, port, ctx.scenario.verify, what)
         with sampler:
@@ -205,20 +207,25 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
                 sampler.add_probe(app_probe(host, port, probe), every_s=0.5)
             done: list[sweep.Step] = []
             while True:
-                step_load, folder = cell.load, out
+                step_load, folder, tag = cell.load, out, ""
                 if cell.load.model == "open":
                     rate = sweep.next_rate(cell.load, done)
                     if rate is None:
-                        break
-                    warmup = cell.load.warmup_s if not done else cell.load.settle_s
+                        extra = _fraction_step(cell, ctx, done, {t for _, _, t in steps})
+                        if extra is None:
+                            break
+                        rate, tag = extra
+                    warmup = cell.load.warmup_s if not steps else cell.load.settle_s
                     duration = cell.load.duration_s
-                    if cell.load.claimed_duration_s and rate in {c.at_rps for c in ctx.scenario.claims}:
+                    claimed = tag or rate in {c.at_rps for c in ctx.scenario.claims}
+                    if cell.load.claimed_duration_s and claimed:
                         duration = cell.load.claimed_duration_s
                     step_load = cell.load.model_copy(update={"rate": rate, "warmup_s": warmup, "duration_s": duration})
-                    folder = out / f"rate-{rate:g}"
+                    folder = out / (f"rate-{rate:g}" + ("-at-fraction" if tag else ""))
                     folder.mkdir()
                     if ctx.progress:
-                        ctx.progress.say(f"    {rate:g} req/s offered (open model, {cell.load.arrivals} arrivals)")
+                        why = f" ({tag})" if tag else ""
+                        ctx.progress.say(f"    {rate:g} req/s offered{why} (open model, {cell.load.arrivals} arrivals)")
                 generator_cores = load.run(
                     ctx.scenario.locustfile,
                     step_load,
@@ -229,14 +236,15 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
                     on_start=lambda pid: sampler.watch("generator", pid),
                     on_tick=ctx.progress.tick if ctx.progress else lambda _: None,
                     on_window=ctx.services.on_window if not done else None,
-                    seed=cell.repeat * 1000 + len(done),
+                    seed=cell.repeat * 1000 + len(steps),
                 )
-                steps.append((folder, step_load))
+                steps.append((folder, step_load, tag))
                 if cell.load.model == "closed":
                     break
                 interim = _summarise(folder, step_load, sampler.rows[:], ctx, pinned=ctx.layout.pinned)
                 result, misses = sweep.outcome(interim, ctx.scenario.slo) if ctx.scenario.slo else ("meets", [])
-                done.append(sweep.Step(float(step_load.rate or 0), result))
+                if not tag:  # a step run for a claim does not move the sweep
+                    done.append(sweep.Step(float(step_load.rate or 0), result))
                 if ctx.progress:
                     ctx.progress.cell_done(interim, f"{result}{': ' + '; '.join(misses) if misses else ''}")
     assert server.stopped is not None
@@ -251,10 +259,15 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
         as_requested=server.affinity == sorted(ctx.layout.server) and generator_cores == sorted(ctx.layout.generator),
     )
     pinned = ctx.layout.pinned and affinity.as_requested
-    points = [_summarise(folder, step_load, sampler.rows, ctx, pinned, sampler.errors) for folder, step_load in steps]
+    points = [_summarise(folder, load_, sampler.rows, ctx, pinned, sampler.errors) for folder, load_, _ in steps]
+    for point, (_, _, tag) in zip(points, steps, strict=True):
+        point.tag = tag
     bound = None
     if cell.load.model == "open":
-        summary, bound = _open_cell(points, [f for f, _ in steps], cell.variant, ctx)
+        summary, bound = _open_cell(points, [f for f, _, _ in steps], cell.variant, ctx)
+        capacity = summary.value("capacity")
+        if capacity is not None and bound == "exact":
+            ctx.capacities[(cell.repeat, cell.setting_label, cell.variant)] = capacity
     else:
         summary, points = points[0], []
     if ctx.progress and not points:
@@ -274,6 +287,23 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
         points=points,
         capacity_bound=bound,
     )
+
+
+def _fraction_step(cell: Cell, ctx: CellContext, done: list[sweep.Step], ran: set[str]) -> tuple[float, str] | None:
+    """The next step an `at_rate` claim needs in this cell: a fraction of its `of` variant's capacity
+    in this repeat (this cell's own, just measured, when it is that variant)."""
+    for claim in ctx.scenario.claims:
+        tag = claim.at_tag
+        if tag is None or tag in ran or claim.of is None:
+            continue
+        if claim.of == cell.variant:
+            capacity, bound = sweep.capacity(done)
+            capacity = capacity if bound == "exact" else None  # a bound is no base for a fraction
+        else:
+            capacity = ctx.capacities.get((cell.repeat, cell.setting_label, claim.of))
+        if capacity and claim.at_rate is not None:
+            return float(f"{claim.at_rate * capacity:.3g}"), tag
+    return None
 
 
 def _summarise(
@@ -305,14 +335,15 @@ def _open_cell(
     scenario = ctx.scenario
     pool = None
     if scenario.queue is not None and points and scenario.queue.describes(variant):
-        lowest = min(range(len(points)), key=lambda i: points[i].target_rps or 0)
+        lowest = min((i for i, p in enumerate(points) if not p.tag), key=lambda i: points[i].target_rps or 0)
         pool = sweep.service_pool(_inside(folders[lowest]))
     done = []
     for point, folder in zip(points, folders, strict=True):
         if scenario.slo is not None:
             result, point.slo_misses = sweep.outcome(point, scenario.slo)
             point.meets_slo = result == "meets" if result != "untrusted" else None
-            done.append(sweep.Step(float(point.target_rps or 0), result))
+            if not point.tag:
+                done.append(sweep.Step(float(point.target_rps or 0), result))
         if pool is not None and scenario.queue is not None:
             window = read_window(folder / "window.json")
             requests = prepare(read_requests(folder / "requests.csv"), window)
@@ -334,7 +365,7 @@ def _open_cell(
     if len(points) == 1 or value is None:
         summary = points[-1].model_copy(deep=True)
     else:
-        summary = next(p for p in points if p.target_rps == value).model_copy(deep=True)
+        summary = next(p for p in points if p.target_rps == value and not p.tag).model_copy(deep=True)
     if value is not None and len(points) > 1:
         summary.metrics["capacity"] = value
     return summary, bound if len(points) > 1 else None

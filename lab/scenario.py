@@ -260,13 +260,23 @@ class Claim(Strict):
     guard: bool = False
     # Open-model sweeps: judge the step at this offered rate (every variant ran it), not the cell.
     at_rps: float | None = Field(None, gt=0)
+    # Open-model sweeps: judge at this fraction of one variant's (`of`) capacity measured in the
+    # same repeat; the lab runs every variant at that rate after the sweep.
+    at_rate: float | None = Field(None, gt=0, le=2)
+    of: str | None = None
     # Judged only on runs of this load model (a profile's `model`); other runs skip the claim.
     load_model: Literal["closed", "open"] | None = None
 
     @property
+    def at_tag(self) -> str | None:
+        """How the step a claim is judged at is labelled in the record (`at_rate` claims)."""
+        return f"{self.at_rate:g} x capacity of {self.of}" if self.at_rate is not None else None
+
+    @property
     def needs_model(self) -> str | None:
         """The load model a run must have for this claim to be judged on it."""
-        return self.load_model or ("open" if self.at_rps is not None or self.metric == "capacity" else None)
+        implied = self.at_rps is not None or self.at_rate is not None or self.metric == "capacity"
+        return self.load_model or ("open" if implied else None)
 
     @field_validator("metric")
     @classmethod
@@ -277,6 +287,16 @@ class Claim(Strict):
                 f"unknown metric {name!r}; one of {', '.join(metrics.claimable())}, or app_<probe>_peak|mean|last"
             )
         return name
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> Claim:
+        if self.at_rps is not None and self.at_rate is not None:
+            raise ValueError("at_rps and at_rate: name one rate to judge at, not both")
+        if (self.at_rate is None) != (self.of is None):
+            raise ValueError(
+                "at_rate needs `of`, the variant whose capacity it is a fraction of (and `of` needs at_rate)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _request_needs_traffic_metric(self) -> Claim:
@@ -397,6 +417,13 @@ class Scenario(Strict):
             if profile.sweep and self.slo is None:
                 raise ValueError(f"profiles.{name}: a sweep needs an slo (e.g. slo = {{ p99_ms = 100 }})")
         for i, claim in enumerate(self.claims):
+            if claim.of is not None:
+                first = next(iter(self.variants))
+                if claim.of != first:
+                    raise ValueError(
+                        f"claims[{i}].of: {claim.of!r} must be the first variant ({first!r}): its capacity is "
+                        "measured first in each repeat, then every variant runs at the fraction"
+                    )
             if claim.at_rps is not None:
                 if claim.load_model == "closed":
                     raise ValueError(f"claims[{i}].at_rps: a closed-model claim has no arrival rate")

@@ -124,7 +124,7 @@ def test_history_round_trips_through_pandas_and_draws_trends(tmp_path: Path) -> 
     assert len(frame) == 2 * len(rec.claims)
     assert set(frame["scenario"]) == {"loop-blocking"} and frame["regression"].sum() == 1
     page = history.trends_page(frame, tmp_path).read_text()
-    assert page.count("class=\"plotly-graph-div\"") >= len(rec.claims) or page.count("plotly-graph-div") >= 1
+    assert page.count('class="plotly-graph-div"') >= len(rec.claims) or page.count("plotly-graph-div") >= 1
 
 
 SLOW_FIX = 'good = "apps.loop_blocking.fix_await:app"'

@@ -73,3 +73,32 @@ def test_a_stall_is_reported_by_every_request_scheduled_during_it_and_not_by_clo
     assert slow["closed"] <= 4, slow
     summary = opened.cells[0].summary
     assert summary is not None and summary.service_ms["max"] < summary.latency_ms["max"] + 1
+
+
+def test_a_claim_at_a_fraction_of_a_measured_capacity_runs_every_variant_at_that_rate(
+    tmp_path: Path, dirs: tuple[Path, Path]
+) -> None:
+    """bad (a loop blocked 20 ms) meets p99 <= 100 ms at 10 req/s and misses it at 80: its capacity
+    is 10; every variant then runs at 0.8 x 10 = 8 req/s, and the claim is judged there."""
+    variants = 'bad = "apps.loop_blocking.bad:app"\ngood = "apps.loop_blocking.fix_await:app"'
+    claim = (
+        '[[claims]]\ntext = "at 80 % of bad\'s capacity"\nmetric = "p50"\nvariant = "bad"\nbaseline = "good"\n'
+        'at_rate = 0.8\nof = "bad"\nthreshold = 0.5\n'
+    )
+    profile = (
+        'users = 1\nspawn_rate = 1\nwarmup_s = 1\nduration_s = 3\nsettle_s = 0.5\nmodel = "open"\nrates = [10, 80]'
+    )
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = write_scenario(tmp_path, variants=variants, extra=f"[profiles.probe]\n{profile}\n{claim}")
+    text = path.read_text().replace('BLOCK_MS = "1"', 'BLOCK_MS = "20"').replace("waited_ms = 1", "waited_ms = 20")
+    path.write_text("slo = { p99_ms = 100 }\n" + text)
+    proc = lab("run", str(path), "--profile", "probe", "--results", str(dirs[0]), "--no-report", "--quiet")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    rec = record.load(next(dirs[0].glob("*/*/run.json")).parent)
+    cells = {c.variant: c for c in rec.cells}
+    assert cells["bad"].capacity_bound == "exact" and cells["bad"].summary.value("capacity") == 10  # type: ignore[union-attr]
+    for cell in cells.values():
+        tagged_points = [p for p in cell.points if p.tag]
+        assert [(p.target_rps, p.tag) for p in tagged_points] == [(8.0, "0.8 x capacity of bad")], cell.variant
+    [result] = rec.claims
+    assert result.value is not None and result.reason == "" and result.verdict == "pass"

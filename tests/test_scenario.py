@@ -169,3 +169,14 @@ def test_bad_slo_and_claim_rates_are_one_line_errors(tmp_path: Path) -> None:
     path.write_text("slo = { p99_ms = 100 }\n" + path.read_text())
     with pytest.raises(LabError, match=r"claims\[0\].at_rps: 15 req/s is not a rate profile 'p' runs \(10, 20\)"):
         scenario.load(str(path))
+
+
+def test_a_fraction_of_a_capacity_names_the_first_variant(tmp_path: Path) -> None:
+    variants = 'a = "apps.loop_blocking.bad:app"\nb = "apps.loop_blocking.fix_await:app"'
+    base = '[[claims]]\ntext = "t"\nmetric = "p50"\nvariant = "a"\nthreshold = 1\nat_rate = 0.8\n'
+    with pytest.raises(LabError, match=r"at_rate needs `of`"):
+        scenario.load(str(write_scenario(tmp_path, variants=variants, extra=base)))
+    with pytest.raises(LabError, match=r"claims\[0\].of: 'b' must be the first variant \('a'\)"):
+        scenario.load(str(write_scenario(tmp_path, variants=variants, extra=base + 'of = "b"\n')))
+    loaded = scenario.load(str(write_scenario(tmp_path, variants=variants, extra=base + 'of = "a"\n')))
+    assert loaded.claims[0].at_tag == "0.8 x capacity of a" and loaded.claims[0].needs_model == "open"
