@@ -23,3 +23,27 @@ def test_the_report_of_a_recorded_run_shows_every_chart_and_verdict(tmp_path: Pa
         assert f"<td>{group}</td>" in page
         assert f"{variant.rps:,.4g}" in page
     assert "<script src='plotly.min.js'>" in page and (tmp_path / "plotly.min.js").is_file()
+
+
+def test_the_report_shows_bad_beside_each_fix_from_the_files_and_the_latency_spectrum(tmp_path: Path) -> None:
+    rec = loop_blocking()
+    page = report.build("loop-blocking", LOOP_BLOCKING, tmp_path).read_text()
+    # The code, from apps/loop_blocking/*.py as they are: the blocking line marked on bad's side.
+    assert page.count("<table class='diff'") == 2  # bad beside fix_await, bad beside fix_threadpool
+    assert "<td class='code chg'>    time.sleep(BLOCK_S)" in page
+    assert "await asyncio.sleep(BLOCK_S)" in page
+    # The spectrum: percentiles on a 1/(1-p) axis, only where the samples support them.
+    assert 'id="loop-blocking-spectrum"' in page
+    assert f"make bench scenario=loop-blocking profile={rec.profile}" in page
+
+
+def test_the_index_has_a_card_per_scenario_with_filter_and_sort(tmp_path: Path) -> None:
+    report.build("loop-blocking", LOOP_BLOCKING, tmp_path)
+    index = report.build_index(LOOP_BLOCKING.parent.parent, tmp_path).read_text()
+    rec = loop_blocking()
+    assert index.count("<div class='card'") >= 16
+    assert "id='q'" in index and "labFilter()" in index and "labSort()" in index
+    card = index[index.index("data-name='loop-blocking'") :]
+    assert "<svg class='bars'" in card[:4000] and rec.run_id in card[:4000]
+    headline = next(c for c in rec.claims if c.value is not None)
+    assert f"<div class='big'>{headline.value:.3g}x</div>" in card[:4000]

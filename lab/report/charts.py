@@ -317,3 +317,20 @@ def achieved(curve: pd.DataFrame, palette: dict[str, str]) -> go.Figure:
     fig.update_xaxes(title="offered rate (requests/s)")
     fig.update_yaxes(title="successful requests/s")
     return _style(fig, "Achieved against offered rate")
+
+
+def spectrum(frame: pd.DataFrame, palette: dict[str, str]) -> go.Figure:
+    """Latency by percentile on a 1/(1-p) axis (HdrHistogram's view): the tail gets the room."""
+    fig = go.Figure()
+    for variant, part in frame.groupby("variant", sort=False):
+        fig.add_scatter(
+            x=1 / (1 - part["percentile"]), y=part["ms"], name=str(variant), mode="lines+markers",
+            line={"color": palette.get(str(variant), "#444"), "width": 2.5},
+            text=[f"p{100 * p:g}" for p in part["percentile"]], hovertemplate="%{text}: %{y:.3g} ms",
+        )  # fmt: skip
+    ticks = [0.5, 0.9, 0.99, 0.999, 0.9999]
+    fig.update_xaxes(
+        type="log", title="percentile", tickvals=[1 / (1 - p) for p in ticks], ticktext=[f"{100 * p:g}%" for p in ticks]
+    )
+    fig.update_yaxes(type="log", title="latency (ms, log scale)")
+    return _style(fig, "Latency spectrum: every percentile the samples support (repeats pooled)")

@@ -8,9 +8,9 @@ from typing import Any
 import pandas as pd
 
 from lab import metrics
-from lab.record import RunRecord, Traffic
+from lab.record import CellRecord, RunRecord, Traffic
 from lab.results import read_samples
-from lab.summary import prepare, read_requests, read_window
+from lab.summary import measured, prepare, read_requests, read_window
 
 PERCENTILE_ORDER = [*metrics.PERCENTILES, "max"]
 
@@ -107,3 +107,38 @@ def matrix_points(rec: RunRecord) -> pd.DataFrame:
         for v in rec.variants.values()
     ]
     return pd.DataFrame(rows, columns=["variant", "setting", "rps", "p99 ms"])
+
+
+# Percentiles of the spectrum chart: each one shown only where at least 10 samples lie above it.
+SPECTRUM = (0.5, 0.75, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 0.9995, 0.9999)
+
+
+def summary_folder(directory: Path, cell: CellRecord) -> Path | None:
+    """The Locust run behind a cell's summary: its folder, or (a sweep) the step the summary is."""
+    runs = load_runs(directory, cell.id)
+    if len(runs) == 1:
+        return runs[0][0]
+    target = cell.summary.target_rps if cell.summary is not None else None
+    for folder, window in runs:
+        if window.get("rate") == target and not folder.name.endswith("-at-fraction"):
+            return folder
+    return None
+
+
+def spectrum(rec: RunRecord, directory: Path) -> pd.DataFrame:
+    """variant, percentile, ms: successful requests of every repeat pooled, per variant."""
+    pooled: dict[str, list[pd.Series]] = {}
+    for cell in rec.ok_cells():
+        folder = summary_folder(directory, cell)
+        if folder is None:
+            continue
+        window = read_window(folder / "window.json")
+        inside, _, _ = measured(prepare(read_requests(folder / "requests.csv"), window), window)
+        pooled.setdefault(cell.group, []).append(inside.loc[inside["ok"] == 1, "latency_ms"])
+    rows = []
+    for group, parts in pooled.items():
+        values = pd.concat(parts, ignore_index=True)
+        for p in SPECTRUM:
+            if len(values) * (1 - p) >= 10:
+                rows.append({"variant": group, "percentile": p, "ms": float(values.quantile(p))})
+    return pd.DataFrame(rows, columns=["variant", "percentile", "ms"])

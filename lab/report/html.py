@@ -22,6 +22,13 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .pass { background: #2e7d32; } .fail { background: #c62828; } .inconclusive { background: #8d6e63; }
 .claim { font-size: 1.1rem; padding: .8rem 1rem; background: #f6f6f6; border-left: 4px solid #999; }
 .flag { background: #fff3cd; padding: .05rem .4rem; border-radius: .25rem; font-size: .85rem; }
+table.diff { border-collapse: collapse; font-size: .8rem; } table.diff td { border: 0; padding: 0 .6rem; }
+td.code { font-family: ui-monospace, monospace; white-space: pre; } td.del { background: #fde2e2; }
+td.add { background: #dcf5dc; } td.chg { background: #fff1c2; }
+pre.cmd { background: #f6f6f6; padding: .6rem 1rem; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(330px, 1fr)); gap: 1rem; }
+.card { border: 1px solid #ddd; border-radius: .5rem; padding: .8rem 1rem; }
+.card .big { font-size: 2rem; font-weight: 700; } .card h3 { margin: .2rem 0 .4rem; font-size: 1.05rem; }
 """
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from lab import capacity, record
 from lab.paths import shown
 from lab.record import RunRecord
-from lab.report import charts, data
+from lab.report import charts, code, data
 from lab.report.html import esc, figure, page, write
 from lab.summary import FEW_REQUESTS, GENERATOR_BOUND_CPU_PCT
 from lab.table import columns
@@ -106,6 +106,17 @@ def _precision(rec: RunRecord) -> str:
     )
 
 
+def _code(rec: RunRecord) -> str:
+    apps = {c.variant: c.app for c in rec.cells}
+    diff = code.diff_html(apps)
+    if not diff:
+        return ""
+    return (
+        "<h2>Bad beside the fix</h2><p class='muted'>From the app files as they are in this checkout; "
+        "lines only in the first are red, only in the second green, changed yellow.</p>" + diff
+    )
+
+
 def _capacity(rec: RunRecord, scenario: str, palette: dict[str, str]) -> str:
     """Open-model sweeps: the hockey stick with the SLO and the queue model, achieved vs offered, and
     the capacity table. Empty for closed-loop runs."""
@@ -163,6 +174,8 @@ def build(scenario: str, directory: Path, reports: Path) -> Path:
     timeline = data.timeline(rec, directory)
     samples = data.samples(rec, directory)
     references = [r.model_dump() for r in rec.references]
+    spectrum = data.spectrum(rec, directory)
+    spectrum_fig = figure(charts.spectrum(spectrum, palette), f"{scenario}-spectrum") if not spectrum.empty else ""
     figs = [
         figure(charts.latency_percentiles(data.percentiles(rec), palette), f"{scenario}-latency"),
         figure(charts.throughput(data.per_cell(rec), palette, references), f"{scenario}-throughput"),
@@ -192,9 +205,11 @@ def build(scenario: str, directory: Path, reports: Path) -> Path:
 {_claims(rec)}
 <p class='muted'>Run <code>{esc(rec.run_id)}</code>, {esc(rec.profile)} profile, status {esc(rec.status)},
 record <code>{esc(shown(directory / "run.json"))}</code>.</p>
+{_code(rec)}
 <h2>Variants</h2>
 {_variants(rec)}
 {capacity_section}
+{spectrum_fig}
 {figs[0]}
 {figs[1]}
 {matrix_fig}
@@ -208,5 +223,8 @@ record <code>{esc(shown(directory / "run.json"))}</code>.</p>
 {_precision(rec)}
 <h2>Environment</h2>
 {_environment(rec)}
+<h2>Reproduce</h2>
+<pre class='cmd'>git checkout {esc(rec.environment.git_sha or "HEAD")}
+make bench scenario={esc(rec.scenario)} profile={esc(rec.profile)}{" # with --null: make audit" if rec.null_mode else ""}</pre>
 """
     return write(reports / f"{scenario}.html", page(f"{rec.title} - FastAPI perf lab", body))
