@@ -20,7 +20,8 @@ async def no_resources(app: FastAPI) -> AsyncIterator[None]:
 
 
 def make_app(title: str, lifespan: Lifespan = no_resources) -> FastAPI:
-    app = FastAPI(title=title, lifespan=lifespan)
+    mechanism = os.environ.get("LAB_MECHANISM") == "1"
+    app = FastAPI(title=title, lifespan=with_mechanism(lifespan) if mechanism else lifespan)
 
     # The runner waits on this route before any load, and the neighbour probe in the
     # locustfiles times it: it must stay as cheap as a route can be.
@@ -28,7 +29,51 @@ def make_app(title: str, lifespan: Lifespan = no_resources) -> FastAPI:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    if mechanism:
+        app.add_api_route("/_lab/mechanism", read_mechanism, include_in_schema=False)
     return app
+
+
+# -- the mechanism, measured inside the app (LAB_MECHANISM=1, set by the lab for `mechanism = true`) --
+LAG_TICK_S = 0.01
+_lag = {"max_ms": 0.0}
+
+
+def with_mechanism(lifespan: Lifespan) -> Lifespan:
+    """The variant's lifespan, plus a timer that measures how late the event loop runs it."""
+    import asyncio
+
+    async def watch() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + LAG_TICK_S
+            await asyncio.sleep(LAG_TICK_S)
+            # How late the loop got back to us: the time it was blocked (or busy) past our deadline.
+            _lag["max_ms"] = max(_lag["max_ms"], (loop.time() - due) * 1000.0)
+
+    @asynccontextmanager
+    async def wrapped(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.get_running_loop().create_task(watch())
+        try:
+            async with lifespan(app):
+                yield
+        finally:
+            task.cancel()
+
+    return wrapped
+
+
+async def read_mechanism() -> dict[str, float]:
+    """Loop lag (the worst since the last read) and AnyIO threadpool tokens in use now."""
+    from anyio.to_thread import current_default_thread_limiter
+
+    limiter = current_default_thread_limiter()
+    worst, _lag["max_ms"] = _lag["max_ms"], 0.0
+    return {
+        "loop_lag_ms": round(worst, 3),
+        "threadpool_in_use": float(limiter.borrowed_tokens),
+        "threadpool_tokens": float(limiter.total_tokens),
+    }
 
 
 def database_url(scheme: str = "postgresql") -> str:

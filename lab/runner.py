@@ -43,7 +43,7 @@ from lab.processes import (
 )
 from lab.progress import Progress
 from lab.record import Affinity, CellRecord, CellSummary, Pinning, RunRecord, ServerExit
-from lab.sampling import Sampler, app_probe, cores_probe
+from lab.sampling import Sampler, app_probe, cores_probe, mechanism_probe
 from lab.scenario import LoadProfile, Scenario
 from lab.servers import Server
 from lab.summary import aggregate, measured, prepare, read_requests, read_window, summarise
@@ -182,6 +182,8 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
     sampler = Sampler(cell.id)
     # Per cell: the database sees which variant connects; a fix can size its pool per worker.
     env = {**ctx.env, "PGAPPNAME": f"lab-{cell.variant}", "WEB_CONCURRENCY": str(cell.server.workers)}
+    if ctx.scenario.mechanism:
+        env["LAB_MECHANISM"] = "1"
     python, versions = sys.executable, None
     if cell.server.deps:
         if ctx.progress:
@@ -205,6 +207,8 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
             ctx.services.watch(sampler)
             for probe in ctx.scenario.app_probes:
                 sampler.add_probe(app_probe(host, port, probe), every_s=0.5)
+            if ctx.scenario.mechanism:
+                sampler.add_probe(mechanism_probe(host, port), every_s=0.5)
             done: list[sweep.Step] = []
             while True:
                 step_load, folder, tag = cell.load, out, ""

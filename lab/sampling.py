@@ -118,6 +118,23 @@ def app_probe(host: str, port: int, probe: AppProbe) -> Probe:
     return read
 
 
+def mechanism_probe(host: str, port: int) -> Probe:
+    """The shared app helper's view of the mechanism (apps/common.py, LAB_MECHANISM=1): the event
+    loop's worst lag since the last read, and AnyIO threadpool tokens in use."""
+
+    def read() -> dict[str, float]:
+        status, body = get(host, port, "/_lab/mechanism", timeout_s=2.0)
+        if status != 200:
+            return {}
+        data = json.loads(body)
+        return {
+            "app_loop_lag_ms": float(data["loop_lag_ms"]),
+            "app_threadpool_in_use": float(data["threadpool_in_use"]),
+        }
+
+    return read
+
+
 def _cpu_times() -> dict[int, tuple[float, float]]:
     """Per core, from /proc/stat: (busy, total) jiffies since boot."""
     out = {}

@@ -380,6 +380,8 @@ class Scenario(Strict):
     slo: Slo | None = None  # capacity = the highest rate of a sweep that meets it
     queue: QueueModel | None = None  # draw the queueing prediction beside the measured curve
     ci: CiSettings = CiSettings()
+    # Sample the mechanism inside the app (event-loop lag, threadpool tokens in use): apps/common.py.
+    mechanism: bool = False
 
     @field_validator("locustfile")
     @classmethod

@@ -92,6 +92,17 @@ def test_the_sweep_finds_the_blocked_loops_knee_near_its_physical_ceiling(
     assert bad.points[0].predicted_ms["p99"] > 0 and not by_variant["fix_await"].points[0].predicted_ms
 
 
+def test_the_mechanism_is_measured_inside_the_app(run: tuple[RunRecord, Path, Path, str]) -> None:
+    """A loop blocked 20 ms per request runs a 10 ms timer at least 10 ms late; awaiting does not.
+    The threadpool fix borrows threadpool tokens; the others never do."""
+    rec, _, reports, _ = run
+    lag = {v: s.value("app_loop_lag_ms_peak") for v, s in rec.variants.items()}
+    tokens = {v: s.value("app_threadpool_in_use_peak") for v, s in rec.variants.items()}
+    assert lag["bad"] is not None and lag["bad"] >= 10 and lag["bad"] > 3 * (lag["fix_await"] or 0), lag
+    assert tokens["fix_threadpool"] and tokens["fix_threadpool"] >= 1 and tokens["fix_await"] == 0, tokens
+    assert 'id="loop-blocking-mechanism"' in (reports / "loop-blocking.html").read_text()
+
+
 def test_raw_outputs_are_kept(run: tuple[RunRecord, Path, Path, str]) -> None:
     _, directory, _, _ = run
     assert (directory / "samples.csv").stat().st_size > 0

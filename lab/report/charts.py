@@ -334,3 +334,17 @@ def spectrum(frame: pd.DataFrame, palette: dict[str, str]) -> go.Figure:
     )
     fig.update_yaxes(type="log", title="latency (ms, log scale)")
     return _style(fig, "Latency spectrum: every percentile the samples support (repeats pooled)")
+
+
+MECHANISM = {
+    "app_loop_lag_ms": "event-loop lag, worst per 0.5 s (ms)",
+    "app_threadpool_in_use": "threadpool tokens in use",
+}
+
+
+def mechanism(frame: pd.DataFrame, palette: dict[str, str], shade: Shade) -> go.Figure:
+    """The mechanism, measured inside the app: how late the event loop ran a 10 ms timer, and how
+    many of AnyIO's threadpool tokens were borrowed."""
+    part = frame[frame["metric"].isin(list(MECHANISM))].copy()
+    part["metric"] = part["metric"].map(MECHANISM)
+    return _series_rows(part, palette, shade, "The mechanism inside the app (sampled every 0.5 s)")

@@ -184,6 +184,14 @@ def build(scenario: str, directory: Path, reports: Path) -> Path:
         figure(charts.resources(samples, palette, warm), f"{scenario}-resources"),
     ]
     extra_sections = ""
+    if samples["metric"].isin(list(charts.MECHANISM)).any():
+        mech = figure(charts.mechanism(samples, palette, warm), f"{scenario}-mechanism")
+        extra_sections += (
+            "<h2>The mechanism</h2><p class='muted'>Sampled inside the app by the lab's shared helper "
+            "(apps/common.py): the worst lateness of a 10 ms timer on the event loop since the last read "
+            "(a blocked loop shows its blocking time here) and AnyIO's threadpool tokens in use (40 by "
+            f"default).</p>{mech}"
+        )
     if rec.database is not None:
         db_fig = charts.db_connections(samples, rec.database.max_connections, warm)
         extra_sections += f"<h2>Database</h2>{_database(rec)}{figure(db_fig, f'{scenario}-db-connections')}"
