@@ -16,7 +16,7 @@ strict ?=
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup bench bench-all bench-generator baseline bench-ci audit catalogue compare report list test lint format clean
+.PHONY: setup browser bench bench-all bench-generator baseline bench-ci slides audit catalogue compare report list test lint format clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed, found " + sys.version.split()[0])'
@@ -37,6 +37,12 @@ bench-all: setup
 	$(LAB) run --all --profile $(profile)
 
 comma := ,
+theme ?= light,dark
+# A run's key charts at slide size, PNG and SVG, light and dark (needs Debian's chromium).
+slides: setup
+	@if [ -z "$(scenario)" ]; then echo "usage: make slides scenario=NAME [theme=dark] [run=RUN_ID]"; exit 2; fi
+	$(LAB) slides $(scenario) --theme $(theme) $(if $(run),--run $(run))
+
 # A scenario's CI-profile run stored as results/baselines/<scenario>.json, to commit.
 baseline: setup
 	@if [ -z "$(scenario)" ]; then echo "usage: make baseline scenario=NAME[,NAME...]"; exit 2; fi
@@ -71,7 +77,17 @@ report: setup
 list: setup
 	@$(LAB) list
 
-test: setup
+# The browser tests drive Debian's chromium: installed here where we can (root with apt-get);
+# where we cannot, those tests skip and say why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) >/dev/null 2>&1 \
+	      || echo "warning: could not install chromium; the browser tests will skip"; \
+	  else echo "note: chromium is not installed and cannot be here (not root, or no apt-get); the browser tests will skip"; fi; }
+
+test: setup browser
 	.venv/bin/python -m pytest
 
 lint: setup

@@ -156,6 +156,22 @@ def _ci(args: argparse.Namespace) -> int:
     return EXIT_ERROR if could_not_run else 0
 
 
+def _slides(args: argparse.Namespace) -> int:
+    from lab.report import slides
+
+    directory = (
+        results.run_dir(args.scenario, args.run, args.results)
+        if args.run
+        else results.latest(args.scenario, args.results)
+    )
+    if directory is None:
+        raise LabError(f"no complete run of {args.scenario}; run `make bench scenario={args.scenario}` first")
+    for theme in args.theme.split(","):
+        for path in slides.export(args.scenario, directory, args.reports, theme.strip()):
+            print(f"wrote {shown(path)}")
+    return 0
+
+
 def _catalogue(args: argparse.Namespace) -> int:
     from lab import catalogue
 
@@ -197,6 +213,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from lab.compare import render
+    from lab.report import compare_page
 
     scenario.resolve(args.scenario)
     complete = [p for p in results.runs(args.scenario, args.results) if record.load(p).status == "complete"]
@@ -211,9 +228,12 @@ def _compare(args: argparse.Namespace) -> int:
     base_id = args.base or (older[-1] if older else None)
     if new_id is None or base_id is None:
         raise LabError(f"compare needs two complete runs of {args.scenario}; it has {len(ids)}")
-    base = record.load(results.run_dir(args.scenario, base_id, args.results))
-    new = record.load(results.run_dir(args.scenario, new_id, args.results))
+    base_dir = results.run_dir(args.scenario, base_id, args.results)
+    new_dir = results.run_dir(args.scenario, new_id, args.results)
+    base, new = record.load(base_dir), record.load(new_dir)
     print(render(base, new))
+    path = compare_page.build(base, base_dir, new, new_dir, args.reports)
+    print(f"\npage: {shown(path)}")
     return 0
 
 
@@ -282,6 +302,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--base", help="the older run id (default: the one before --run)")
     p.add_argument("--run", help="the newer run id (default: the newest complete run)")
     p.add_argument("--results", type=Path, default=RESULTS, metavar="DIR", help="results folder (default: results/)")
+    p.add_argument("--reports", type=Path, default=REPORTS, metavar="DIR", help="reports folder (default: reports/)")
     p.set_defaults(func=_compare)
 
     p = sub.add_parser("report", help="(re)build HTML reports from recorded runs")
@@ -315,6 +336,14 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", type=Path, default=RESULTS / "ci", metavar="DIR", help="CI outputs (default: results/ci/)")
     p.set_defaults(func=_ci)
+
+    p = sub.add_parser("slides", help="a run's key charts as PNG and SVG at slide size (needs chromium)")
+    p.add_argument("scenario")
+    p.add_argument("--run", help="a run id (default: the newest complete run)")
+    p.add_argument("--theme", default="light", help="light, dark, or both: light,dark")
+    p.add_argument("--results", type=Path, default=RESULTS, metavar="DIR", help="results folder (default: results/)")
+    p.add_argument("--reports", type=Path, default=REPORTS, metavar="DIR", help="reports folder (default: reports/)")
+    p.set_defaults(func=_slides)
 
     p = sub.add_parser("wrk-check", help="benchmark: the open model's achieved maximum against wrk's (needs wrk)")
     p.set_defaults(func=lambda _: wrkcheck.main())

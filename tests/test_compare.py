@@ -50,3 +50,15 @@ def test_strict_exits_1_on_a_failed_claim(tmp_path: Path, dirs: tuple[Path, Path
     strict = lab(*args, "--strict")
     assert strict.returncode == 1, strict.stderr  # ...unless CI asks for it to fail the build
     assert "FAIL" in strict.stdout
+
+
+def test_the_compare_page_puts_two_runs_side_by_side(tmp_path: Path) -> None:
+    from lab.report import compare_page
+    from tests.recorded import LOOP_BLOCKING
+
+    base = loop_blocking()
+    new = slower(base, 2.0)
+    page = compare_page.build(base, LOOP_BLOCKING, new, LOOP_BLOCKING, tmp_path).read_text()
+    assert "Like for like" in page and "<td class='num'>0.50x</td>" in page and "<td class='num'>2.00x</td>" in page
+    assert 'id="compare-base-latency"' in page and 'id="compare-now-latency"' in page
+    assert f"<span class='verdict {base.claims[0].verdict}'>" in page and "<span class='verdict fail'>" in page

@@ -1,0 +1,84 @@
+"""Talk mode: a run's key charts as PNG and SVG at slide size, large fonts, one message per chart.
+
+`make slides scenario=NAME [theme=dark]` writes `reports/slides/<scenario>/`. Plotly's static
+export runs a headless Chromium through kaleido; the lab points it at Debian's `chromium`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import plotly.graph_objects as go
+
+from lab import capacity, record
+from lab.errors import LabError
+from lab.record import ClaimResult, RunRecord
+from lab.report import charts, data
+
+WIDTH, HEIGHT = 1600, 900
+THEMES = {"light": "plotly_white", "dark": "plotly_dark"}
+CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+
+
+def chromium() -> str | None:
+    found = os.environ.get("BROWSER_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+    return found or next((p for p in CHROMIUM_PATHS if Path(p).is_file()), None)
+
+
+def _message(claim: ClaimResult | None, fallback: str) -> str:
+    """One sentence a slide can carry: what was claimed, and what was measured."""
+    if claim is None or claim.value is None:
+        return fallback
+    unit = "x" if claim.baseline else ""
+    return f"{claim.text}<br><sup>measured {claim.value:.3g}{unit} (95% interval {claim.low:.3g}-{claim.high:.3g}): {claim.verdict}</sup>"
+
+
+def _first(rec: RunRecord, metrics: tuple[str, ...]) -> ClaimResult | None:
+    return next((c for c in rec.claims if c.metric in metrics and c.value is not None), None)
+
+
+def figures(rec: RunRecord, directory: Path) -> list[tuple[str, go.Figure, str]]:
+    """(file name, figure, message) for the charts that make this scenario's point."""
+    palette = charts.colors(list(rec.variants))
+    out: list[tuple[str, go.Figure, str]] = []
+    curve = capacity.curve(rec)
+    if not curve.empty:
+        slo = rec.slo.p99_ms if rec.slo is not None else None
+        fig = charts.hockey_stick(curve, capacity.steps(rec), palette, slo)
+        out.append(("hockey-stick", fig, _message(_first(rec, ("capacity",)), "Latency against offered load")))
+    percentiles = data.percentiles(rec)
+    fig = charts.latency_percentiles(percentiles, palette)
+    out.append(("latency", fig, _message(_first(rec, ("p50", "p90", "p99")), "Latency percentiles per variant")))
+    spectrum = data.spectrum(rec, directory)
+    if not spectrum.empty:
+        out.append(("spectrum", charts.spectrum(spectrum, palette), "Every percentile: where the tail goes"))
+    samples = data.samples(rec, directory)
+    if samples["metric"].isin(list(charts.MECHANISM)).any():
+        shade = charts.Shade(rec.load.warmup_s, rec.upstream.faults if rec.upstream else [])
+        out.append(("mechanism", charts.mechanism(samples, palette, shade), "The mechanism, measured inside the app"))
+    return out
+
+
+def export(scenario: str, directory: Path, reports: Path, theme: str = "light") -> list[Path]:
+    if theme not in THEMES:
+        raise LabError(f"theme {theme!r}: one of {', '.join(THEMES)}")
+    browser = chromium()
+    if browser is None:
+        raise LabError("slides need a Chromium for plotly's static export: apt-get install chromium (none found)")
+    os.environ.setdefault("BROWSER_PATH", browser)  # kaleido's browser driver reads it
+    rec = record.load(directory)
+    folder = reports / "slides" / scenario
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, fig, message in figures(rec, directory):
+        fig.update_layout(
+            template=THEMES[theme], title={"text": message, "font": {"size": 34}}, font={"size": 22},
+            width=WIDTH, height=HEIGHT, margin={"t": 140, "l": 110, "r": 40, "b": 90},
+        )  # fmt: skip
+        for suffix in ("png", "svg"):
+            path = folder / f"{name}-{theme}.{suffix}"
+            fig.write_image(path, format=suffix, width=WIDTH, height=HEIGHT, scale=1)
+            written.append(path)
+    return written
