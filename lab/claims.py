@@ -30,6 +30,8 @@ from lab.scenario import Claim
 COUNTS = {"requests", "failures"}
 RESAMPLES = 2000
 CONFIDENCE = 0.95
+# Throughput of a generator-bound cell: what the server served at least (it could have served more).
+THROUGHPUT = ("rps", "attempted_rps")
 # A percentile is only a percentile when this many samples lie above it (a p99 of 50 requests is their max).
 ABOVE_PERCENTILE = 10
 
@@ -174,10 +176,10 @@ def evaluate_one(claim: Claim, cells: Sequence[CellRecord], setting: str, min_re
         "method": f"{CONFIDENCE:.0%} bootstrap interval of the median, {len(repeats)} repeats{per}",
     }
     flagged = sorted({f for cell, base in pairs for c in (cell, base) if c and (p := c.at(at, tag)) for f in p.flags})
-    # A claim about the generator's own schedule is judged on exactly what the flag would hide.
-    untrusted = [
-        f for f in flagged if f in UNTRUSTED and not (f == "generator_bound" and claim.metric.startswith("send_lag"))
-    ]
+    # A claim about the generator's own schedule is judged on exactly what the flag would hide; one on
+    # throughput reads a generator-bound cell as a lower bound of the server's (see _censored).
+    bounded_ok = claim.metric.startswith("send_lag") or claim.metric in THROUGHPUT
+    untrusted = [f for f in flagged if f in UNTRUSTED and not (f == "generator_bound" and bounded_ok)]
     if untrusted:
         reason = f"cells flagged {', '.join(untrusted)}: the numbers describe the lab, not the server"
         return result.model_copy(update={**measured, "reason": reason})
@@ -189,7 +191,7 @@ def evaluate_one(claim: Claim, cells: Sequence[CellRecord], setting: str, min_re
     ]
     if thin:
         return result.model_copy(update={**measured, "reason": thin[0]})
-    censored = _censored(claim, pairs)
+    censored = _censored(claim, [(c, b) for c, b in pairs], at, tag)
     if len(repeats) < min_repeats:
         reason = f"{len(repeats)} independent repeats; this profile needs {min_repeats} for a verdict"
         return result.model_copy(update={**measured, "reason": reason})
@@ -209,26 +211,36 @@ def _at(cell: CellRecord, rate: float | None, tag: str | None) -> CellSummary:
     return found
 
 
-def _censored(claim: Claim, pairs: Sequence[tuple[CellRecord, CellRecord | None]]) -> tuple[str, str] | None:
-    """A capacity beyond the sweep's top (`at_least`) or below its bottom (`below`) is a bound, not a
-    value: the claim's value is then a bound too, and only the verdict on the bound's safe side stands.
-    Returns (the verdict that still stands, why the other does not), or None when nothing is censored."""
-    if claim.metric != "capacity":
-        return None
+def _censored(
+    claim: Claim, pairs: Sequence[tuple[CellRecord, CellRecord | None]], at: float | None, tag: str | None
+) -> tuple[str, str] | None:
+    """A value that is a bound, not a measurement, makes the claim's value a bound too, and then only
+    the verdict on the bound's safe side stands: a capacity beyond the sweep's top (`at_least`) or
+    below its bottom (`below`), and the throughput of a cell whose generator ran out first (the
+    server could have served more: a lower bound). Returns (the verdict that still stands, why the
+    other does not), or None when nothing is censored."""
     # +1: the value can only be higher than measured; -1: only lower.
-    sides = set()
+    sides: set[int] = set()
+    causes: set[str] = set()
     for cell, base in pairs:
         for c, sign in ((cell, 1), (base, -1)):
-            if c is not None and c.capacity_bound in ("at_least", "below"):
+            if c is None:
+                continue
+            if claim.metric == "capacity" and c.capacity_bound in ("at_least", "below"):
                 sides.add(sign if c.capacity_bound == "at_least" else -sign)
+                causes.add("a capacity lies beyond the sweep's rates")
+            point = c.at(at, tag)
+            if claim.metric in THROUGHPUT and point is not None and "generator_bound" in point.flags:
+                sides.add(sign)
+                causes.add(f"{c.variant}'s generator ran out first (its throughput is a lower bound)")
     if not sides:
         return None
+    why = "; ".join(sorted(causes))
     if len(sides) == 2:
-        return "inconclusive", "capacities censored on both sides (a sweep's top and another's bottom)"
+        return "inconclusive", f"bounds on both sides of the ratio: {why}"
     higher = sides == {1}
     stands = ("pass" if claim.op == ">=" else "fail") if higher else ("fail" if claim.op == ">=" else "pass")
-    where = "above the sweep's highest rate" if higher else "below the sweep's lowest rate"
-    return stands, f"a capacity lies {where}: the value is a bound, so only a {stands} can be concluded"
+    return stands, f"{why}: the value is a bound, so only a {stands} can be concluded"
 
 
 def evaluate(claims: Sequence[Claim], cells: Sequence[CellRecord], min_repeats: int = 1) -> list[ClaimResult]:

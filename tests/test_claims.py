@@ -181,3 +181,20 @@ def test_a_scenario_with_request_on_a_cell_metric_fails_to_load(tmp_path: object
     path = write_scenario(Path(str(tmp_path)), extra=extra)
     with pytest.raises(LabError, match=r"claims\.0.*measured per cell"):
         load(str(path))
+
+
+def test_a_generator_bound_throughput_is_a_lower_bound_so_only_the_safe_verdict_stands() -> None:
+    """fix's rps capped by the generator: the server could have served more. A ratio with it on top
+    can only be higher than measured (a pass stands, a fail would not); with it below, only lower."""
+    fast, slow = [5.0] * 900, [5.0] * 90  # 100 vs 10 req/s over the 9 s window
+    on_top = [cell("fix", fast, flags=("generator_bound",)), cell("bad", slow)]
+    [passed] = evaluate([claim(metric="rps", variant="fix", baseline="bad", threshold=2)], on_top)
+    assert passed.verdict == "pass" and passed.value == 10.0
+    [held] = evaluate([claim(metric="rps", variant="fix", baseline="bad", threshold=20)], on_top)
+    assert held.verdict == "inconclusive" and "ran out first" in held.reason and "only a pass" in held.reason
+    below = [cell("bad", slow), cell("fix", fast, flags=("generator_bound",))]
+    [failed] = evaluate([claim(metric="rps", variant="bad", baseline="fix", threshold=1)], below)
+    assert failed.verdict == "fail" and failed.value == 0.1
+    # Latency from a generator-bound cell is still never judged.
+    [latency] = evaluate([claim(variant="fix", baseline="bad")], on_top)
+    assert latency.verdict == "inconclusive" and "generator_bound" in latency.reason
