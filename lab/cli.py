@@ -172,6 +172,32 @@ def _slides(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rejudge(args: argparse.Namespace) -> int:
+    """Judge a complete run's claims again with this lab's claim code, from its recorded cells and the
+    claims as the record declares them (never the scenario file, which may have moved on)."""
+    from lab.claims import evaluate
+    from lab.machine import lab_commit
+    from lab.scenario import Claim
+
+    names = args.scenarios or scenario.known()
+    for name in names:
+        directory = results.run_dir(name, args.run, args.results) if args.run else results.latest(name, args.results)
+        if directory is None:
+            print(f"{name}: no complete run")
+            continue
+        rec = record.load(directory)
+        declared = [Claim.model_validate(c.model_dump(include=set(Claim.model_fields))) for c in rec.claims]
+        unique = list({c.model_dump_json(): c for c in declared}.values())  # one per claim, not per matrix point
+        claims = evaluate(unique, rec.ok_cells(), rec.load.min_repeats)
+        changed = [
+            (a.verdict, b.verdict, b.text) for a, b in zip(rec.claims, claims, strict=False) if a.verdict != b.verdict
+        ]
+        rec.claims, rec.rejudged_by = claims, lab_commit()
+        record.write(directory, rec)
+        print(f"{name} {rec.run_id}: {len(claims)} claims judged again; changed: {changed or 'none'}")
+    return 0
+
+
 def _catalogue(args: argparse.Namespace) -> int:
     from lab import catalogue
 
@@ -336,6 +362,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", type=Path, default=RESULTS / "ci", metavar="DIR", help="CI outputs (default: results/ci/)")
     p.set_defaults(func=_ci)
+
+    p = sub.add_parser("rejudge", help="judge complete runs' claims again with this lab's claim code")
+    p.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
+    p.add_argument("--run", help="a run id (default: the newest complete run)")
+    p.add_argument("--results", type=Path, default=RESULTS, metavar="DIR", help="results folder (default: results/)")
+    p.set_defaults(func=_rejudge)
 
     p = sub.add_parser("slides", help="a run's key charts as PNG and SVG at slide size (needs chromium)")
     p.add_argument("scenario")

@@ -62,6 +62,10 @@ def _git(*args: str) -> str | None:
     return out.stdout.strip()
 
 
+def lab_commit() -> str | None:
+    return _git("rev-parse", "HEAD")
+
+
 def capture() -> Environment:
     dirty = _git("status", "--porcelain", "--untracked-files=no")
     return Environment(

@@ -323,6 +323,8 @@ class RunRecord(Model):
     cells: list[CellRecord] = []
     variants: dict[str, VariantSummary] = {}
     claims: list[ClaimResult] = []
+    # Set when the claims were judged again after the run (`lab rejudge`): the lab commit that did it.
+    rejudged_by: str | None = None
     left_behind_pids: list[int] = []
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
