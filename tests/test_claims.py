@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from lab import claims
+from lab import claims, record
 from lab.claims import evaluate
 from lab.errors import LabError
 from lab.plan import expand
@@ -198,3 +200,18 @@ def test_a_generator_bound_throughput_is_a_lower_bound_so_only_the_safe_verdict_
     # Latency from a generator-bound cell is still never judged.
     [latency] = evaluate([claim(variant="fix", baseline="bad")], on_top)
     assert latency.verdict == "inconclusive" and "generator_bound" in latency.reason
+
+
+def test_rejudge_judges_a_recorded_run_again_from_its_cells_and_declared_claims(tmp_path: Path) -> None:
+    import shutil
+
+    from tests.conftest import lab
+    from tests.recorded import LOOP_BLOCKING
+
+    copy = tmp_path / "results" / "loop-blocking" / LOOP_BLOCKING.name
+    shutil.copytree(LOOP_BLOCKING, copy)
+    proc = lab("rejudge", "loop-blocking", "--results", str(tmp_path / "results"))
+    assert proc.returncode == 0, proc.stderr
+    again = record.load(copy)
+    assert again.rejudged_by and [c.verdict for c in again.claims] == [c.verdict for c in loop_blocking().claims]
+    assert "changed: none" in proc.stdout
