@@ -15,8 +15,9 @@ from typing import Any
 # Names of rows that are not a request the locustfile made.
 DROPPED = "(dropped: in-flight cap)"
 UNANSWERED = "(unanswered at drain end)"
+UNSENT = "(not sent: in-flight cap full at the schedule's end)"
 TASK_ERROR = "(task error)"
-NOT_REQUESTS = (DROPPED, UNANSWERED, TASK_ERROR)
+NOT_REQUESTS = (DROPPED, UNANSWERED, UNSENT, TASK_ERROR)
 
 
 def schedule(rate: float, end_s: float, process: str = "poisson", seed: int = 0) -> list[float]:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import gevent
-from gevent.queue import LifoQueue
+from gevent.queue import Empty, LifoQueue
 from locust import User, events
 from locust.env import Environment
 
@@ -108,6 +108,7 @@ class OpenLoad:
         self.answered = 0  # arrivals with a row: answered, failed, dropped
         self.outstanding: dict[gevent.Greenlet, float] = {}  # greenlet -> its scheduled time
         self.finished = False
+        self.cap_blocked_until = 0.0  # when the last wait for a free slot ended
         self.sampling = True
         self.in_flight_samples: list[tuple[float, int]] = []
 
@@ -127,19 +128,30 @@ class OpenLoad:
 
     def run(self) -> None:
         sampler = gevent.spawn(self.sample)
-        for sched in self.schedule:
+        for index, sched in enumerate(self.schedule):
             delay = self.t0 + sched - time.time()
             if delay > 0:
                 gevent.sleep(delay)
             if self.when_full == "drop" and self.free.empty():
-                _rows.append((time.time() - self.t0, arrivals.DROPPED, 0.0, 0, sched, None, None))
-                self.done += 1
-                self.answered += 1
+                self._unsent(sched, arrivals.DROPPED)
                 continue
             asked = time.time()
-            slot = self.free.get()
+            try:
+                # Waiting for a slot is part of the latency, but never past the schedule's end: the run
+                # stays bounded in time however far behind the server falls.
+                slot = self.free.get(timeout=max(0.0, self.t0 + self.end - asked))
+            except Empty:
+                for late in self.schedule[index:]:
+                    self._unsent(late, arrivals.UNSENT)
+                break
+            got, due = time.time(), self.t0 + sched
+            # An arrival reached late because the loop was waiting for a slot for an earlier one was
+            # held back by the cap too: all its lateness is slot wait, none of it the generator's.
+            wait = got - due if self.cap_blocked_until >= due else got - asked
+            if got - asked > 0.001:
+                self.cap_blocked_until = got
             cls, task = self.choose()
-            self.outstanding[gevent.spawn(self._one, slot, cls, task, sched, time.time() - asked)] = sched
+            self.outstanding[gevent.spawn(self._one, slot, cls, task, sched, max(0.0, wait))] = sched
         deadline = time.time() + self.drain
         while self.outstanding and time.time() < deadline:
             gevent.sleep(0.05)
@@ -153,6 +165,11 @@ class OpenLoad:
             handle.write("t,in_flight\n")
             handle.writelines(f"{t:.3f},{n}\n" for t, n in self.in_flight_samples)
         self.finished = True  # only now may the test end: everything above is written
+
+    def _unsent(self, sched: float, name: str) -> None:
+        _rows.append((time.time() - self.t0, name, 0.0, 0, sched, None, None))
+        self.done += 1
+        self.answered += 1
 
     def _one(self, slot: dict[type[User], User], cls: type[User], task: Any, sched: float, wait: float) -> None:
         user = slot.get(cls) or slot.setdefault(cls, cls(self.environment))

@@ -78,6 +78,7 @@ def sweep_table(rec: RunRecord) -> str:
         "service p99",
         *(["queue p99"] if predicted else []),
         "in flight",
+        "send lag p99",
     ]
     rows = [head]
     for _, r in frame.iterrows():

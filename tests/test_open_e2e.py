@@ -37,7 +37,7 @@ def test_the_open_model_keeps_its_schedule_against_a_fast_server(tmp_path: Path,
     assert summary.send_lag_ms["p99"] < 10 and "generator_bound" not in summary.flags
     # Little's law: in flight (sampled by the generator) = arrival rate x mean latency, within the
     # check's own resolution at millisecond latencies (steady points with longer ones: test_e2e).
-    assert summary.little_tolerance is not None and summary.little_tolerance < 0.4
+    assert summary.little_tolerance is not None and summary.little_tolerance < 0.6
     assert summary.little_ratio == pytest.approx(1.0, abs=summary.little_tolerance)
     assert "not_steady" not in summary.flags
 
@@ -102,3 +102,28 @@ def test_a_claim_at_a_fraction_of_a_measured_capacity_runs_every_variant_at_that
         assert [(p.target_rps, p.tag) for p in tagged_points] == [(8.0, "0.8 x capacity of bad")], cell.variant
     [result] = rec.claims
     assert result.value is not None and result.reason == "" and result.verdict == "pass"
+
+
+def test_a_server_that_falls_behind_the_cap_still_ends_on_time_and_counts_what_was_not_sent(
+    tmp_path: Path, dirs: tuple[Path, Path]
+) -> None:
+    """A loop blocked 20 ms per request (50/s) offered 200/s with 5 slots: the slots stay full, the
+    schedule falls behind, and at its end the arrivals never sent are failures, not a hang."""
+    profile = (
+        'users = 1\nspawn_rate = 1\nwarmup_s = 0.5\nduration_s = 3\nmodel = "open"\nrate = 200\n'
+        "max_in_flight = 5\ndrain_s = 2"
+    )
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = write_scenario(
+        tmp_path, variants='bad = "apps.loop_blocking.bad:app"', extra=f"[profiles.probe]\n{profile}\n"
+    )
+    path.write_text(
+        path.read_text().replace('BLOCK_MS = "1"', 'BLOCK_MS = "20"').replace("waited_ms = 1", "waited_ms = 20")
+    )
+    proc = lab("run", str(path), "--profile", "probe", "--results", str(dirs[0]), "--no-report", "--quiet")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    rec = record.load(next(dirs[0].glob("*/*/run.json")).parent)
+    summary = rec.cells[0].summary
+    assert summary is not None and summary.error_rate is not None and summary.error_rate > 0.3
+    assert "(not sent: in-flight cap full at the schedule's end)" in summary.by_request
+    assert summary.slot_wait_ms["max"] > 500  # the waits for a slot are measured, and counted in latency
