@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from lab.record import CellRecord, RunRecord
+from lab.summary import median
 
 BOUND_MARK = {"exact": "", "at_least": ">=", "below": "<"}
 
@@ -40,11 +41,6 @@ class Capacity:
         return f"{mark}{self.median:,.0f}"
 
 
-def _median(values: list[float | None]) -> float | None:
-    known = [v for v in values if v is not None]
-    return statistics.median(known) if known else None
-
-
 def capacities(rec: RunRecord) -> list[Capacity]:
     groups: dict[str, list[CellRecord]] = {}
     for cell in rec.ok_cells():
@@ -55,7 +51,7 @@ def capacities(rec: RunRecord) -> list[Capacity]:
     for group, cells in groups.items():
         summaries = [c.summary for c in cells if c.summary is not None]
         workers = cells[0].server.workers
-        rss = _median([s.value("server_rss_mb") for s in summaries])
+        rss = median([s.value("server_rss_mb") for s in summaries])
         out.append(
             Capacity(
                 group=group,
@@ -64,10 +60,10 @@ def capacities(rec: RunRecord) -> list[Capacity]:
                 workers=workers,
                 capacities=[float(s.value("capacity") or 0) for s in summaries],
                 bounds=[c.capacity_bound or "exact" for c in cells],
-                p99_ms=_median([s.value("p99") for s in summaries]),
-                cpu_pct=_median([s.value("server_cpu_pct") for s in summaries]),
+                p99_ms=median([s.value("p99") for s in summaries]),
+                cpu_pct=median([s.value("server_cpu_pct") for s in summaries]),
                 rss_mb_per_worker=None if rss is None else rss / workers,
-                db_connections=_median([s.value("db_connections_peak") for s in summaries]),
+                db_connections=median([s.value("db_connections_peak") for s in summaries]),
                 contended=workers > max(cores, 1),
             )
         )

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lab import metrics
-from lab.record import UNTRUSTED, CellRecord, CellSummary, ClaimResult, Traffic
+from lab.record import UNTRUSTED, CellRecord, CellSummary, ClaimResult, RunRecord, Traffic
 from lab.scenario import Claim
 
 # A third of the window holds a third of the requests: counts compare across segments only as ratios.
@@ -241,6 +241,12 @@ def _censored(
     higher = sides == {1}
     stands = ("pass" if claim.op == ">=" else "fail") if higher else ("fail" if claim.op == ">=" else "pass")
     return stands, f"{why}: the value is a bound, so only a {stands} can be concluded"
+
+
+def declared(rec: RunRecord) -> list[Claim]:
+    """The claims a record was judged on, once each (its results repeat them per matrix point)."""
+    found = [Claim.model_validate(c.model_dump(include=set(Claim.model_fields))) for c in rec.claims]
+    return list({c.model_dump_json(): c for c in found}.values())
 
 
 def evaluate(claims: Sequence[Claim], cells: Sequence[CellRecord], min_repeats: int = 1) -> list[ClaimResult]:

@@ -175,9 +175,8 @@ def _slides(args: argparse.Namespace) -> int:
 def _rejudge(args: argparse.Namespace) -> int:
     """Judge a complete run's claims again with this lab's claim code, from its recorded cells and the
     claims as the record declares them (never the scenario file, which may have moved on)."""
-    from lab.claims import evaluate
+    from lab.claims import declared, evaluate
     from lab.machine import lab_commit
-    from lab.scenario import Claim
 
     names = args.scenarios or scenario.known()
     for name in names:
@@ -186,9 +185,7 @@ def _rejudge(args: argparse.Namespace) -> int:
             print(f"{name}: no complete run")
             continue
         rec = record.load(directory)
-        declared = [Claim.model_validate(c.model_dump(include=set(Claim.model_fields))) for c in rec.claims]
-        unique = list({c.model_dump_json(): c for c in declared}.values())  # one per claim, not per matrix point
-        claims = evaluate(unique, rec.ok_cells(), rec.load.min_repeats)
+        claims = evaluate(declared(rec), rec.ok_cells(), rec.load.min_repeats)
         changed = [
             (a.verdict, b.verdict, b.text) for a, b in zip(rec.claims, claims, strict=False) if a.verdict != b.verdict
         ]

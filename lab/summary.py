@@ -314,7 +314,8 @@ def decide_flags(summary: CellSummary, pinned: bool, lag_bound_ms: float | None 
 
 
 # -- over repeats -----------------------------------------------------------------------------------
-def _median(values: Sequence[float | None]) -> float | None:
+def median(values: Sequence[float | None]) -> float | None:
+    """Median of the known values (None when none is), to three decimals."""
     known = [v for v in values if v is not None]
     return round(statistics.median(known), 3) if known else None
 
@@ -322,7 +323,7 @@ def _median(values: Sequence[float | None]) -> float | None:
 def combine(parts: Sequence[Traffic]) -> Traffic:
     """Median over repeats of one traffic summary (requests, rps, latency...)."""
     counts = {
-        k: _median([p.value(k) for p in parts]) for k in ("requests", "failures", "error_rate", "rps", "attempted_rps")
+        k: median([p.value(k) for p in parts]) for k in ("requests", "failures", "error_rate", "rps", "attempted_rps")
     }
     failed = [p.failed_latency_ms for p in parts if p.failed_latency_ms]
     return Traffic(
@@ -331,8 +332,8 @@ def combine(parts: Sequence[Traffic]) -> Traffic:
         error_rate=counts["error_rate"],
         rps=counts["rps"],
         attempted_rps=counts["attempted_rps"],
-        latency_ms={k: _median([p.latency_ms.get(k) for p in parts]) for k in metrics.LATENCY},
-        failed_latency_ms={k: _median([f.get(k) for f in failed]) for k in metrics.LATENCY} if failed else {},
+        latency_ms={k: median([p.latency_ms.get(k) for p in parts]) for k in metrics.LATENCY},
+        failed_latency_ms={k: median([f.get(k) for f in failed]) for k in metrics.LATENCY} if failed else {},
     )
 
 
@@ -357,7 +358,7 @@ def aggregate(cells: Sequence[CellRecord]) -> dict[str, VariantSummary]:
             load=first.load,
             repeats=len(members),
             by_request={n: combine([s.by_request[n] for s in sums if n in s.by_request]) for n in names},
-            metrics={n: _median([s.metrics.get(n) for s in sums]) for n in cell_names},
+            metrics={n: median([s.metrics.get(n) for s in sums]) for n in cell_names},
             flags=sorted({f for s in sums for f in s.flags}),
         )
     return variants
