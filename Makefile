@@ -16,7 +16,7 @@ strict ?=
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup browser bench bench-all bench-generator baseline bench-ci slides audit catalogue compare report list test lint format clean
+.PHONY: setup browser bench bench-all bench-generator bench-overhead baseline bench-ci slides audit catalogue compare report list test lint format clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed, found " + sys.version.split()[0])'
@@ -58,6 +58,10 @@ bench-ci: setup
 bench-generator: setup
 	$(LAB) run scenarios/benchmarks/generator.toml --profile $(profile)
 	$(LAB) wrk-check
+
+# What the in-app mechanism sampling (loop lag, threadpool tokens) costs the server it measures.
+bench-overhead: setup
+	$(LAB) run scenarios/benchmarks/mechanism.toml --profile $(profile)
 
 # Null mode for every scenario (or one): every variant runs the reference app; a claim that still passes is a defect.
 audit: setup

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.gate import GateResult
+from lab.record import Sequential
 
 MARK = {"regression": "REGRESSION", "improvement": "improved", "unchanged": "ok", "new": "new", "missing": "missing"}
 
@@ -35,13 +36,25 @@ def markdown(results: Sequence[GateResult], could_not_run: Sequence[str] = ()) -
         parts += [f"### `{r.scenario}`: baseline {r.baseline_run} -> {r.run} (tolerance {r.tolerance:.0%})", ""]
         if r.differences:
             parts += ["Not like for like: " + "; ".join(r.differences), ""]
-        parts += ["| | claim | baseline | now (95% interval) | change |", "| --- | --- | --- | --- | --- |"]
+        if r.sequential:
+            parts += [decided_line(r.sequential), ""]
+        parts += ["| | claim | baseline | now (interval) | change |", "| --- | --- | --- | --- | --- |"]
         for f in r.findings:
             change = "" if f.change is None else f"{f.change:+.0%}"
             why = f" ({f.why})" if f.kind == "regression" and f.why else ""
             parts.append(f"| {MARK[f.kind]} | {f.what} | {f.base} | {f.now} | {change}{why} |")
         parts.append("")
     return "\n".join(parts)
+
+
+def decided_line(seq: Sequential) -> str:
+    """`Decided after 2 of at most 4 repeats (98.33% intervals per look): ~41 s saved.`"""
+    head = f"Decided after {seq.repeats_run} of at most {seq.max_repeats} repeats ({seq.confidence:.2%} intervals per look)"
+    if seq.stopped_early:
+        return f"{head}: ~{seq.saved_s:.0f} s saved."
+    if seq.undecided:
+        return f"Ran all {seq.max_repeats} repeats; still undecided: {'; '.join(seq.undecided)}."
+    return f"{head}."
 
 
 def junit(results: Sequence[GateResult], could_not_run: Sequence[str] = ()) -> str:
@@ -81,6 +94,7 @@ def as_json(results: Sequence[GateResult], could_not_run: Sequence[str] = ()) ->
                     "run": r.run,
                     "tolerance": r.tolerance,
                     "differences": r.differences,
+                    "sequential": r.sequential.model_dump() if r.sequential else None,
                     "findings": [finding(f) for f in r.findings],
                 }
                 for r in results

@@ -129,8 +129,8 @@ def _repeat(cell: CellSummary, base: CellSummary | None, claim: Claim) -> Repeat
     return Repeat(whole, _segments(cell, base, claim))
 
 
-def interval(repeats: Sequence[Repeat], seed: int = 0) -> tuple[float, float]:
-    """95 % bootstrap interval of the median over repeats (two-level when segments are there)."""
+def interval(repeats: Sequence[Repeat], seed: int = 0, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Bootstrap interval (95 % unless told) of the median over repeats (two-level when segments are there)."""
     rng = np.random.default_rng(seed)
     n = len(repeats)
     stats = np.empty(RESAMPLES)
@@ -138,12 +138,14 @@ def interval(repeats: Sequence[Repeat], seed: int = 0) -> tuple[float, float]:
         picked = [repeats[j] for j in rng.integers(0, n, n)]
         values = [float(np.mean(rng.choice(r.segments, len(r.segments)))) if r.segments else r.whole for r in picked]
         stats[i] = float(np.median(values))
-    tail = (1 - CONFIDENCE) / 2 * 100
+    tail = (1 - confidence) / 2 * 100
     return float(np.percentile(stats, tail)), float(np.percentile(stats, 100 - tail))
 
 
-def evaluate_one(claim: Claim, cells: Sequence[CellRecord], setting: str, min_repeats: int = 1) -> ClaimResult:
-    result = ClaimResult(**claim.model_dump(), setting=setting)
+def evaluate_one(
+    claim: Claim, cells: Sequence[CellRecord], setting: str, min_repeats: int = 1, confidence: float = CONFIDENCE
+) -> ClaimResult:
+    result = ClaimResult(**claim.model_dump(), setting=setting, confidence=confidence)
     by_repeat: dict[int, dict[str, CellRecord]] = {}
     for cell in cells:
         if cell.setting == setting and cell.summary is not None:
@@ -165,7 +167,7 @@ def evaluate_one(claim: Claim, cells: Sequence[CellRecord], setting: str, min_re
     except Unmeasurable as exc:
         return result.model_copy(update={"reason": str(exc)})
 
-    low, high = interval(repeats)
+    low, high = interval(repeats, confidence=confidence)
     per = f" x {len(repeats[0].segments)} thirds" if all(r.segments for r in repeats) else ""
     measured = {
         "value": round(statistics.median(r.whole for r in repeats), 4),
@@ -173,7 +175,7 @@ def evaluate_one(claim: Claim, cells: Sequence[CellRecord], setting: str, min_re
         "high": round(high, 4),
         "samples": sum(len(r.segments) or 1 for r in repeats),
         "repeats": len(repeats),
-        "method": f"{CONFIDENCE:.0%} bootstrap interval of the median, {len(repeats)} repeats{per}",
+        "method": f"{result.confidence_label} bootstrap interval of the median, {len(repeats)} repeats{per}",
     }
     flagged = sorted({f for cell, base in pairs for c in (cell, base) if c and (p := c.at(at, tag)) for f in p.flags})
     # A claim about the generator's own schedule is judged on exactly what the flag would hide; one on
@@ -216,12 +218,16 @@ def _censored(
 ) -> tuple[str, str] | None:
     """A value that is a bound, not a measurement, makes the claim's value a bound too, and then only
     the verdict on the bound's safe side stands: a capacity beyond the sweep's top (`at_least`) or
-    below its bottom (`below`), and the throughput of a cell whose generator ran out first (the
-    server could have served more: a lower bound). Returns (the verdict that still stands, why the
+    below its bottom (`below`), the throughput of a cell whose generator ran out first (the
+    server could have served more: a lower bound), and the latency of a closed-loop cell whose
+    paced users fell behind (coordinated omission: arrivals it would have sent went unmeasured, so
+    the true latency is higher). Returns (the verdict that still stands, why the
     other does not), or None when nothing is censored."""
     # +1: the value can only be higher than measured; -1: only lower.
     sides: set[int] = set()
     causes: set[str] = set()
+    known = metrics.get(claim.metric)
+    latency = known is not None and known.is_latency
     for cell, base in pairs:
         for c, sign in ((cell, 1), (base, -1)):
             if c is None:
@@ -233,6 +239,12 @@ def _censored(
             if claim.metric in THROUGHPUT and point is not None and "generator_bound" in point.flags:
                 sides.add(sign)
                 causes.add(f"{c.variant}'s generator ran out first (its throughput is a lower bound)")
+            if latency and point is not None and "coordinated_omission" in point.flags:
+                sides.add(sign)
+                causes.add(
+                    f"{c.variant}'s paced users fell behind their schedule "
+                    "(coordinated omission: its latency is a lower bound)"
+                )
     if not sides:
         return None
     why = "; ".join(sorted(causes))
@@ -249,11 +261,13 @@ def declared(rec: RunRecord) -> list[Claim]:
     return list({c.model_dump_json(): c for c in found}.values())
 
 
-def evaluate(claims: Sequence[Claim], cells: Sequence[CellRecord], min_repeats: int = 1) -> list[ClaimResult]:
+def evaluate(
+    claims: Sequence[Claim], cells: Sequence[CellRecord], min_repeats: int = 1, confidence: float = CONFIDENCE
+) -> list[ClaimResult]:
     points = {c.setting: c.setting_values for c in cells}
     models = {c.load.model for c in cells}
     return [
-        evaluate_one(claim, cells, label, min_repeats)
+        evaluate_one(claim, cells, label, min_repeats, confidence)
         for claim in claims
         if claim.needs_model is None or claim.needs_model in models
         for label, values in points.items()

@@ -109,7 +109,10 @@ def _baseline(args: argparse.Namespace) -> int:
             rec = record.load(results.run_dir(item.name, args.run, args.results))
         else:
             print(f"{item.name}: running its CI profile ({item.ci.profile}) for the baseline", flush=True)
-            outcome = run(item, RunOptions(item.ci.profile, results_root=args.results, progress=not args.quiet))
+            options = RunOptions(
+                item.ci.profile, results_root=args.results, progress=not args.quiet, sequential=item.ci.rule()
+            )
+            outcome = run(item, options)
             if outcome.errors:
                 raise LabError(f"{item.name}: {outcome.errors[0]}")
             rec = outcome.record
@@ -134,7 +137,13 @@ def _ci(args: argparse.Namespace) -> int:
         try:
             item = scenario.load(name)
             base = baseline.load(item.name, args.baselines)
-            options = RunOptions(item.ci.profile, results_root=args.results, progress=not args.quiet, history=False)
+            options = RunOptions(
+                item.ci.profile,
+                results_root=args.results,
+                progress=not args.quiet,
+                history=False,
+                sequential=item.ci.rule(),
+            )
             outcome = run(item, options)
             if outcome.errors or outcome.record.status != "complete":
                 raise LabError(outcome.errors[0] if outcome.errors else f"run {outcome.record.status}")
@@ -175,7 +184,7 @@ def _slides(args: argparse.Namespace) -> int:
 def _rejudge(args: argparse.Namespace) -> int:
     """Judge a complete run's claims again with this lab's claim code, from its recorded cells and the
     claims as the record declares them (never the scenario file, which may have moved on)."""
-    from lab.claims import declared, evaluate
+    from lab.claims import CONFIDENCE, declared, evaluate
     from lab.machine import lab_commit
 
     names = args.scenarios or scenario.known()
@@ -185,7 +194,8 @@ def _rejudge(args: argparse.Namespace) -> int:
             print(f"{name}: no complete run")
             continue
         rec = record.load(directory)
-        claims = evaluate(declared(rec), rec.ok_cells(), rec.load.min_repeats)
+        confidence = rec.sequential.confidence if rec.sequential else CONFIDENCE
+        claims = evaluate(declared(rec), rec.ok_cells(), rec.load.min_repeats, confidence)
         changed = [
             (a.verdict, b.verdict, b.text) for a, b in zip(rec.claims, claims, strict=False) if a.verdict != b.verdict
         ]

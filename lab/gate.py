@@ -2,7 +2,7 @@
 
 A **regression** is
 - a claim whose verdict went from `pass` to `fail`;
-- a claim whose 95 % interval now lies wholly on the worse side of the baseline's value moved by
+- a claim whose interval (95 %, or each look's stricter one in a sequential run) now lies wholly on the worse side of the baseline's value moved by
   the scenario's tolerance (worse = toward failing: lower for a `>=` claim, higher for `<=`);
 - a capacity whose highest repeat now lies below the baseline's lowest moved by the tolerance
   (capacities are absolute: gated only when the machine matches the baseline's);
@@ -21,7 +21,7 @@ from typing import Literal
 from lab import metrics
 from lab.baseline import VERSIONS, Baseline, BaselineClaim
 from lab.capacity import capacities
-from lab.record import ClaimResult, RunRecord
+from lab.record import ClaimResult, RunRecord, Sequential
 
 Kind = Literal["regression", "improvement", "unchanged", "new", "missing"]
 
@@ -45,6 +45,7 @@ class GateResult:
     tolerance: float
     differences: list[str]
     findings: list[Finding] = field(default_factory=list)
+    sequential: Sequential | None = None  # how many repeats the run took to decide, and what that saved
 
     @property
     def regressions(self) -> list[Finding]:
@@ -109,6 +110,7 @@ def _claim(base: BaselineClaim, now: ClaimResult, tolerance: float) -> Finding:
 
 def gate(base: Baseline, rec: RunRecord, tolerance: float, gate_absolute: bool = False) -> GateResult:
     result = GateResult(rec.scenario, base.run_id, rec.run_id, tolerance, differences(base, rec))
+    result.sequential = rec.sequential
     now = {(c.text, c.setting): c for c in rec.claims}
     for claim in base.claims:
         current = now.pop(claim.key, None)

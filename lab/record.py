@@ -30,7 +30,15 @@ Status = Literal["complete", "incomplete", "failed"]
 CellStatus = Literal["ok", "failed"]
 Verdict = Literal["pass", "fail", "inconclusive"]
 # Why a cell's numbers are not the server's alone; decided once per cell (lab/summary.py: decide_flags).
-Flag = Literal["no_requests", "few_requests", "generator_bound", "unpinned", "noisy_neighbour", "not_steady"]
+Flag = Literal[
+    "no_requests",
+    "few_requests",
+    "generator_bound",
+    "unpinned",
+    "noisy_neighbour",
+    "not_steady",
+    "coordinated_omission",
+]
 # Flags under which a cell's numbers describe the lab, not the server: claims on them never pass or fail.
 UNTRUSTED: frozenset[Flag] = frozenset({"generator_bound", "no_requests", "unpinned"})
 
@@ -100,6 +108,9 @@ class CellSummary(Traffic):
     in_flight_mean: float | None = None  # open model: sampled at the generator every 50 ms
     little_ratio: float | None = None  # in_flight_mean / (arrival rate x mean latency); 1 when steady
     little_tolerance: float | None = None  # how far from 1 it may be (sampling noise included)
+    # Closed model with paced users: the share of requests that outlasted one pacing interval, each
+    # delaying its user's next send (coordinated omission: latency from then on is a lower bound).
+    late_share: float | None = None
     meets_slo: bool | None = None  # a step of a sweep: whether it met the scenario's SLO
     slo_misses: list[str] = []
     predicted_ms: dict[str, float | None] = {}  # the queue model's latency at this step's arrivals
@@ -213,8 +224,13 @@ class ClaimResult(Claim):
     samples: int = 0
     repeats: int = 0
     method: str = ""
+    confidence: float = 0.95  # of the interval (a sequential run's looks each use a stricter one)
     verdict: Verdict = "inconclusive"
     reason: str = ""
+
+    @property
+    def confidence_label(self) -> str:
+        return f"{self.confidence:.0%}" if round(self.confidence * 100, 6).is_integer() else f"{self.confidence:.2%}"
 
     def describe(self) -> str:
         """`p99 of /work bad / fix_await = 41.2x (range 35.0-47.9 over 4 samples), needs >= 10x`"""
@@ -224,7 +240,7 @@ class ClaimResult(Claim):
             return f"{self.metric}{request} {subject}: not measurable ({self.reason})"
         unit = "x" if self.baseline else ""
         spread = (
-            f"95% interval {self.low:.3g}-{self.high:.3g}, {self.repeats} repeats"
+            f"{self.confidence_label} interval {self.low:.3g}-{self.high:.3g}, {self.repeats} repeats"
             if self.method
             else f"range {self.low:.3g}-{self.high:.3g} over {self.samples} samples"  # a schema-1 record
         )
@@ -294,6 +310,18 @@ class UpstreamInfo(Model):
     cores: list[int]
 
 
+class Sequential(Model):
+    """A run that stopped adding repeats once its claims were decided (lab/sequential.py)."""
+
+    min_repeats: int
+    max_repeats: int
+    confidence: float  # of each look's interval: 1 - 0.05 / looks
+    repeats_run: int = 0
+    stopped_early: bool = False
+    saved_s: float = 0.0  # wall time of the repeats not run, estimated from the measured cells
+    undecided: list[str] = []  # claims still undecided when the run stopped
+
+
 class RunRecord(Model):
     schema_version: int = Field(SCHEMA_VERSION, alias="schema")
     scenario: str
@@ -323,6 +351,7 @@ class RunRecord(Model):
     cells: list[CellRecord] = []
     variants: dict[str, VariantSummary] = {}
     claims: list[ClaimResult] = []
+    sequential: Sequential | None = None  # set when the run used the sequential rule (CI)
     # Set when the claims were judged again after the run (`lab rejudge`): the lab commit that did it.
     rejudged_by: str | None = None
     left_behind_pids: list[int] = []

@@ -21,9 +21,9 @@ from types import FrameType
 
 import pandas as pd
 
-from lab import depsets, history, load, record, results, services, sweep
+from lab import depsets, history, load, record, results, sequential, services, sweep
 from lab.checks import verify_answers
-from lab.claims import evaluate
+from lab.claims import CONFIDENCE, evaluate
 from lab.errors import CellError, LabError
 from lab.machine import capture
 from lab.machine import state as machine_state
@@ -42,9 +42,10 @@ from lab.processes import (
     tagged,
 )
 from lab.progress import Progress
-from lab.record import Affinity, CellRecord, CellSummary, Pinning, RunRecord, ServerExit
+from lab.record import Affinity, CellRecord, CellSummary, Pinning, RunRecord, Sequential, ServerExit
 from lab.sampling import Sampler, app_probe, cores_probe, mechanism_probe
 from lab.scenario import LoadProfile, Scenario
+from lab.sequential import Rule
 from lab.servers import Server
 from lab.summary import aggregate, measured, prepare, read_requests, read_window, summarise
 
@@ -59,6 +60,8 @@ class RunOptions:
     versions: list[str] | None = None
     null: bool = False  # every variant runs the reference variant's app
     history: bool = True  # append a complete run's claims and capacities to results/history.parquet
+    # Repeats up to the rule's maximum, stopping once every claim is decided (lab/sequential.py).
+    sequential: Rule | None = None
 
 
 @dataclass
@@ -93,7 +96,9 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
     load.require_locust()
     for spec in options.versions or []:
         depsets.parse(spec)  # a malformed set fails here, before anything starts
-    cells = expand(scenario, options.profile, options.repeats, options.versions, options.null)
+    rule = options.sequential
+    repeats = rule.max_repeats if rule else options.repeats
+    cells = expand(scenario, options.profile, repeats, options.versions, options.null)
     layout = core_layout(scenario.pinning.server, scenario.pinning.generator)
     if options.port is not None and port_in_use(scenario.server.host, options.port):
         raise LabError(f"port {options.port} on {scenario.server.host} is taken; free it or choose another --port")
@@ -105,6 +110,13 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
     rec = record.new_run(scenario, options.profile, run_id, pinning, capture(), options.versions)
     rec.null_mode, rec.reference = options.null, scenario.reference_variant
     rec.load = cells[0].load if cells else rec.load  # with --repeats, what actually ran
+    confidence = CONFIDENCE
+    if rule:
+        rec.load = rec.load.model_copy(update={"min_repeats": rule.min_repeats})
+        confidence = rule.confidence
+        rec.sequential = Sequential(
+            min_repeats=rule.min_repeats, max_repeats=rule.max_repeats, confidence=round(confidence, 6)
+        )
     rec.environment.machine = machine_state(sorted({*layout.server, *layout.generator}))
     record.write(directory, rec)
     outcome = Outcome(directory, rec)
@@ -144,7 +156,12 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
                 rec.cells.append(cell_record)
                 rec.variants = aggregate(rec.cells)
                 record.write(directory, rec)
-        rec.claims = evaluate(scenario.claims, rec.ok_cells(), rec.load.min_repeats)
+                if rule and _look(rule, rec, cells, index, scenario, progress):
+                    break
+        rec.claims = evaluate(scenario.claims, rec.ok_cells(), rec.load.min_repeats, confidence)
+        if rec.sequential:
+            rec.sequential.repeats_run = max((c.repeat for c in rec.cells), default=0)
+            rec.sequential.undecided = [f"{c.text} [{c.setting}]" for c in sequential.undecided(rec.claims)]
         rec.status = "failed" if outcome.errors else "complete"
         rec.error = outcome.errors[0] if outcome.errors else None
     except KeyboardInterrupt:
@@ -170,6 +187,31 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
         except (OSError, ValueError) as exc:  # the run itself is recorded; its trend row is not worth a crash
             print(f"warning: history not updated: {exc}", file=sys.stderr)
     return outcome
+
+
+def _look(
+    rule: Rule,
+    rec: RunRecord,
+    cells: Sequence[Cell],
+    index: int,
+    scenario: Scenario,
+    progress: Progress | None,
+) -> bool:
+    """At the end of a repeat the rule looks at: whether every claim is decided, so the run stops."""
+    cell, later = cells[index], cells[index + 1 :]
+    if not later or later[0].repeat == cell.repeat or not rule.looks_after(cell.repeat):
+        return False
+    if not sequential.decided(sequential.judge(scenario.claims, rec.ok_cells(), rule)):
+        return False
+    assert rec.sequential is not None
+    rec.sequential.stopped_early = True
+    rec.sequential.saved_s = sequential.saved_s(rec.cells, later)
+    if progress:
+        progress.say(
+            f"every claim decided after repeat {cell.repeat} of at most {rule.max_repeats} "
+            f"({rule.confidence:.2%} intervals): stopping, ~{rec.sequential.saved_s:.0f} s saved"
+        )
+    return True
 
 
 def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
@@ -328,7 +370,19 @@ def _summarise(
         sampler_errors=sampler_errors or [],
         in_flight=pd.read_csv(in_flight) if in_flight.is_file() else None,
         lag_bound_ms=step.lag_bound_ms if step.model == "open" else None,
+        pacing_s=_pacing(step),
     )
+
+
+def _pacing(step: LoadProfile) -> float | None:
+    """A closed model's pacing (locustfiles/_common.py: PacedUser); 0 or absent: users never wait."""
+    value = step.options.get("pacing")
+    if step.model != "closed" or isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return float(value) or None
+    except ValueError:
+        return None
 
 
 def _open_cell(

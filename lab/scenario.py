@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from lab import depsets, metrics
 from lab.errors import LabError
 from lab.paths import BASE_SCENARIO, ROOT, SCENARIOS, shown
+from lab.sequential import Rule
 
 AppRef = Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]
 LocustOption = str | int | float | bool
@@ -354,6 +355,19 @@ class CiSettings(Strict):
     profile: str = "quick"
     tolerance: float = Field(0.25, ge=0, le=10)  # how far a value may move the worse way before it regresses
     gate_absolute: bool = False  # also gate rps and p99 themselves (same machine only)
+    # Deciding fast (lab/sequential.py): at least this many repeats, then stop once every claim is decided.
+    # Two, because one repeat's thirds cannot show how much a fresh server process moves the value.
+    min_repeats: int = Field(2, ge=1, le=20)
+    max_repeats: int = Field(4, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _repeats_ordered(self) -> CiSettings:
+        if self.min_repeats > self.max_repeats:
+            raise ValueError(f"min_repeats ({self.min_repeats}) is above max_repeats ({self.max_repeats})")
+        return self
+
+    def rule(self) -> Rule:
+        return Rule(self.min_repeats, self.max_repeats)
 
 
 class Scenario(Strict):

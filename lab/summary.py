@@ -36,6 +36,9 @@ OPEN_COLUMNS = ("sched", "sent", "wait")
 # and the step was not a steady state (a queue that grew or drained during the window).
 LITTLE_TOLERANCE = 0.10
 GENERATOR_JITTER_MS = 1.0
+# Paced closed-loop users: more than this share of requests outlasting the pacing, and the users sent
+# late often enough to hide a tail (a p99 rests on the slowest 1 %): the cell is coordinated_omission.
+LATE_SHARE = 0.01
 
 
 def read_requests(path: Path) -> pd.DataFrame:
@@ -221,7 +224,9 @@ def summarise(
     sampler_errors: Sequence[str] = (),
     in_flight: pd.DataFrame | None = None,
     lag_bound_ms: float | None = None,
+    pacing_s: float | None = None,
 ) -> CellSummary:
+    """`pacing_s`: a closed model's interval between one user's sends, to find where it fell behind."""
     requests = prepare(requests, window)
     inside, start, end = measured(requests, window)
     seconds = end - start
@@ -249,6 +254,8 @@ def summarise(
             n = int(((in_flight["t"] >= start) & (in_flight["t"] < end)).sum())
             mean_ms = float(inside["latency_ms"].mean()) if not inside.empty else 0.0
             summary.little_tolerance = round(little_tolerance(summary.in_flight_mean, n, mean_ms), 4)
+    elif pacing_s and not inside.empty:
+        summary.late_share = round(float((inside["latency_ms"] >= pacing_s * 1000.0).mean()), 4)
     summary.flags = decide_flags(summary, pinned, lag_bound_ms)
     return summary
 
@@ -301,6 +308,10 @@ def decide_flags(summary: CellSummary, pinned: bool, lag_bound_ms: float | None 
         or (peak is not None and peak >= GENERATOR_BOUND_PEAK_PCT)
     ):
         out.append("generator_bound")
+    # A paced user waits for its answer: an answer slower than the pacing delays its next send, and
+    # the requests real traffic would have sent meanwhile are never measured.
+    if summary.late_share is not None and summary.late_share > LATE_SHARE:
+        out.append("coordinated_omission")
     if summary.little_ratio is not None and abs(summary.little_ratio - 1) > (
         summary.little_tolerance or LITTLE_TOLERANCE
     ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -9,11 +10,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lab import baseline, ci_outputs, history
+from lab import baseline, ci_outputs, history, sequential
 from lab.gate import gate
 from lab.record import RunRecord
 from tests.conftest import lab, write_scenario
 from tests.recorded import loop_blocking
+from tests.test_claims import TEMPLATE, cell
+from tests.test_claims import claim as make_claim
 
 
 def _moved(rec: RunRecord, factor: float, verdict: str | None = None) -> RunRecord:
@@ -108,7 +111,7 @@ def test_outputs_parse_and_count_one_case_per_claim(tmp_path: Path) -> None:
     assert len(failures) == len(broken.regressions) and "verdict went from pass to fail" in failures[0].text  # type: ignore[operator]
     assert root.find("testsuite[@name='could not run']/testcase/error") is not None
     md = ci_outputs.markdown([clean, broken])
-    assert md.count("| | claim | baseline | now (95% interval) | change |") == 2 and "REGRESSION" in md
+    assert md.count("| | claim | baseline | now (interval) | change |") == 2 and "REGRESSION" in md
     bmf = json.loads((tmp_path / "bencher.json").read_text())
     some = next(iter(bmf.values()))
     assert set(some["ratio"]) == {"value", "lower_value", "upper_value"}
@@ -127,6 +130,31 @@ def test_history_round_trips_through_pandas_and_draws_trends(tmp_path: Path) -> 
     assert page.count('class="plotly-graph-div"') >= len(rec.claims) or page.count("plotly-graph-div") >= 1
 
 
+def test_early_stopping_decides_a_clear_case_at_the_first_look_and_a_straddling_one_at_the_maximum() -> None:
+    rule = sequential.Rule(min_repeats=2, max_repeats=5)
+    assert rule.looks == 4 and rule.confidence == pytest.approx(0.9875)
+    # Clear: 20x against a 10x threshold in every repeat. The first look decides; three repeats unneeded.
+    clear = [c for r in range(1, 5) for c in (cell("bad", [100.0] * 90, r), cell("fix", [5.0] * 90, r))]
+    stopped, judged = sequential.replay([make_claim()], clear, rule)
+    assert stopped == 2 and [j.verdict for j in judged] == ["pass"]
+    assert judged[0].method.startswith("98.75% bootstrap interval")
+    # Straddling: repeats alternate between 14x and 6x around the 10x threshold. Never decided: all five run.
+    close = [
+        c for r in range(1, 6) for c in (cell("bad", [70.0 if r % 2 else 30.0] * 90, r), cell("fix", [5.0] * 90, r))
+    ]
+    stopped, judged = sequential.replay([make_claim()], close, rule)
+    assert stopped == 5 and [j.verdict for j in judged] == ["inconclusive"]
+    # A clear fail decides as fast as a clear pass.
+    miss = [c for r in range(1, 5) for c in (cell("bad", [20.0] * 90, r), cell("fix", [5.0] * 90, r))]
+    assert sequential.replay([make_claim()], miss, rule)[0] == 2
+    # What was saved: the skipped cells at their group's measured wall time.
+    done = [clear[0].model_copy(update={"wall_s": 12.0}), clear[1].model_copy(update={"wall_s": 8.0})]
+    skipped = [dataclasses.replace(TEMPLATE, variant=v, setting={}) for v in ("bad", "fix", "bad", "fix")]
+    assert sequential.saved_s(done, skipped) == 40.0
+    with pytest.raises(ValueError, match="min_repeats <= max_repeats"):
+        sequential.Rule(3, 2)
+
+
 SLOW_FIX = 'good = "apps.loop_blocking.fix_await:app"'
 CLAIM = '[[claims]]\ntext = "the median stays fast"\nmetric = "p50"\nvariant = "good"\nop = "<="\nthreshold = 10\n'
 
@@ -141,7 +169,10 @@ def test_bench_ci_gates_a_real_run_against_a_baseline_made_here(tmp_path: Path) 
     assert (baselines / "tiny.json").is_file()
     clean = lab("ci", str(path), *common, "--out", str(out), "--reports", str(tmp_path / "reports"))
     assert clean.returncode == 0, clean.stdout[-2000:] + clean.stderr[-2000:]
-    assert "no regression" in (out / "summary.md").read_text()
+    summary = (out / "summary.md").read_text()
+    assert "no regression" in summary
+    # The clear claim is decided at the first look of the sequential rule: two repeats not run.
+    assert "Decided after 2 of at most 4 repeats (98.33% intervals per look)" in summary, summary
     # The planted regression: the fix now blocks its loop 30 ms per request (tests/apps/slow_fix.py).
     path.write_text(path.read_text().replace("apps.loop_blocking.fix_await:app", "tests.apps.slow_fix:app"))
     broken = lab("ci", str(path), *common, "--out", str(out), "--reports", str(tmp_path / "reports"))

@@ -202,6 +202,37 @@ def test_a_generator_bound_throughput_is_a_lower_bound_so_only_the_safe_verdict_
     assert latency.verdict == "inconclusive" and "generator_bound" in latency.reason
 
 
+def test_paced_users_that_fell_behind_make_latency_a_lower_bound() -> None:
+    """Closed loop, pacing 0.2 s: a cell where more than 1 % of answers outlast it is flagged
+    coordinated_omission, and a latency ratio with it on top keeps only the verdict it could not lose."""
+    late = [100.0] * 85 + [400.0] * 5  # 5.6 % of requests slower than the 200 ms pacing
+    flagged = summarise(
+        pd.DataFrame({"t": np.linspace(0, 8.999, 90), "name": "/work", "response_ms": late, "ok": 1}),
+        WINDOW,
+        NO_SAMPLES,
+        pacing_s=0.2,
+    )
+    assert flagged.late_share == pytest.approx(5 / 90, abs=1e-4) and "coordinated_omission" in flagged.flags
+    on_time = summarise(
+        pd.DataFrame({"t": np.linspace(0, 8.999, 90), "name": "/work", "response_ms": [150.0] * 90, "ok": 1}),
+        WINDOW,
+        NO_SAMPLES,
+        pacing_s=0.2,
+    )
+    assert on_time.late_share == 0 and "coordinated_omission" not in on_time.flags
+    bad_behind = [cell("bad", [100.0] * 90, flags=("coordinated_omission",)), cell("fix", [5.0] * 90)]
+    [passed] = evaluate([claim(threshold=10)], bad_behind)
+    assert passed.verdict == "pass"  # 20x, and the true ratio can only be higher
+    [held] = evaluate([claim(threshold=40)], bad_behind)
+    assert held.verdict == "inconclusive" and "coordinated omission" in held.reason and "only a pass" in held.reason
+    fix_behind = [cell("bad", [100.0] * 90), cell("fix", [5.0] * 90, flags=("coordinated_omission",))]
+    [capped] = evaluate([claim(threshold=10)], fix_behind)
+    assert capped.verdict == "inconclusive" and "only a fail" in capped.reason
+    # Throughput is not latency: a flagged cell's rps is judged as usual.
+    [count] = evaluate([claim(metric="rps", op="<=", threshold=1.5)], bad_behind)
+    assert count.verdict == "pass"
+
+
 def test_rejudge_judges_a_recorded_run_again_from_its_cells_and_declared_claims(tmp_path: Path) -> None:
     import shutil
 
