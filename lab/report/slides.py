@@ -17,7 +17,8 @@ from lab.errors import LabError
 from lab.record import ClaimResult, RunRecord
 from lab.report import charts, data
 
-WIDTH, HEIGHT = 1600, 900
+WIDTH, HEIGHT = 1600, 900  # the layout; PNGs are rendered at PNG_SCALE: 1920x1080, a projector's size
+PNG_SCALE = 1.2
 THEMES = {"light": "plotly_white", "dark": "plotly_dark"}
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 
@@ -32,7 +33,7 @@ def _message(claim: ClaimResult | None, fallback: str) -> str:
     if claim is None or claim.value is None:
         return fallback
     unit = "x" if claim.baseline else ""
-    return f"{claim.text}<br><sup>measured {claim.value:.3g}{unit} (95% interval {claim.low:.3g}-{claim.high:.3g}): {claim.verdict}</sup>"
+    return f"{claim.text}<br><sup>measured {claim.value:.3g}{unit} ({claim.confidence_label} interval {claim.low:.3g}-{claim.high:.3g}): {claim.verdict}</sup>"
 
 
 def _first(rec: RunRecord, metrics: tuple[str, ...]) -> ClaimResult | None:
@@ -79,6 +80,7 @@ def export(scenario: str, directory: Path, reports: Path, theme: str = "light") 
         )  # fmt: skip
         for suffix in ("png", "svg"):
             path = folder / f"{name}-{theme}.{suffix}"
-            fig.write_image(path, format=suffix, width=WIDTH, height=HEIGHT, scale=1)
+            scale = PNG_SCALE if suffix == "png" else 1
+            fig.write_image(path, format=suffix, width=WIDTH, height=HEIGHT, scale=scale)
             written.append(path)
     return written
