@@ -36,9 +36,13 @@ class Capacity:
 
     @property
     def shown(self) -> str:
-        marks = {BOUND_MARK.get(b, "") for b in self.bounds}
-        mark = marks.pop() if len(marks) == 1 else "~"
-        return f"{mark}{self.median:,.0f}"
+        return f"{mark(self.bounds)}{self.median:,.0f}"
+
+
+def mark(bounds: list[str]) -> str:
+    """`>=` when every repeat's capacity is a lower bound, `<` when each lies below, `~` when mixed."""
+    marks = {BOUND_MARK.get(b, "") for b in bounds}
+    return marks.pop() if len(marks) == 1 else "~"
 
 
 def capacities(rec: RunRecord) -> list[Capacity]:

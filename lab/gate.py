@@ -20,7 +20,7 @@ from typing import Literal
 
 from lab import metrics
 from lab.baseline import VERSIONS, Baseline, BaselineClaim
-from lab.capacity import capacities
+from lab.capacity import capacities, mark
 from lab.record import ClaimResult, RunRecord, Sequential
 
 Kind = Literal["regression", "improvement", "unchanged", "new", "missing"]
@@ -129,7 +129,7 @@ def gate(base: Baseline, rec: RunRecord, tolerance: float, gate_absolute: bool =
         if variant.capacity is not None and found is not None:
             low_now, high_now = min(found.capacities), max(found.capacities)
             change = found.median / variant.capacity - 1 if variant.capacity else None
-            base_shown = f"{variant.capacity:g} req/s"
+            base_shown = f"{mark((variant.capacity_bound or 'exact').split(','))}{variant.capacity:g} req/s"
             now_shown = f"{found.shown} req/s"
             edge = (variant.capacity_low or variant.capacity) * (1 - tolerance)
             if machine and high_now < edge:

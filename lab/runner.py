@@ -161,7 +161,9 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
         rec.claims = evaluate(scenario.claims, rec.ok_cells(), rec.load.min_repeats, confidence)
         if rec.sequential:
             rec.sequential.repeats_run = max((c.repeat for c in rec.cells), default=0)
-            rec.sequential.undecided = [f"{c.text} [{c.setting}]" for c in sequential.undecided(rec.claims)]
+            rec.sequential.undecided = [
+                c.text + (f" [{c.setting}]" if c.setting else "") for c in sequential.undecided(rec.claims)
+            ]
         rec.status = "failed" if outcome.errors else "complete"
         rec.error = outcome.errors[0] if outcome.errors else None
     except KeyboardInterrupt:

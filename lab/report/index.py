@@ -70,7 +70,7 @@ def _card(name: str, rec: RunRecord, reports: Path) -> str:
         unit = "x" if headline.baseline else ""
         key = float(headline.value or 0)
         big = (
-            f"<div class='big'>{headline.value:.3g}{unit}</div><div class='muted'>95% interval "
+            f"<div class='big'>{headline.value:.3g}{unit}</div><div class='muted'>{headline.confidence_label} interval "
             f"{headline.low:.3g}-{headline.high:.3g}: {esc(headline.text)}</div>"
         )
     link = f"{name}.html"
@@ -82,7 +82,8 @@ def _card(name: str, rec: RunRecord, reports: Path) -> str:
         f"<div class='card' data-name='{esc(name)}' data-text='{esc(text)}' "
         f"data-verdicts='{esc(' '.join(counts))}' data-key='{key}' data-fails='{counts.get('fail', 0)}'>"
         f"<h3>{title}</h3><div class='muted'><code>{esc(name)}</code></div>"
-        f"<p>{esc(rec.claim_text)}</p><p>{verdicts or 'no claims'}</p>{big}{_bars(rec)}"
+        f"<p><b>What goes wrong.</b> {esc(rec.pitfall)}</p><p><b>Claimed.</b> {esc(rec.claim_text)}</p>"
+        f"<p>{verdicts or 'no claims'}</p>{big}{_bars(rec)}"
         f"<p class='muted'>fastapi {esc(env.version('fastapi'))}, uvicorn {esc(env.version('uvicorn'))}, "
         f"{esc(rec.profile)} profile, {esc(date)}, run {esc(rec.run_id)}</p></div>"
     )
