@@ -3,8 +3,9 @@
 `lab run NAME --null` runs the reference variant's app in every variant's place (an A/A run).
 A claim that tells variants apart must then fail or be inconclusive; one that still passes holds
 by construction (a threshold too loose, a metric that holds whatever the code does, an effect of
-the load rather than the pitfall). Guards (`guard = true`: "the fix fails no request") hold in
-null mode by design and are listed apart.
+the load rather than the pitfall). Guards (`guard = true`: "the fix fails no request", a parity
+claim at 1x, a floor on a setup with no bad variant) hold in null mode by design and are listed
+apart.
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ def render(found: list[Row]) -> str:
     lines = ["scenario / claim (null mode: every variant runs the reference app)", ""]
     discriminating = [r for r in found if not r.claim.guard]
     guards = [r for r in found if r.claim.guard]
-    for title, part in (("claims that must tell bad from fix", discriminating), ("guards about a fix itself", guards)):
+    for title, part in (
+        ("claims that must tell bad from fix", discriminating),
+        ("guards: a fix itself, parity, a floor (hold in null mode by design)", guards),
+    ):
         if not part:
             continue
         lines.append(f"{title}:")

@@ -33,7 +33,7 @@ def _value(claim: ClaimResult) -> str:
     if claim.value is None or claim.low is None or claim.high is None:
         return "not measured"
     unit = "x" if claim.baseline else ""
-    return f"{claim.value:.3g}{unit} ({claim.low:.3g}-{claim.high:.3g})"
+    return f"{claim.bound_mark}{claim.value:.3g}{unit} ({claim.low:.3g}-{claim.high:.3g})"
 
 
 def table(root: Path, profile: str = "default") -> str:
@@ -49,12 +49,13 @@ def table(root: Path, profile: str = "default") -> str:
             rows.append(f"| `{name}` | (no complete {profile} run yet) | | | | |")
             continue
         sources.append(f"{name} {measured.run_id}" + (f" (null {null.run_id})" if null else ""))
-        null_verdicts = {(c.text, c.setting): c.verdict for c in null.claims} if null else {}
+        null_claims = {(c.text, c.setting): c for c in null.claims} if null else {}
         for claim in measured.claims:
             setting = f" [{claim.setting}]" if claim.setting else ""
             unit = "x" if claim.baseline else ""
-            null_verdict = null_verdicts.get((claim.text, claim.setting), "not run")
-            if claim.guard:
+            in_null = null_claims.get((claim.text, claim.setting))
+            null_verdict: str = in_null.verdict if in_null else "not run"
+            if claim.guard or (in_null and in_null.guard):  # marked since the measured run, maybe
                 null_verdict += " (guard)"
             rows.append(
                 f"| `{name}` | {claim.text}{setting} | {claim.op} {claim.threshold:g}{unit} | {_value(claim)} "

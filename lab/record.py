@@ -227,6 +227,13 @@ class ClaimResult(Claim):
     confidence: float = 0.95  # of the interval (a sequential run's looks each use a stricter one)
     verdict: Verdict = "inconclusive"
     reason: str = ""
+    # Set when a side's value is itself a bound (a capacity past the sweep's top, a generator-bound
+    # throughput, a closed-loop latency under coordinated omission): the claim's value is then one too.
+    bound: Literal["at_least", "at_most"] | None = None
+
+    @property
+    def bound_mark(self) -> str:
+        return {"at_least": ">=", "at_most": "<="}.get(self.bound or "", "")
 
     @property
     def confidence_label(self) -> str:
@@ -244,7 +251,8 @@ class ClaimResult(Claim):
             if self.method
             else f"range {self.low:.3g}-{self.high:.3g} over {self.samples} samples"  # a schema-1 record
         )
-        return f"{self.metric}{request} {subject} = {self.value:.3g}{unit} ({spread}), needs {self.op} {self.threshold:g}{unit}"
+        value = f"{self.bound_mark}{self.value:.3g}{unit}"
+        return f"{self.metric}{request} {subject} = {value} ({spread}), needs {self.op} {self.threshold:g}{unit}"
 
 
 class MachineState(Model):

@@ -34,11 +34,14 @@ def runs(scenario: str, root: Path = RESULTS) -> list[Path]:
     return sorted(p for p in folder.iterdir() if (p / "run.json").is_file()) if folder.is_dir() else []
 
 
-def latest(scenario: str, root: Path = RESULTS, status: Status = "complete") -> Path | None:
-    """The newest run with that status; a record that no longer validates is passed over."""
+def latest(scenario: str, root: Path = RESULTS, status: Status = "complete", null_mode: bool = False) -> Path | None:
+    """The newest run with that status; a record that no longer validates is passed over. Null-mode
+    runs (an audit of the claims: every variant the same code) only when asked for: a report, slides
+    or a gate built from one would present an A/A run as the pitfall's measurement."""
     for path in reversed(runs(scenario, root)):
         try:
-            if record.load(path).status == status:
+            rec = record.load(path)
+            if rec.status == status and rec.null_mode == null_mode:
                 return path
         except LabError:
             continue

@@ -256,8 +256,9 @@ class Claim(Strict):
     segments: bool = True
     # Only at the matrix points with these values (e.g. { "env.WORK" = "hash" }); all points when empty.
     where: dict[str, Any] = {}
-    # A guard about a fix itself ("fails no request"): it holds in null mode by design, and the
-    # audit lists it apart from the claims that must tell bad from fix.
+    # A guard: a claim about a fix itself ("fails no request"), a parity claim ("at least as fast
+    # as", threshold 1x) or a floor on a setup with no bad variant. It holds in null mode by
+    # design, and the audit lists it apart from the claims that must tell bad from fix.
     guard: bool = False
     # Open-model sweeps: judge the step at this offered rate (every variant ran it), not the cell.
     at_rps: float | None = Field(None, gt=0)

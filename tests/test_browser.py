@@ -117,3 +117,24 @@ def test_slides_export_png_and_svg_at_slide_size_in_both_themes(tmp_path: Path) 
     for svg in svgs:
         text = svg.read_text()
         assert text.startswith("<svg") and f'width="{slides.WIDTH}"' in text, svg
+
+
+def test_the_hockey_stick_axis_spans_the_data_not_the_slo_label() -> None:
+    """Laid out by plotly.js itself (through kaleido): on its log axis the SLO label once sat at
+    1e100, and the axis stretched up to it, flattening every curve into the bottom pixels."""
+    import pandas as pd
+
+    from lab.report import charts
+
+    curve = pd.DataFrame(
+        {
+            "group": ["bad"] * 3 + ["fix"] * 3,
+            "rate": [10.0, 20.0, 40.0] * 2,
+            "p50": [22.0, 25.0, 60.0, 2.0, 2.0, 2.1],
+            "p99": [40.0, 80.0, 400.0, 4.0, 4.1, 4.3],
+            "predicted_p99": [38.0, 70.0, 300.0, None, None, None],
+        }
+    )
+    fig = charts.hockey_stick(curve, curve[["group", "rate", "p99"]], {"bad": "#d62728", "fix": "#2ca02c"}, 100)
+    low, high = fig.full_figure_for_development(warn=False).layout.yaxis.range  # log10 units
+    assert 10**low < 4 and 400 < 10**high < 2_000, (low, high)

@@ -223,14 +223,29 @@ def test_paced_users_that_fell_behind_make_latency_a_lower_bound() -> None:
     bad_behind = [cell("bad", [100.0] * 90, flags=("coordinated_omission",)), cell("fix", [5.0] * 90)]
     [passed] = evaluate([claim(threshold=10)], bad_behind)
     assert passed.verdict == "pass"  # 20x, and the true ratio can only be higher
+    assert passed.bound == "at_least" and "= >=20x" in passed.describe()
     [held] = evaluate([claim(threshold=40)], bad_behind)
     assert held.verdict == "inconclusive" and "coordinated omission" in held.reason and "only a pass" in held.reason
     fix_behind = [cell("bad", [100.0] * 90), cell("fix", [5.0] * 90, flags=("coordinated_omission",))]
     [capped] = evaluate([claim(threshold=10)], fix_behind)
-    assert capped.verdict == "inconclusive" and "only a fail" in capped.reason
+    assert capped.verdict == "inconclusive" and "only a fail" in capped.reason and capped.bound == "at_most"
     # Throughput is not latency: a flagged cell's rps is judged as usual.
     [count] = evaluate([claim(metric="rps", op="<=", threshold=1.5)], bad_behind)
     assert count.verdict == "pass"
+
+
+def test_an_error_rate_is_judged_on_whole_windows_not_on_unweighted_thirds() -> None:
+    """A stalled first third (10 answers, all failing) and two busy ones (100 each, none failing):
+    the window's share is 10/210; the mean of the thirds' shares would be a third."""
+    t = np.concatenate([np.linspace(0, 2.9, 10), np.linspace(3.0, 8.999, 200)])
+    ok = [0] * 10 + [1] * 200
+    requests = pd.DataFrame({"t": t, "name": "/work", "response_ms": 5.0, "ok": ok})
+    summary = summarise(requests, WINDOW, NO_SAMPLES)
+    stalled = new_cell(TEMPLATE, summary=summary).model_copy(update={"variant": "bad", "group": "bad"})
+    [result] = evaluate([claim(metric="error_rate", baseline=None, threshold=0.2)], [stalled])
+    assert result.value == pytest.approx(10 / 210, abs=1e-4)
+    assert result.low <= result.value <= result.high
+    assert result.verdict == "fail"
 
 
 def test_rejudge_judges_a_recorded_run_again_from_its_cells_and_declared_claims(tmp_path: Path) -> None:

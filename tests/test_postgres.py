@@ -14,7 +14,7 @@ import pytest
 from lab.errors import LabError
 from lab.processes import RUN_TAG, tagged
 from lab.scenario import SeedSize
-from lab.services.postgres import Monitor, Postgres
+from lab.services.postgres import STALE_IDLE_S, Monitor, Postgres
 from lab.services.seed import seed
 from tests.conftest import lab, write_scenario
 
@@ -44,6 +44,9 @@ def test_embedded_server_counts_connections_and_leaves_nothing(tmp_path: Path) -
         seen = monitor.read()
         assert seen["db_connections"] == before["db_connections"] + 4
         assert seen["db_idle_in_transaction"] == 1
+        assert seen["db_idle_in_transaction_stale"] == 0  # open for less than STALE_IDLE_S
+        time.sleep(STALE_IDLE_S + 0.2)
+        assert monitor.read()["db_idle_in_transaction_stale"] == 1
         for conn in conns:
             conn.close()
         deadline = time.monotonic() + 5

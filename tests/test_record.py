@@ -95,3 +95,16 @@ def test_the_registry_is_consistent() -> None:
         assert bool(m.series) == (m.reduce in ("mean", "peak", "last", "delta")), m.name
     assert metrics.get("app_pending_peak") is not None and metrics.get("app_pending") is None
     assert set(metrics.TRAFFIC) >= {"p99", "rps", "failures"}
+
+
+def test_the_newest_run_is_never_a_null_mode_audit_unless_asked(tmp_path: Path) -> None:
+    """An A/A run (every variant the same code) must not become the pitfall's report, slides or gate."""
+    from lab import results
+
+    measured = tmp_path / "loop-blocking" / "20261122T000000000Z"
+    audit = tmp_path / "loop-blocking" / "20261122T000000001Z"
+    shutil.copytree(LOOP_BLOCKING, measured)
+    shutil.copytree(LOOP_BLOCKING, audit)
+    record.write(audit, loop_blocking().model_copy(update={"null_mode": True}))
+    assert results.latest("loop-blocking", tmp_path) == measured
+    assert results.latest("loop-blocking", tmp_path, null_mode=True) == audit

@@ -47,3 +47,21 @@ def test_the_index_has_a_card_per_scenario_with_filter_and_sort(tmp_path: Path) 
     assert "<svg class='bars'" in card[:4000] and rec.run_id in card[:4000]
     headline = next(c for c in rec.claims if c.value is not None)
     assert f"<div class='big'>{headline.value:.3g}x</div>" in card[:4000]
+
+
+def test_percentiles_at_a_step_are_that_steps_medians_over_repeats() -> None:
+    """A chart beside a claim at 40 req/s shows 40 req/s, not the cell's own summary."""
+    from lab.report import data
+
+    rec = loop_blocking()
+    cells = []
+    for cell in rec.ok_cells():
+        assert cell.summary is not None
+        step = cell.summary.model_copy(update={"target_rps": 40.0, "latency_ms": {"p50": 100.0 * cell.repeat}})
+        cells.append(cell.model_copy(update={"points": [step]}))
+    at = data.percentiles(rec.model_copy(update={"cells": cells}), 40.0)
+    p50 = at[(at["request"] == "all requests") & (at["percentile"] == "p50")]
+    repeats = sorted({c.repeat for c in cells})
+    assert set(p50["variant"]) == set(rec.variants)
+    assert len(repeats) == 2 and (p50["ms"] == 150.0).all()  # the median of 100 and 200 ms
+    assert data.percentiles(rec.model_copy(update={"cells": cells}), 80.0).empty  # no step there

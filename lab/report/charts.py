@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -293,7 +294,13 @@ def hockey_stick(
             name=f"{group} p99 per repeat",
         )
     if slo_ms is not None:
-        fig.add_hline(y=slo_ms, line_dash="dash", line_color="#555", annotation_text=f"SLO p99 {slo_ms:g} ms")
+        fig.add_hline(y=slo_ms, line_dash="dash", line_color="#555")
+        # An annotation on a log axis is placed in log10 units (a shape is not): given 100, plotly
+        # put the label at 1e100 and autoranged the axis up to it.
+        fig.add_annotation(
+            text=f"SLO p99 {slo_ms:g} ms", x=0, xref="x domain", xanchor="left",
+            y=math.log10(slo_ms), yref="y", yanchor="bottom", showarrow=False,
+        )  # fmt: skip
     fig.update_xaxes(type="log", title="offered rate (requests/s, log scale)")
     fig.update_yaxes(type="log", title="latency from scheduled time (ms, log scale)")
     return _style(fig, "Latency against offered load (open model): where each variant breaks its SLO")

@@ -70,7 +70,7 @@ def _card(name: str, rec: RunRecord, reports: Path) -> str:
         unit = "x" if headline.baseline else ""
         key = float(headline.value or 0)
         big = (
-            f"<div class='big'>{headline.value:.3g}{unit}</div><div class='muted'>{headline.confidence_label} interval "
+            f"<div class='big'>{headline.bound_mark}{headline.value:.3g}{unit}</div><div class='muted'>{headline.confidence_label} interval "
             f"{headline.low:.3g}-{headline.high:.3g}: {esc(headline.text)}</div>"
         )
     link = f"{name}.html"

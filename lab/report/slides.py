@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import textwrap
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -19,6 +20,7 @@ from lab.report import charts, data
 
 WIDTH, HEIGHT = 1600, 900  # the layout; PNGs are rendered at PNG_SCALE: 1920x1080, a projector's size
 PNG_SCALE = 1.2
+TITLE_SIZE, TITLE_CHARS = 34, 72  # about 72 characters of 34 px text fit beside the margins
 THEMES = {"light": "plotly_white", "dark": "plotly_dark"}
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 
@@ -33,7 +35,12 @@ def _message(claim: ClaimResult | None, fallback: str) -> str:
     if claim is None or claim.value is None:
         return fallback
     unit = "x" if claim.baseline else ""
-    return f"{claim.text}<br><sup>measured {claim.value:.3g}{unit} ({claim.confidence_label} interval {claim.low:.3g}-{claim.high:.3g}): {claim.verdict}</sup>"
+    return f"{_wrap(claim.text)}<br><sup>measured {claim.bound_mark}{claim.value:.3g}{unit} ({claim.confidence_label} interval {claim.low:.3g}-{claim.high:.3g}): {claim.verdict}</sup>"
+
+
+def _wrap(text: str) -> str:
+    """Lines a 1600-wide slide holds at the title's size (a longer one ran off the right edge)."""
+    return "<br>".join(textwrap.wrap(text, TITLE_CHARS))
 
 
 def _first(rec: RunRecord, metrics: tuple[str, ...]) -> ClaimResult | None:
@@ -49,9 +56,11 @@ def figures(rec: RunRecord, directory: Path) -> list[tuple[str, go.Figure, str]]
         slo = rec.slo.p99_ms if rec.slo is not None else None
         fig = charts.hockey_stick(curve, capacity.steps(rec), palette, slo)
         out.append(("hockey-stick", fig, _message(_first(rec, ("capacity",)), "Latency against offered load")))
-    percentiles = data.percentiles(rec)
+    claim = _first(rec, ("p50", "p90", "p99"))
+    # The bars show what the claim judged: its step of the sweep, when it names one.
+    percentiles = data.percentiles(rec, claim.at_rps, claim.at_tag) if claim else data.percentiles(rec)
     fig = charts.latency_percentiles(percentiles, palette)
-    out.append(("latency", fig, _message(_first(rec, ("p50", "p90", "p99")), "Latency percentiles per variant")))
+    out.append(("latency", fig, _message(claim, "Latency percentiles per variant")))
     spectrum = data.spectrum(rec, directory)
     if not spectrum.empty:
         out.append(("spectrum", charts.spectrum(spectrum, palette), "Every percentile: where the tail goes"))
@@ -74,9 +83,10 @@ def export(scenario: str, directory: Path, reports: Path, theme: str = "light") 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, fig, message in figures(rec, directory):
+        lines = message.count("<br>") + 1
         fig.update_layout(
-            template=THEMES[theme], title={"text": message, "font": {"size": 34}}, font={"size": 22},
-            width=WIDTH, height=HEIGHT, margin={"t": 140, "l": 110, "r": 40, "b": 90},
+            template=THEMES[theme], title={"text": message, "font": {"size": TITLE_SIZE}}, font={"size": 22},
+            width=WIDTH, height=HEIGHT, margin={"t": 90 + 45 * lines, "l": 110, "r": 40, "b": 90},
         )  # fmt: skip
         for suffix in ("png", "svg"):
             path = folder / f"{name}-{theme}.{suffix}"

@@ -275,11 +275,17 @@ def _make_traversable(bindir: Path) -> None:
             folder.chmod(mode | stat.S_IXOTH)
 
 
-ACTIVITY = """
+# A request's own transaction idles between its statements for milliseconds; a leaked one stays
+# idle in transaction for as long as nobody closes it. Only the second lasts a whole second, so
+# the stale count tells a leak from a busy, healthy pool (whose transient count can reach the pool).
+STALE_IDLE_S = 1.0
+ACTIVITY = f"""
 SELECT count(*),
        count(*) FILTER (WHERE state = 'active'),
        count(*) FILTER (WHERE state = 'idle'),
-       count(*) FILTER (WHERE state LIKE 'idle in transaction%%')
+       count(*) FILTER (WHERE state LIKE 'idle in transaction%%'),
+       count(*) FILTER (WHERE state LIKE 'idle in transaction%%'
+                        AND clock_timestamp() - state_change > interval '{STALE_IDLE_S} seconds')
 FROM pg_stat_activity
 WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
 """
@@ -333,6 +339,7 @@ class Monitor:
             "db_active": activity[1],
             "db_idle": activity[2],
             "db_idle_in_transaction": activity[3],
+            "db_idle_in_transaction_stale": activity[4],
             "db_sessions": counters[0] or 0,
         }
         return {**{k: float(v) for k, v in values.items()}, **self.db.log_counts()}
