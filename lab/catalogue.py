@@ -32,8 +32,7 @@ def newest(name: str, root: Path, wanted: Callable[[RunRecord], bool]) -> RunRec
 def _value(claim: ClaimResult) -> str:
     if claim.value is None or claim.low is None or claim.high is None:
         return "not measured"
-    unit = "x" if claim.baseline else ""
-    return f"{claim.bound_mark}{claim.value:.3g}{unit} ({claim.low:.3g}-{claim.high:.3g})"
+    return f"{claim.shown} ({claim.low:.3g}-{claim.high:.3g})"
 
 
 def table(root: Path, profile: str = "default") -> str:

@@ -232,8 +232,10 @@ class ClaimResult(Claim):
     bound: Literal["at_least", "at_most"] | None = None
 
     @property
-    def bound_mark(self) -> str:
-        return {"at_least": ">=", "at_most": "<="}.get(self.bound or "", "")
+    def shown(self) -> str:
+        """The value as every page prints it: its bound's mark, 3 digits, `x` for a ratio (`>=25.6x`)."""
+        mark = {"at_least": ">=", "at_most": "<="}.get(self.bound or "", "")
+        return f"{mark}{self.value:.3g}{'x' if self.baseline else ''}"
 
     @property
     def confidence_label(self) -> str:
@@ -251,8 +253,7 @@ class ClaimResult(Claim):
             if self.method
             else f"range {self.low:.3g}-{self.high:.3g} over {self.samples} samples"  # a schema-1 record
         )
-        value = f"{self.bound_mark}{self.value:.3g}{unit}"
-        return f"{self.metric}{request} {subject} = {value} ({spread}), needs {self.op} {self.threshold:g}{unit}"
+        return f"{self.metric}{request} {subject} = {self.shown} ({spread}), needs {self.op} {self.threshold:g}{unit}"
 
 
 class MachineState(Model):

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from lab import metrics
-from lab.record import CellRecord, RunRecord, Traffic
+from lab.record import CellRecord, CellSummary, RunRecord, Traffic, VariantSummary
 from lab.results import read_samples
 from lab.summary import measured, prepare, read_requests, read_window
 
@@ -19,23 +19,20 @@ def percentiles(rec: RunRecord, rate: float | None = None, tag: str | None = Non
     """variant, request, percentile, ms: from the per-variant medians over repeats; at one step of
     an open-model sweep (an offered rate, or a tagged step such as `0.8 x capacity of bad`) when
     given, so a chart beside a claim at 40 req/s shows 40 req/s."""
+    parts: list[tuple[str, CellSummary | VariantSummary]]
     if rate is None and tag is None:
-        rows = []
-        for group, v in rec.variants.items():
-            parts: dict[str, Traffic] = {"all requests": v, **v.by_request}
-            for request, part in parts.items():
-                for key in PERCENTILE_ORDER:
-                    rows.append({"variant": group, "request": request, "percentile": key, "ms": part.value(key)})
-        return pd.DataFrame(rows, columns=["variant", "request", "percentile", "ms"])
-    steps = []
-    for c in rec.ok_cells():
-        if (point := c.at(rate, tag)) is not None:
-            for request, part in {"all requests": point, **point.by_request}.items():
-                for key in PERCENTILE_ORDER:
-                    steps.append({"variant": c.group, "request": request, "percentile": key, "ms": part.value(key)})
-    frame = pd.DataFrame(steps, columns=["variant", "request", "percentile", "ms"])
-    medians = frame.groupby(["variant", "request", "percentile"], sort=False)["ms"].median()
-    return medians.reset_index()
+        parts = list(rec.variants.items())
+    else:
+        parts = [(c.group, point) for c in rec.ok_cells() if (point := c.at(rate, tag)) is not None]
+    rows = [
+        {"variant": group, "request": request, "percentile": key, "ms": part.value(key)}
+        for group, traffic in parts
+        for request, part in {"all requests": traffic, **traffic.by_request}.items()
+        for key in PERCENTILE_ORDER
+    ]
+    frame = pd.DataFrame(rows, columns=["variant", "request", "percentile", "ms"])
+    # One row per variant already when read from its summary; the median over repeats at a step.
+    return frame.groupby(["variant", "request", "percentile"], sort=False)["ms"].median().reset_index()
 
 
 def per_cell(rec: RunRecord) -> pd.DataFrame:

@@ -67,10 +67,9 @@ def _card(name: str, rec: RunRecord, reports: Path) -> str:
     headline = next((c for c in rec.claims if c.value is not None and c.low is not None), None)
     big, key = "", 0.0
     if headline is not None:
-        unit = "x" if headline.baseline else ""
         key = float(headline.value or 0)
         big = (
-            f"<div class='big'>{headline.bound_mark}{headline.value:.3g}{unit}</div><div class='muted'>{headline.confidence_label} interval "
+            f"<div class='big'>{headline.shown}</div><div class='muted'>{headline.confidence_label} interval "
             f"{headline.low:.3g}-{headline.high:.3g}: {esc(headline.text)}</div>"
         )
     link = f"{name}.html"
