@@ -109,6 +109,24 @@ def http_client(**options: Any) -> Lifespan:
     return lifespan
 
 
+def aiohttp_session(connections: int, timeout_s: float) -> Lifespan:
+    """A lifespan that opens one `aiohttp.ClientSession` to the upstream for the worker's life, as
+    `app.state.session`, with at most `connections` open and a total timeout per request. The
+    connector is made inside the lifespan: aiohttp binds it to the running loop."""
+
+    import aiohttp
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        connector = aiohttp.TCPConnector(limit=connections, limit_per_host=connections)
+        timeout = aiohttp.ClientTimeout(total=timeout_s)
+        async with aiohttp.ClientSession(UPSTREAM_URL, connector=connector, timeout=timeout) as session:
+            app.state.session = session
+            yield
+
+    return lifespan
+
+
 def asyncpg_pool(**options: Any) -> Lifespan:
     """A lifespan that opens one asyncpg pool for the worker's life, as `app.state.pool`."""
 

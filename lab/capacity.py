@@ -98,6 +98,7 @@ def steps(rec: RunRecord) -> pd.DataFrame:
                     "predicted_p90": point.predicted_ms.get("p90"),
                     "predicted_p99": point.predicted_ms.get("p99"),
                     "in_flight": point.in_flight_mean,
+                    "cpu_ms_per_request": point.value("server_cpu_ms_per_request"),
                     "little_ratio": point.little_ratio,
                     "error_rate": point.error_rate,
                     "meets_slo": point.meets_slo,

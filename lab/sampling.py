@@ -30,21 +30,25 @@ class _Tree:
     root: psutil.Process
     known: dict[int, psutil.Process] = field(default_factory=dict)
 
-    def sample(self) -> tuple[float, float] | None:
+    def sample(self) -> tuple[float, float, float] | None:
+        """CPU % of a core since the last reading, resident MB, and CPU time used so far (ms): the
+        cumulative time gives CPU per request over any window, read at its edges like a counter."""
         try:
             procs = [self.root, *self.root.children(recursive=True)]
         except psutil.NoSuchProcess:
             return None
-        cpu = rss = 0.0
+        cpu = rss = cpu_ms = 0.0
         for proc in procs:
             cached = self.known.setdefault(proc.pid, proc)
             try:
                 with cached.oneshot():
                     cpu += cached.cpu_percent(None)
                     rss += cached.memory_info().rss
+                    times = cached.cpu_times()
+                    cpu_ms += (times.user + times.system) * 1000.0
             except (psutil.NoSuchProcess, psutil.ZombieProcess):
                 continue
-        return cpu, rss / 2**20
+        return cpu, rss / 2**20, cpu_ms
 
 
 @dataclass
@@ -55,7 +59,8 @@ class _Source:
 
 
 class Sampler:
-    """For each watched role, `<role>_cpu_pct` and `<role>_rss_mb` every `interval_s`; plus probes."""
+    """For each watched role, `<role>_cpu_pct`, `<role>_rss_mb` and `<role>_cpu_ms` (cumulative) every
+    `interval_s`; plus probes."""
 
     def __init__(self, cell: str, interval_s: float = 1.0) -> None:
         self.cell, self.interval_s = cell, interval_s
@@ -75,7 +80,10 @@ class Sampler:
 
         def read() -> dict[str, float]:
             reading = tree.sample()
-            return {} if reading is None else {f"{role}_cpu_pct": reading[0], f"{role}_rss_mb": reading[1]}
+            if reading is None:
+                return {}
+            cpu, rss, cpu_ms = reading
+            return {f"{role}_cpu_pct": cpu, f"{role}_rss_mb": rss, f"{role}_cpu_ms": cpu_ms}
 
         self.add_probe(read, self.interval_s, first_in=self.interval_s)
 

@@ -65,3 +65,38 @@ def test_percentiles_at_a_step_are_that_steps_medians_over_repeats() -> None:
     assert set(p50["variant"]) == set(rec.variants)
     assert len(repeats) == 2 and (p50["ms"] == 150.0).all()  # the median of 100 and 200 ms
     assert data.percentiles(rec.model_copy(update={"cells": cells}), 80.0).empty  # no step there
+
+
+def test_cost_per_request_is_drawn_against_in_flight_as_medians_over_repeats() -> None:
+    """The open-model chart of what a request costs the server: x the mean in flight, y the CPU
+    per request, one line per variant; steps recorded before the metric existed draw nothing."""
+    from lab import capacity
+    from lab.report import charts
+
+    rec = loop_blocking()
+    cells = []
+    for cell in rec.ok_cells():
+        assert cell.summary is not None
+        cost = 1.0 if cell.variant == "bad" else 2.0
+        points = [
+            cell.summary.model_copy(
+                update={
+                    "target_rps": rate,
+                    "in_flight_mean": rate / 10 * cell.repeat,
+                    "metrics": {"server_cpu_ms_per_request": cost * rate * cell.repeat},
+                }
+            )
+            for rate in (10.0, 20.0)
+        ]
+        cells.append(cell.model_copy(update={"points": points}))
+    curve = capacity.curve(rec.model_copy(update={"cells": cells}))
+    fig = charts.cost_per_request(curve, charts.colors(list(rec.variants)))
+    lines = {trace.name: (list(trace.x), list(trace.y)) for trace in fig.data}
+    assert set(lines) == set(rec.variants)
+    # Repeats 1 and 2: medians 1.5 x (rate / 10) in flight and 1.5 x cost x rate ms.
+    assert lines["bad"] == ([1.5, 3.0], [15.0, 30.0])
+    assert lines["fix_await"] == ([1.5, 3.0], [30.0, 60.0])
+
+    bare = [c.model_copy(update={"points": [p.model_copy(update={"metrics": {}}) for p in c.points]}) for c in cells]
+    old = capacity.curve(rec.model_copy(update={"cells": bare}))
+    assert old["cpu_ms_per_request"].isna().all() and not charts.cost_per_request(old, {}).data

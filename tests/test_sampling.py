@@ -12,7 +12,7 @@ import pytest
 
 from lab.machine import state
 from lab.processes import spawn, stop
-from lab.sampling import cores_probe
+from lab.sampling import Sampler, cores_probe
 
 CORES = sorted(os.sched_getaffinity(0))
 BUSY = [sys.executable, "-c", "while True: pass"]
@@ -44,3 +44,21 @@ def test_the_machine_state_names_a_busy_process(tmp_path: Path) -> None:
     assert found.busy and any(f"pid {proc.pid}" in p for p in found.busy_processes)
     assert len(found.load_average) == 3
     assert set(found.smt_siblings) <= set(CORES)
+
+
+def test_a_watched_tree_reports_the_cpu_time_its_busy_child_used(tmp_path: Path) -> None:
+    # CPU per request is read from a cumulative CPU time, so it must count a worker process (a
+    # child of the watched root) and grow by about the wall time a busy child spends on a core.
+    shell = [sys.executable, "-c", "import subprocess, sys; subprocess.run([sys.executable, '-c', 'while True: pass'])"]
+    proc = spawn(shell, cores=[CORES[-1]], env=dict(os.environ), log=tmp_path / "busy.log", cwd=tmp_path)
+    sampler = Sampler("t", interval_s=0.2)
+    try:
+        time.sleep(0.3)
+        sampler.watch("server", proc.pid)
+        with sampler:
+            time.sleep(1.5)
+    finally:
+        stop(proc, grace_s=1.0)
+    cumulative = [value for _, _, metric, value in sampler.rows if metric == "server_cpu_ms"]
+    assert len(cumulative) >= 3 and cumulative == sorted(cumulative)
+    assert cumulative[-1] - cumulative[0] >= 0.5 * 1000 * 0.2 * (len(cumulative) - 1)

@@ -49,6 +49,13 @@ def test_samples_are_averaged_over_the_window_and_flag_the_generator(summary: Ce
     assert summary.flags == ["few_requests", "generator_bound"]
 
 
+def test_cpu_per_request_reads_the_cumulative_cpu_time_at_the_window_edges(summary: CellSummary) -> None:
+    # Cumulative 100, 200, 400, 700, 800 ms at 1000.5 .. 1004.5 s; the window is [1001, 1004):
+    # 150 at its start and 750 at its end, 600 ms over 12 completed requests.
+    assert summary.value("server_cpu_ms") == 600.0
+    assert summary.value("server_cpu_ms_per_request") == 50.0
+
+
 def test_segments_split_the_window_in_thirds(summary: CellSummary) -> None:
     assert [s.requests for s in summary.segments["/work"]] == [4, 3, 3]
     assert sum(s.requests for s in summary.segments["all"]) == summary.requests

@@ -313,17 +313,37 @@ def achieved(curve: pd.DataFrame, palette: dict[str, str]) -> go.Figure:
     fig.add_scatter(
         x=[0, top], y=[0, top], mode="lines", name="achieved = offered", line={"color": "#999", "dash": "dash"}
     )
-    for group, part in curve.groupby("group", sort=False):
-        fig.add_scatter(
-            x=part["rate"],
-            y=part["achieved"],
-            name=str(group),
-            mode="lines+markers",
-            line={"color": palette.get(str(group), "#444")},
-        )
+    _line_per_group(fig, curve, "rate", "achieved", palette)
     fig.update_xaxes(title="offered rate (requests/s)")
     fig.update_yaxes(title="successful requests/s")
     return _style(fig, "Achieved against offered rate")
+
+
+def _line_per_group(
+    fig: go.Figure, curve: pd.DataFrame, x: str, y: str, palette: dict[str, str], hover: str | None = None
+) -> None:
+    """One line per group of a sweep's curve (the offered rate as each point's customdata)."""
+    for group, part in curve.dropna(subset=[x, y]).groupby("group", sort=False):
+        fig.add_scatter(
+            x=part[x],
+            y=part[y],
+            name=str(group),
+            mode="lines+markers",
+            line={"color": palette.get(str(group), "#444")},
+            customdata=part["rate"],
+            hovertemplate=hover,
+        )
+
+
+def cost_per_request(curve: pd.DataFrame, palette: dict[str, str]) -> go.Figure:
+    """Server CPU per request against requests in flight: flat when a request costs the same however
+    many others wait beside it; rising when the server's own bookkeeping grows with them."""
+    fig = go.Figure()
+    hover = "%{x:.0f} in flight at %{customdata:g} req/s offered: %{y:.2f} ms CPU per request"
+    _line_per_group(fig, curve, "in_flight", "cpu_ms_per_request", palette, hover)
+    fig.update_xaxes(type="log", title="requests in flight (mean, sampled at the generator; log scale)")
+    fig.update_yaxes(rangemode="tozero", title="server CPU per completed request (ms)")
+    return _style(fig, "What one request costs the server as more wait beside it")
 
 
 def spectrum(frame: pd.DataFrame, palette: dict[str, str]) -> go.Figure:

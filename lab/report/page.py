@@ -153,6 +153,9 @@ def _capacity(rec: RunRecord, scenario: str, palette: dict[str, str]) -> str:
             "arrival times of each step and service times of requests that had the server to themselves at "
             "the sweep's lowest rate. Where the measured curve follows it, the pitfall is that queue.</p>"
         )
+    cost = ""
+    if curve["cpu_ms_per_request"].notna().any():
+        cost = figure(charts.cost_per_request(curve, palette), f"{scenario}-cost-per-request")
     return f"""
 <h2>Capacity at the SLO</h2>
 <p class='muted'>Open model: arrivals on a Poisson schedule at each offered rate, latency from each
@@ -163,7 +166,7 @@ ended before any step missed it, <code>&lt;</code> one whose lowest rate missed 
 {figure(charts.hockey_stick(curve, capacity.steps(rec), palette, slo, label), f"{scenario}-hockey-stick")}
 {queue}
 {figure(charts.achieved(curve, palette), f"{scenario}-achieved")}
-"""
+{cost}"""
 
 
 def build(scenario: str, directory: Path, reports: Path) -> Path:
