@@ -61,6 +61,8 @@ REGISTRY: tuple[Metric, ...] = (
     Metric("requests", "requests", "request", "traffic", "neither", "completed requests", "traffic"),
     Metric("failures", "requests", "request", "traffic", "lower", "failed requests", "traffic", table="fail", column=6, digits=0),
     Metric("error_rate", "ratio", "request", "traffic", "lower", "failures / requests", "traffic"),
+    Metric("failed_max", "ms", "request", "traffic", "neither",
+           "the slowest failed request: how long a failure kept its caller waiting", "traffic"),
     Metric("offered_rps", "req/s", "request", "traffic", "neither", "open model: arrivals scheduled per second", "traffic"),
     Metric("service_p50", "ms", "request", "traffic", "lower", "open model: median time from the actual send", "traffic"),
     Metric("service_p99", "ms", "request", "traffic", "lower", "open model: p99 of the time from the actual send", "traffic"),

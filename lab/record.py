@@ -86,6 +86,8 @@ class Traffic(Model):
             found = self.service_ms.get(metric.removeprefix("service_"))
         elif metric.startswith("send_lag_"):
             found = self.send_lag_ms.get(metric.removeprefix("send_lag_"))
+        elif metric == "failed_max":
+            found = self.failed_latency_ms.get("max")
         elif metric in ("requests", "failures", "error_rate", "rps", "attempted_rps", "offered_rps"):
             found = getattr(self, metric)
         else:

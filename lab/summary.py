@@ -80,14 +80,19 @@ def latency_ms(ms: pd.Series) -> dict[str, float | None]:
     return out
 
 
-def traffic(requests: pd.DataFrame, seconds: float) -> Traffic:
+def traffic(requests: pd.DataFrame, seconds: float, completed: pd.DataFrame | None = None) -> Traffic:
     """Counts, goodput and latency of one slice of requests that spans `seconds`.
 
     A fast refusal is not service: `rps` and the latency percentiles count successful requests
-    only; failures have their own rate (`attempted_rps` counts both) and their own latencies."""
+    only; failures have their own rate (`attempted_rps` counts both) and their own latencies.
+    `completed`: the requests that completed inside the span, when that is not the slice itself
+    (the open model's slice is by scheduled time); the rates count completions, what the server
+    delivered in the span, never arrivals that a backlog answered after it."""
     n = len(requests)
     ok = requests["ok"] == 1
     failures = n - int(ok.sum())
+    done = requests if completed is None else completed
+    done_ok = int((done["ok"] == 1).sum())
     latency = requests["latency_ms"] if "latency_ms" in requests else requests["response_ms"]
     open_model = "sched" in requests and bool(requests["sched"].notna().any())
     sent = requests["sent"].notna() if open_model else None
@@ -95,8 +100,8 @@ def traffic(requests: pd.DataFrame, seconds: float) -> Traffic:
         requests=n,
         failures=failures,
         error_rate=round(failures / n, 6) if n else None,
-        rps=round((n - failures) / seconds, 3) if seconds > 0 else None,
-        attempted_rps=round(n / seconds, 3) if seconds > 0 else None,
+        rps=round(done_ok / seconds, 3) if seconds > 0 else None,
+        attempted_rps=round(len(done) / seconds, 3) if seconds > 0 else None,
         latency_ms=latency_ms(latency[ok]),
         failed_latency_ms=latency_ms(latency[~ok]) if failures else {},
         offered_rps=round(n / seconds, 3) if open_model and seconds > 0 else None,
@@ -117,11 +122,22 @@ def measured(requests: pd.DataFrame, window: dict[str, Any]) -> tuple[pd.DataFra
     return inside, start, end
 
 
-def segments(requests: pd.DataFrame, start: float, end: float, k: int = SEGMENTS) -> list[Traffic]:
+def completed_in(requests: pd.DataFrame, start: float, end: float) -> pd.DataFrame:
+    """The requests that completed in [start, end): what the server delivered there."""
+    return requests[(requests["t"] >= start) & (requests["t"] < end)]
+
+
+def segments(
+    requests: pd.DataFrame, start: float, end: float, k: int = SEGMENTS, every: pd.DataFrame | None = None
+) -> list[Traffic]:
+    """`every`: all of the cell's requests of this name, for rates by completion (open model)."""
     step = (end - start) / k
     bounds = [(start + i * step, start + (i + 1) * step) for i in range(k)]
     at = requests["at"] if "at" in requests else requests["t"]
-    return [traffic(requests[(at >= lo) & (at < hi)], step) for lo, hi in bounds]
+    return [
+        traffic(requests[(at >= lo) & (at < hi)], step, None if every is None else completed_in(every, lo, hi))
+        for lo, hi in bounds
+    ]
 
 
 def _series(samples: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -234,15 +250,26 @@ def summarise(
     cell = cell_metrics(samples, window["t0"] + start, window["t0"] + end, len(inside))
     if faults:
         cell["recovery_s"] = recovery_s(requests, faults)
-    whole = traffic(inside, seconds)
-    parts = segments(inside, start, end)
+    # Open model: a request belongs to the window it was scheduled in (its latency counts the wait),
+    # while goodput counts what completed in it: past capacity, a backlog answered after the window
+    # must not count as throughput delivered inside it.
+    every = requests if window.get("model") == "open" else None
+    by_name = {name: part for name, part in every.groupby("name", sort=True)} if every is not None else {}
+    whole = traffic(inside, seconds, None if every is None else completed_in(every, start, end))
+    parts = segments(inside, start, end, every=every)
     step = seconds / SEGMENTS
     bounds = [(window["t0"] + start + i * step, window["t0"] + start + (i + 1) * step) for i in range(SEGMENTS)]
     summary = CellSummary(
         **whole.model_dump(),
         window_s=round(seconds, 3),
-        by_request={name: traffic(part, seconds) for name, part in names.items()},
-        segments={ALL: parts, **{name: segments(part, start, end) for name, part in names.items()}},
+        by_request={
+            name: traffic(part, seconds, completed_in(by_name[name], start, end) if every is not None else None)
+            for name, part in names.items()
+        },
+        segments={
+            ALL: parts,
+            **{name: segments(part, start, end, every=by_name.get(name)) for name, part in names.items()},
+        },
         metrics=cell,
         metric_segments=counter_segments(samples, bounds, [p.requests for p in parts]),
         sampler_errors=list(sampler_errors),

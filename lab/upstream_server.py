@@ -59,6 +59,14 @@ class UpstreamServer:
                     return {**self.base, **{k: v for k, v in window.items() if k in DEFAULT_MODE}}
         return self.base
 
+    def hang_left_s(self) -> float:
+        """Until the current hang's scheduled end (at least 10 ms): one wake-up per held request, not
+        one every 10 ms, which with a thousand requests held (a retrying client) burnt the
+        generator's core that the upstream shares."""
+        elapsed = time.time() - (self.t0 or time.time())
+        ends = [w["until_s"] for w in self.schedule if w.get("hang") and w["from_s"] <= elapsed < w["until_s"]]
+        return max(0.01, min(ends) - elapsed) if ends else 0.01
+
     def latency_s(self, mode: dict[str, Any]) -> float:
         median = float(mode["latency_ms"]) / 1000
         p99 = mode.get("latency_p99_ms")
@@ -101,7 +109,7 @@ class UpstreamServer:
                         self.stats["hanging"] += 1
                         try:
                             while (mode := self.mode())["hang"]:
-                                await asyncio.sleep(0.01)
+                                await asyncio.sleep(self.hang_left_s())
                         finally:
                             self.stats["hanging"] -= 1
                     await asyncio.sleep(self.latency_s(mode))

@@ -123,6 +123,21 @@ def test_open_model_latency_runs_from_the_scheduled_time_and_service_time_from_t
     assert summary.value("service_p99") == summary.service_ms["p99"]
 
 
+def test_past_capacity_goodput_counts_completions_in_the_window_not_arrivals_answered_later() -> None:
+    # 40 arrivals/s at one server of 50 ms (20/s): the backlog grows, and requests scheduled in the
+    # window are answered long after it. Goodput is what the server completed inside the window.
+    requests = _open_requests(40.0, 20.0, 0.05)
+    window = {"t0": 0.0, "warmup_s": 2.0, "end_s": 10.0, "model": "open", "rate": 40.0}
+    summary = summarise(requests, window, pd.DataFrame(columns=["ts", "metric", "value"]))
+    assert summary.offered_rps == pytest.approx(40, rel=0.01)
+    assert summary.rps == pytest.approx(20, rel=0.02) and summary.attempted_rps == summary.rps
+    assert summary.value("rps", "/x") == summary.rps
+    assert [seg.rps for seg in summary.segments["/x"]] == pytest.approx([20] * 3, rel=0.05)
+    # Latency still belongs to the scheduled window: an arrival at s is answered at 2s, so the
+    # window's last arrivals (s near 10) waited about 10 s.
+    assert summary.latency_ms["max"] == pytest.approx(10000, rel=0.05)
+
+
 def test_littles_law_holds_on_a_steady_queue_and_not_on_a_growing_one() -> None:
     steady = prepare(_open_requests(20.0, 30.0, 0.03, "poisson"), {"model": "open"})
     # In flight at each sample time, counted from the requests themselves (what the generator samples).
@@ -181,3 +196,16 @@ def test_other_queue_disciplines_keep_the_mean_and_move_the_tail() -> None:
         assert np.quantile(other, 0.999) > np.quantile(fifo, 0.999), discipline
     with pytest.raises(ValueError, match="'fifo', 'random' or 'batches'"):
         arrivals.queue_latency(times, services, 1, "lifo")
+
+
+def test_the_wrk_check_tells_a_generator_gap_from_a_server_that_moved() -> None:
+    from lab.wrkcheck import Check
+
+    lags = (1.2, 1.3, 1.1)
+    # Each open run against the mean of the wrk runs on either side: 1.0, 1.0, 1.02.
+    assert Check((49.0, 51.0, 49.0, 50.0), (50.0, 50.0, 50.5), 65.0, lags).verdict == "within"
+    # The pairs straddle the tolerance (1.08, 0.94, 1.10): the server moved, the median is 1.08.
+    moved = Check((48.0, 52.0, 50.0, 50.0), (54.0, 47.0, 55.0), 65.0, lags)
+    assert moved.verdict == "inconclusive" and "inconclusive" in moved.render()
+    # Every pair 12-14 % short: the generator fell short.
+    assert Check((50.0, 50.5, 49.5, 50.0), (43.0, 44.0, 43.5), 65.0, lags).verdict == "outside"

@@ -100,3 +100,22 @@ def test_cost_per_request_is_drawn_against_in_flight_as_medians_over_repeats() -
     bare = [c.model_copy(update={"points": [p.model_copy(update={"metrics": {}}) for p in c.points]}) for c in cells]
     old = capacity.curve(rec.model_copy(update={"cells": bare}))
     assert old["cpu_ms_per_request"].isna().all() and not charts.cost_per_request(old, {}).data
+
+
+def test_the_connection_budget_multiplies_workers_by_the_pool_each_reported() -> None:
+    from lab.record import DatabaseInfo
+    from lab.report import page
+
+    rec = loop_blocking()
+    assert page._budget(rec) == ""  # no database: no budget
+    db = DatabaseInfo(mode="embedded", server_version="16", max_connections=30, seed={}, rows={}, cores=None)
+    variants = {}
+    for group, summary in rec.variants.items():
+        pool = 20.0 if group == "bad" else 6.0
+        server = summary.server.model_copy(update={"workers": 4})
+        metrics = {"app_pool_max_last": pool, "db_connections_peak": 27.0, "db_too_many_clients": 5.0}
+        variants[group] = summary.model_copy(update={"server": server, "metrics": metrics})
+    html = page._budget(rec.model_copy(update={"database": db, "variants": variants}))
+    # 4 x 20 = 80 against 30 - 3 reserved = 27 slots; 4 x 6 = 24 fits.
+    assert "<td class='num'><b>80</b></td><td class='num'>27</td><td>over the budget by 53</td>" in html
+    assert "<td class='num'><b>24</b></td><td class='num'>27</td><td>within the budget</td>" in html

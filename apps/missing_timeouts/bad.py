@@ -1,8 +1,9 @@
-"""Bad: no timeout on the upstream call: when the upstream hangs, every request waits as long as it does."""
+"""Bad: no timeout given, so the client's default decides: httpx waits 5 s, then fails. During a
+longer hang every request waits those 5 s and becomes an error after all."""
 
 from apps.common import http_client, make_app
 
-app = make_app("missing-timeouts: bad", http_client(timeout=None))  # waits forever
+app = make_app("missing-timeouts: bad", http_client())  # httpx's default: 5 s
 
 
 @app.get("/items/{item_id}")

@@ -78,6 +78,44 @@ def _database(rec: RunRecord) -> str:
     )
 
 
+RESERVED_SLOTS = 3  # PostgreSQL's default superuser_reserved_connections: slots the app's role never gets
+
+
+def _budget(rec: RunRecord) -> str:
+    """The connection arithmetic, for apps that publish their pool size (`app_pool_max`): workers x
+    pool per worker against what the database lets the app's role open, beside what was measured."""
+    db = rec.database
+    if db is None:
+        return ""
+    rows = []
+    for group, summary in rec.variants.items():
+        pool = summary.value("app_pool_max_last")
+        if pool is None:
+            continue
+        workers = summary.server.workers
+        total = workers * pool
+        slots = db.max_connections - RESERVED_SLOTS
+        peak, refused = summary.value("db_connections_peak"), summary.value("db_too_many_clients")
+        rows.append(
+            f"<tr><td>{esc(group)}</td><td class='num'>{workers}</td><td class='num'>{pool:g}</td>"
+            f"<td class='num'><b>{total:g}</b></td><td class='num'>{slots}</td>"
+            f"<td>{'over the budget by ' + format(total - slots, 'g') if total > slots else 'within the budget'}</td>"
+            f"<td class='num'>{'-' if peak is None else f'{peak:g}'}</td>"
+            f"<td class='num'>{'-' if refused is None else f'{refused:,.0f}'}</td></tr>"
+        )
+    if not rows:
+        return ""
+    return (
+        "<h3>Connection budget</h3><p class='muted'>Each worker process has its own pool: the database sees "
+        f"workers x pool. It lets the app's role open max_connections ({db.max_connections}) minus "
+        f"{RESERVED_SLOTS} slots reserved for superusers. Pool sizes as each variant's workers reported them "
+        "(<code>/lab/pool</code>); peak connections and refusals as the database counted them (medians of "
+        "repeats).</p><table><tr><th>variant [setting]</th><th>workers</th><th>pool per worker</th>"
+        "<th>workers x pool</th><th>slots for the app</th><th></th><th>peak connections</th><th>refused</th></tr>"
+        f"{''.join(rows)}</table>"
+    )
+
+
 def _upstream(rec: RunRecord) -> str:
     up = rec.upstream
     if up is None:
@@ -197,7 +235,9 @@ def build(scenario: str, directory: Path, reports: Path) -> Path:
         )
     if rec.database is not None:
         db_fig = charts.db_connections(samples, rec.database.max_connections, warm)
-        extra_sections += f"<h2>Database</h2>{_database(rec)}{figure(db_fig, f'{scenario}-db-connections')}"
+        extra_sections += (
+            f"<h2>Database</h2>{_database(rec)}{_budget(rec)}{figure(db_fig, f'{scenario}-db-connections')}"
+        )
     capacity_section = _capacity(rec, scenario, palette)
     points = data.matrix_points(rec)
     matrix_fig = ""
