@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,6 +65,20 @@ def write_scenario(
 def lab(*args: str, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "lab", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
+def start_lab(*args: str, **options: Any) -> subprocess.Popen[str]:
+    """The lab's CLI in the background, as a user's terminal starts it: with Ctrl-C's default
+    action. A shell that starts jobs without job control (`cmd &` in a script, as a CI runner may)
+    hands its children SIGINT ignored, and Python then leaves it ignored: the interrupt tests
+    would measure the runner, not the lab."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "lab", *args],
+        cwd=ROOT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        **options,
     )
 
 

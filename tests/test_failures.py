@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -13,10 +12,9 @@ from pathlib import Path
 import pytest
 
 from lab import record
-from lab.paths import ROOT
 from lab.processes import tagged
 from lab.record import RunRecord
-from tests.conftest import lab, write_scenario
+from tests.conftest import lab, start_lab, write_scenario
 
 pytestmark = pytest.mark.e2e
 
@@ -118,13 +116,10 @@ def test_interrupted_run_is_incomplete_and_leaves_nothing(tmp_path: Path, dirs: 
     path = write_scenario(tmp_path)
     path.write_text(path.read_text().replace("duration_s = 2", "duration_s = 60"))
     results = dirs[0]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lab", "run", str(path), "--profile", "quick", "--results", str(results)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_lab(
+        "run", str(path), "--profile", "quick", "--results", str(results),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
     deadline = time.monotonic() + 30
     while not list(results.glob("*/*/cells/*/progress.json")):  # the load is running
         assert time.monotonic() < deadline and proc.poll() is None, "the run never reached its load"
@@ -146,12 +141,10 @@ def test_a_harness_killed_outright_leaves_orphans_the_next_run_removes(tmp_path:
     path = write_scenario(tmp_path, extra="[database]\nmax_connections = 20\nseed = { users = 10 }\n")
     path.write_text(path.read_text().replace("duration_s = 2", "duration_s = 60"))
     results = dirs[0]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lab", "run", str(path), "--profile", "quick", "--results", str(results)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_lab(
+        "run", str(path), "--profile", "quick", "--results", str(results),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
     deadline = time.monotonic() + 30
     while not list(results.glob("*/*/cells/*/progress.json")):
         assert time.monotonic() < deadline and proc.poll() is None, "the run never reached its load"

@@ -92,6 +92,22 @@ def test_slo_outcome_names_what_was_missed() -> None:
     ]
 
 
+def test_the_achieved_share_allows_for_the_window_edges_but_not_for_a_backlog() -> None:
+    from lab.sweep import achieved_share
+
+    def step(offered: float, completed: int, p50_ms: float) -> CellSummary:
+        return CellSummary(
+            requests=round(offered * 3), failures=0, error_rate=0.0, rps=completed / 3, latency_ms={"p50": p50_ms},
+            offered_rps=offered, window_s=3.0, by_request={}, segments={}, model="open", target_rps=offered,
+        )  # fmt: skip
+
+    # Recorded here: 31 arrivals at 10 req/s in 3 s, 29 completed inside (two came in its last 25 ms).
+    assert achieved_share(step(31 / 3, 29, 22.0)) == 1.0
+    # An overloaded step: 80 req/s offered, 158 completed in 3 s, the rest answered long after.
+    share = achieved_share(step(80.0, 158, 40.0))
+    assert share is not None and share < 0.8
+
+
 def _open_requests(rate: float, seconds: float, service_s: float, process: str = "uniform") -> pd.DataFrame:
     """A synthetic open-model cell: arrivals on schedule, served by a single FIFO server."""
     sched = arrivals.schedule(rate, seconds, process, seed=5)

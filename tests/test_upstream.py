@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from lab import record
 from lab.paths import ROOT
 from lab.processes import RUN_TAG, tagged
 from lab.services.upstream import UpstreamService
+from tests.conftest import start_lab
 
 pytestmark = pytest.mark.e2e
 
@@ -94,13 +94,10 @@ def test_interrupting_a_run_during_a_hang_leaves_nothing(tmp_path: Path) -> None
     text = re.sub(r"(?m)^(reference|bad_requests|fix_\w+) = .*\n", "", text)
     scenario.write_text(re.sub(r"from_s = \d+\nuntil_s = \d+", "from_s = 1\nuntil_s = 60", text))
     results = tmp_path / "results"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lab", "run", str(scenario), "--profile", "quick", "--results", str(results)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_lab(
+        "run", str(scenario), "--profile", "quick", "--results", str(results),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
     deadline = time.monotonic() + 40
     while True:  # wait until the hang has started and requests are held
         assert time.monotonic() < deadline and proc.poll() is None, "the run never reached the hang"
