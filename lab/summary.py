@@ -122,9 +122,10 @@ def measured(requests: pd.DataFrame, window: dict[str, Any]) -> tuple[pd.DataFra
     return inside, start, end
 
 
-def completed_in(requests: pd.DataFrame, start: float, end: float) -> pd.DataFrame:
-    """The requests that completed in [start, end): what the server delivered there."""
-    return requests[(requests["t"] >= start) & (requests["t"] < end)]
+def completed_in(requests: pd.DataFrame | None, start: float, end: float) -> pd.DataFrame | None:
+    """The requests that completed in [start, end): what the server delivered there (None: count the
+    slice itself, as the closed model does)."""
+    return None if requests is None else requests[(requests["t"] >= start) & (requests["t"] < end)]
 
 
 def segments(
@@ -134,10 +135,7 @@ def segments(
     step = (end - start) / k
     bounds = [(start + i * step, start + (i + 1) * step) for i in range(k)]
     at = requests["at"] if "at" in requests else requests["t"]
-    return [
-        traffic(requests[(at >= lo) & (at < hi)], step, None if every is None else completed_in(every, lo, hi))
-        for lo, hi in bounds
-    ]
+    return [traffic(requests[(at >= lo) & (at < hi)], step, completed_in(every, lo, hi)) for lo, hi in bounds]
 
 
 def _series(samples: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -254,8 +252,8 @@ def summarise(
     # while goodput counts what completed in it: past capacity, a backlog answered after the window
     # must not count as throughput delivered inside it.
     every = requests if window.get("model") == "open" else None
-    by_name = {name: part for name, part in every.groupby("name", sort=True)} if every is not None else {}
-    whole = traffic(inside, seconds, None if every is None else completed_in(every, start, end))
+    by_name = {str(name): part for name, part in every.groupby("name")} if every is not None else {}
+    whole = traffic(inside, seconds, completed_in(every, start, end))
     parts = segments(inside, start, end, every=every)
     step = seconds / SEGMENTS
     bounds = [(window["t0"] + start + i * step, window["t0"] + start + (i + 1) * step) for i in range(SEGMENTS)]
@@ -263,8 +261,7 @@ def summarise(
         **whole.model_dump(),
         window_s=round(seconds, 3),
         by_request={
-            name: traffic(part, seconds, completed_in(by_name[name], start, end) if every is not None else None)
-            for name, part in names.items()
+            name: traffic(part, seconds, completed_in(by_name.get(name), start, end)) for name, part in names.items()
         },
         segments={
             ALL: parts,

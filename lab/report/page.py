@@ -87,6 +87,7 @@ def _budget(rec: RunRecord) -> str:
     db = rec.database
     if db is None:
         return ""
+    slots = db.max_connections - RESERVED_SLOTS
     rows = []
     for group, summary in rec.variants.items():
         pool = summary.value("app_pool_max_last")
@@ -94,7 +95,6 @@ def _budget(rec: RunRecord) -> str:
             continue
         workers = summary.server.workers
         total = workers * pool
-        slots = db.max_connections - RESERVED_SLOTS
         peak, refused = summary.value("db_connections_peak"), summary.value("db_too_many_clients")
         rows.append(
             f"<tr><td>{esc(group)}</td><td class='num'>{workers}</td><td class='num'>{pool:g}</td>"
