@@ -79,6 +79,9 @@ REGISTRY: tuple[Metric, ...] = (
            "mean", series="server_rss_mb", table="srv MB", column=8, digits=0),
     Metric("server_rss_mb_peak", "MB", "cell", "server", "lower", "the server's resident memory, peak",
            "peak", series="server_rss_mb"),
+    Metric("server_rss_mb_hwm", "MB", "cell", "server", "lower",
+           "the server's largest process's peak resident memory since it started, as the kernel counts it "
+           "(VmHWM: no spike between samples is missed)", "peak", series="server_rss_mb_hwm"),
     Metric("generator_cpu_pct", "% of a core", "cell", "generator", "neither", "Locust's CPU, mean",
            "mean", series="generator_cpu_pct", claimable=False, table="gen cpu%", column=9, digits=0),
     Metric("database_cpu_pct", "% of a core", "cell", "database", "lower", "PostgreSQL's CPU (embedded), mean",
@@ -113,6 +116,9 @@ REGISTRY: tuple[Metric, ...] = (
     Metric("db_idle_in_transaction_stale_peak", "connections", "cell", "database", "lower",
            "connections idle in transaction for over a second (a leak, not a request between statements), peak",
            "peak", series="db_idle_in_transaction_stale"),
+    Metric("db_long_transactions_peak", "connections", "cell", "database", "lower",
+           "connections whose transaction has been open for over a second, in any state (a session held "
+           "across slow work between its statements), peak", "peak", series="db_long_transactions"),
     Metric("db_sessions_opened", "sessions", "cell", "database", "lower", "sessions opened in the window",
            "delta", series="db_sessions"),
     Metric("db_sessions_per_request", "sessions", "cell", "database", "lower", "sessions opened per request",

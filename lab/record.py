@@ -245,7 +245,9 @@ class ClaimResult(Claim):
 
     def describe(self) -> str:
         """`p99 of /work bad / fix_await = 41.2x (range 35.0-47.9 over 4 samples), needs >= 10x`"""
-        subject = f"{self.variant} / {self.baseline}" if self.baseline else self.variant
+        elsewhere = ",".join(f"{k}={v}" for k, v in self.baseline_at.items())
+        baseline = f"{self.baseline} [{elsewhere}]" if elsewhere else self.baseline
+        subject = f"{self.variant} / {baseline}" if self.baseline else self.variant
         request = "" if self.request == ALL else f" of {self.request}"
         if self.value is None or self.low is None or self.high is None:
             return f"{self.metric}{request} {subject}: not measurable ({self.reason})"

@@ -373,6 +373,7 @@ def _summarise(
         in_flight=pd.read_csv(in_flight) if in_flight.is_file() else None,
         lag_bound_ms=step.lag_bound_ms if step.model == "open" else None,
         pacing_s=_pacing(step),
+        unpaced=step.unpaced,
     )
 
 

@@ -30,14 +30,16 @@ class _Tree:
     root: psutil.Process
     known: dict[int, psutil.Process] = field(default_factory=dict)
 
-    def sample(self) -> tuple[float, float, float] | None:
-        """CPU % of a core since the last reading, resident MB, and CPU time used so far (ms): the
-        cumulative time gives CPU per request over any window, read at its edges like a counter."""
+    def sample(self) -> tuple[float, float, float, float] | None:
+        """CPU % of a core since the last reading, resident MB, CPU time used so far (ms) and the
+        largest process's peak resident MB. The cumulative time gives CPU per request over any
+        window, read at its edges like a counter; the peak is the kernel's high-water mark
+        (VmHWM), which a once-a-second reading cannot miss, however brief the spike."""
         try:
             procs = [self.root, *self.root.children(recursive=True)]
         except psutil.NoSuchProcess:
             return None
-        cpu = rss = cpu_ms = 0.0
+        cpu = rss = cpu_ms = hwm = 0.0
         for proc in procs:
             cached = self.known.setdefault(proc.pid, proc)
             try:
@@ -48,7 +50,20 @@ class _Tree:
                     cpu_ms += (times.user + times.system) * 1000.0
             except (psutil.NoSuchProcess, psutil.ZombieProcess):
                 continue
-        return cpu, rss / 2**20, cpu_ms
+            hwm = max(hwm, _high_water_kb(proc.pid) * 1024)
+        return cpu, rss / 2**20, cpu_ms, hwm / 2**20
+
+
+def _high_water_kb(pid: int) -> float:
+    """The process's peak resident set (VmHWM, kB) since it started; 0 if it is gone or unreadable."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return 0.0
 
 
 @dataclass
@@ -59,8 +74,8 @@ class _Source:
 
 
 class Sampler:
-    """For each watched role, `<role>_cpu_pct`, `<role>_rss_mb` and `<role>_cpu_ms` (cumulative) every
-    `interval_s`; plus probes."""
+    """For each watched role, `<role>_cpu_pct`, `<role>_rss_mb`, `<role>_cpu_ms` (cumulative) and
+    `<role>_rss_mb_hwm` (the kernel's peak, where /proc has it) every `interval_s`; plus probes."""
 
     def __init__(self, cell: str, interval_s: float = 1.0) -> None:
         self.cell, self.interval_s = cell, interval_s
@@ -82,8 +97,9 @@ class Sampler:
             reading = tree.sample()
             if reading is None:
                 return {}
-            cpu, rss, cpu_ms = reading
-            return {f"{role}_cpu_pct": cpu, f"{role}_rss_mb": rss, f"{role}_cpu_ms": cpu_ms}
+            cpu, rss, cpu_ms, hwm = reading
+            out = {f"{role}_cpu_pct": cpu, f"{role}_rss_mb": rss, f"{role}_cpu_ms": cpu_ms}
+            return {**out, f"{role}_rss_mb_hwm": hwm} if hwm else out
 
         self.add_probe(read, self.interval_s, first_in=self.interval_s)
 

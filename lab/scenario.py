@@ -147,6 +147,9 @@ class LoadProfile(Strict):
     # Fewer independent repeats than this, and no claim is pass or fail (the default profile: 3).
     min_repeats: int = Field(1, ge=1, le=50)
     options: dict[str, LocustOption] = {}
+    # Request names sent back to back by users that do not pace (a stream, an export): their length is
+    # what is measured, not a user falling behind its pacing, so the coordinated-omission check skips them.
+    unpaced: list[str] = []
     budget_s: float | None = Field(None, gt=0)  # wall-time budget of a whole run: reported, not enforced
     seed: SeedSize | None = None  # overrides the database's seed size for this profile
     matrix: dict[str, list[Any]] = {}  # overrides these keys of the scenario's matrix for this profile
@@ -256,6 +259,9 @@ class Claim(Strict):
     segments: bool = True
     # Only at the matrix points with these values (e.g. { "env.WORK" = "hash" }); all points when empty.
     where: dict[str, Any] = {}
+    # The baseline measured at another matrix point: this one with these values instead (e.g.
+    # { deps = "fastapi==0.165.*" }), for a claim across versions or settings; same point when empty.
+    baseline_at: dict[str, Any] = {}
     # A guard: a claim about a fix itself ("fails no request"), a parity claim ("at least as fast
     # as", threshold 1x) or a floor on a setup with no bad variant. It holds in null mode by
     # design, and the audit lists it apart from the claims that must tell bad from fix.
@@ -289,6 +295,12 @@ class Claim(Strict):
                 f"unknown metric {name!r}; one of {', '.join(metrics.claimable())}, or app_<probe>_peak|mean|last"
             )
         return name
+
+    @model_validator(mode="after")
+    def _baseline_elsewhere(self) -> Claim:
+        if self.baseline_at and self.baseline is None:
+            raise ValueError("baseline_at needs a baseline: the variant measured at that matrix point")
+        return self
 
     @model_validator(mode="after")
     def _one_rate(self) -> Claim:

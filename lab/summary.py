@@ -239,8 +239,10 @@ def summarise(
     in_flight: pd.DataFrame | None = None,
     lag_bound_ms: float | None = None,
     pacing_s: float | None = None,
+    unpaced: Sequence[str] = (),
 ) -> CellSummary:
-    """`pacing_s`: a closed model's interval between one user's sends, to find where it fell behind."""
+    """`pacing_s`: a closed model's interval between one user's sends, to find where it fell behind
+    (`unpaced`: request names whose users do not pace, left out of that)."""
     requests = prepare(requests, window)
     inside, start, end = measured(requests, window)
     seconds = end - start
@@ -278,8 +280,8 @@ def summarise(
             n = int(((in_flight["t"] >= start) & (in_flight["t"] < end)).sum())
             mean_ms = float(inside["latency_ms"].mean()) if not inside.empty else 0.0
             summary.little_tolerance = round(little_tolerance(summary.in_flight_mean, n, mean_ms), 4)
-    elif pacing_s and not inside.empty:
-        summary.late_share = round(float((inside["latency_ms"] >= pacing_s * 1000.0).mean()), 4)
+    elif pacing_s and not (paced := inside[~inside["name"].isin(list(unpaced))]).empty:
+        summary.late_share = round(float((paced["latency_ms"] >= pacing_s * 1000.0).mean()), 4)
     summary.flags = decide_flags(summary, pinned, lag_bound_ms)
     return summary
 

@@ -202,6 +202,23 @@ def test_a_generator_bound_throughput_is_a_lower_bound_so_only_the_safe_verdict_
     assert latency.verdict == "inconclusive" and "generator_bound" in latency.reason
 
 
+def test_server_cpu_per_request_is_judged_on_a_generator_bound_cell() -> None:
+    """The generator bounds how many requests reach the server, not what each costs its process: a
+    cost-per-request claim is judged; the same cells' latency and CPU total are not."""
+
+    def cpu_counter(ms_per_s: float) -> pd.DataFrame:
+        ts = np.arange(0.0, 9.5, 0.5)
+        return pd.DataFrame({"ts": ts, "cell": "x", "metric": "server_cpu_ms", "value": ts * ms_per_s})
+
+    fast = cell("fix", [1.0] * 900, flags=("generator_bound",), samples=cpu_counter(200.0))  # 2 ms a request
+    slow = cell("bad", [10.0] * 90, samples=cpu_counter(200.0))  # 20 ms a request
+    cost = claim(metric="server_cpu_ms_per_request", threshold=5)
+    [result] = evaluate([cost], [slow, fast])
+    assert result.verdict == "pass" and result.value == pytest.approx(10.0, rel=0.05)
+    [share] = evaluate([claim(metric="server_cpu_ms", threshold=1)], [slow, fast])
+    assert share.verdict == "inconclusive" and "generator_bound" in share.reason
+
+
 def test_paced_users_that_fell_behind_make_latency_a_lower_bound() -> None:
     """Closed loop, pacing 0.2 s: a cell where more than 1 % of answers outlast it is flagged
     coordinated_omission, and a latency ratio with it on top keeps only the verdict it could not lose."""
@@ -220,6 +237,11 @@ def test_paced_users_that_fell_behind_make_latency_a_lower_bound() -> None:
         pacing_s=0.2,
     )
     assert on_time.late_share == 0 and "coordinated_omission" not in on_time.flags
+    # Back-to-back exports of 2 s beside paced reads: their length is the point, not a user behind.
+    names = ["/orders/{id}"] * 85 + ["/export"] * 5
+    mixed = pd.DataFrame({"t": np.linspace(0, 8.999, 90), "name": names, "response_ms": late, "ok": 1})
+    unpaced = summarise(mixed, WINDOW, NO_SAMPLES, pacing_s=0.2, unpaced=["/export"])
+    assert unpaced.late_share == 0 and "coordinated_omission" not in unpaced.flags
     bad_behind = [cell("bad", [100.0] * 90, flags=("coordinated_omission",)), cell("fix", [5.0] * 90)]
     [passed] = evaluate([claim(threshold=10)], bad_behind)
     assert passed.verdict == "pass"  # 20x, and the true ratio can only be higher
@@ -261,3 +283,21 @@ def test_rejudge_judges_a_recorded_run_again_from_its_cells_and_declared_claims(
     again = record.load(copy)
     assert again.rejudged_by and [c.verdict for c in again.claims] == [c.verdict for c in loop_blocking().claims]
     assert "changed: none" in proc.stdout
+
+
+def test_a_claim_across_matrix_points_takes_its_baseline_from_the_other_point() -> None:
+    """The same variant on two dependency sets: old / new, judged at the old set's point only."""
+
+    def at(deps: str, latencies: list[float], repeat: int = 1) -> CellRecord:
+        base = cell("fix", latencies, repeat=repeat)
+        return base.model_copy(update={"setting": f"deps={deps}", "setting_values": {"deps": deps}})
+
+    cells = [at("old", [40.0] * 90), at("new", [10.0] * 90), at("old", [44.0] * 90, 2), at("new", [11.0] * 90, 2)]
+    across = claim(variant="fix", baseline="fix", where={"deps": "old"}, baseline_at={"deps": "new"}, threshold=3)
+    [result] = evaluate([across], cells)
+    assert result.setting == "deps=old" and result.verdict == "pass" and result.value == pytest.approx(4.0)
+    assert "fix / fix [deps=new] = 4x" in result.describe()
+    # A run without the dimension (no dependency sets) skips the claim rather than judging it.
+    assert evaluate([across], [cell("fix", [40.0] * 90)]) == []
+    with pytest.raises(ValueError, match="baseline_at needs a baseline"):
+        claim(baseline=None, baseline_at={"deps": "new"})

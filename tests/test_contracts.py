@@ -108,3 +108,20 @@ def test_every_pitfall_folder_has_a_scenario_and_readme() -> None:
     used = {ref.split(".")[1] for name in scenario.known() for ref in scenario.load(name).variants.values()}
     assert folders <= used, f"pitfall folders no scenario runs: {sorted(folders - used)}"
     assert all((ROOT / "apps" / folder / "README.md").is_file() for folder in folders)
+
+
+def test_every_streaming_variant_streams_the_same_export(
+    database: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # NDJSON, not JSON, so the verify list cannot hold it: the whole stream, variant by variant.
+    for key, value in {**database, "PACE_S": "0", "PGAPPNAME": "lab-contracts"}.items():
+        monkeypatch.setenv(key, value)
+    streams = {}
+    for variant, ref in scenario.load("streaming-session").variants.items():
+        with TestClient(_fresh_app(ref)) as client:
+            response = client.get("/export")
+            assert response.status_code == 200, variant
+            streams[variant] = response.text
+    first = next(iter(streams.values()))
+    assert first.count("\n") == 1000 and first.startswith('{"id":1,"user_id":1,"total_cents":12648}\n')
+    assert all(text == first for text in streams.values()), "a variant streams a different export"

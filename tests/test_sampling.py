@@ -62,3 +62,23 @@ def test_a_watched_tree_reports_the_cpu_time_its_busy_child_used(tmp_path: Path)
     cumulative = [value for _, _, metric, value in sampler.rows if metric == "server_cpu_ms"]
     assert len(cumulative) >= 3 and cumulative == sorted(cumulative)
     assert cumulative[-1] - cumulative[0] >= 0.5 * 1000 * 0.2 * (len(cumulative) - 1)
+
+
+def test_the_peak_resident_memory_catches_a_spike_between_two_readings(tmp_path: Path) -> None:
+    # A child that holds 200 MB for 50 ms, well inside one sampling interval, then frees it: the
+    # resident reading misses it, the kernel's high-water mark does not.
+    spike = "import time; time.sleep(0.5); b = bytearray(200 * 2**20); time.sleep(0.05); del b; time.sleep(60)"
+    shell = [sys.executable, "-c", f"import subprocess, sys; subprocess.run([sys.executable, '-c', {spike!r}])"]
+    proc = spawn(shell, cores=[CORES[-1]], env=dict(os.environ), log=tmp_path / "spike.log", cwd=tmp_path)
+    sampler = Sampler("t", interval_s=1.0)
+    try:
+        time.sleep(0.2)
+        sampler.watch("server", proc.pid)
+        with sampler:
+            time.sleep(2.2)
+    finally:
+        stop(proc, grace_s=1.0)
+    rss = [v for _, _, m, v in sampler.rows if m == "server_rss_mb"]
+    hwm = [v for _, _, m, v in sampler.rows if m == "server_rss_mb_hwm"]
+    assert rss and max(rss) < 100
+    assert hwm and max(hwm) >= 200

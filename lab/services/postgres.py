@@ -278,6 +278,8 @@ def _make_traversable(bindir: Path) -> None:
 # A request's own transaction idles between its statements for milliseconds; a leaked one stays
 # idle in transaction for as long as nobody closes it. Only the second lasts a whole second, so
 # the stale count tells a leak from a busy, healthy pool (whose transient count can reach the pool).
+# A session held across slow work between statements (a stream fetching page by page) changes state
+# at every statement, so it is never stale: its transaction's age tells it apart instead.
 STALE_IDLE_S = 1.0
 ACTIVITY = f"""
 SELECT count(*),
@@ -285,7 +287,8 @@ SELECT count(*),
        count(*) FILTER (WHERE state = 'idle'),
        count(*) FILTER (WHERE state LIKE 'idle in transaction%%'),
        count(*) FILTER (WHERE state LIKE 'idle in transaction%%'
-                        AND clock_timestamp() - state_change > interval '{STALE_IDLE_S} seconds')
+                        AND clock_timestamp() - state_change > interval '{STALE_IDLE_S} seconds'),
+       count(*) FILTER (WHERE clock_timestamp() - xact_start > interval '{STALE_IDLE_S} seconds')
 FROM pg_stat_activity
 WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
 """
@@ -340,6 +343,7 @@ class Monitor:
             "db_idle": activity[2],
             "db_idle_in_transaction": activity[3],
             "db_idle_in_transaction_stale": activity[4],
+            "db_long_transactions": activity[5],
             "db_sessions": counters[0] or 0,
         }
         return {**{k: float(v) for k, v in values.items()}, **self.db.log_counts()}
