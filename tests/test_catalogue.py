@@ -36,9 +36,7 @@ def test_quick_profile_runs_end_to_end_with_claims_evaluated(name: str, dirs: tu
     # (Claims at matrix points the quick profile does not vary, e.g. across FastAPI versions, are not.)
     model = loaded.profile("quick").model
     dimensions = set(expand(loaded, "quick")[0].setting)
-    judged = [
-        c for c in loaded.claims if c.needs_model in (None, model) and dimensions >= {*c.where, *c.baseline_at}
-    ]
+    judged = [c for c in loaded.claims if c.needs_model in (None, model) and dimensions >= {*c.where, *c.baseline_at}]
     assert len(rec.claims) >= len(judged), "a claim was not evaluated"
     for claim in rec.claims:
         assert claim.value is not None, claim

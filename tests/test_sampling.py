@@ -12,7 +12,7 @@ import pytest
 
 from lab.machine import state
 from lab.processes import spawn, stop
-from lab.sampling import Sampler, cores_probe
+from lab.sampling import Row, Sampler, cores_probe
 
 CORES = sorted(os.sched_getaffinity(0))
 BUSY = [sys.executable, "-c", "while True: pass"]
@@ -49,17 +49,8 @@ def test_the_machine_state_names_a_busy_process(tmp_path: Path) -> None:
 def test_a_watched_tree_reports_the_cpu_time_its_busy_child_used(tmp_path: Path) -> None:
     # CPU per request is read from a cumulative CPU time, so it must count a worker process (a
     # child of the watched root) and grow by about the wall time a busy child spends on a core.
-    shell = [sys.executable, "-c", "import subprocess, sys; subprocess.run([sys.executable, '-c', 'while True: pass'])"]
-    proc = spawn(shell, cores=[CORES[-1]], env=dict(os.environ), log=tmp_path / "busy.log", cwd=tmp_path)
-    sampler = Sampler("t", interval_s=0.2)
-    try:
-        time.sleep(0.3)
-        sampler.watch("server", proc.pid)
-        with sampler:
-            time.sleep(1.5)
-    finally:
-        stop(proc, grace_s=1.0)
-    cumulative = [value for _, _, metric, value in sampler.rows if metric == "server_cpu_ms"]
+    rows = _watch_a_child("while True: pass", tmp_path, interval_s=0.2, after_s=0.3, for_s=1.5)
+    cumulative = [value for _, _, metric, value in rows if metric == "server_cpu_ms"]
     assert len(cumulative) >= 3 and cumulative == sorted(cumulative)
     assert cumulative[-1] - cumulative[0] >= 0.5 * 1000 * 0.2 * (len(cumulative) - 1)
 
@@ -68,17 +59,23 @@ def test_the_peak_resident_memory_catches_a_spike_between_two_readings(tmp_path:
     # A child that holds 200 MB for 50 ms, well inside one sampling interval, then frees it: the
     # resident reading misses it, the kernel's high-water mark does not.
     spike = "import time; time.sleep(0.5); b = bytearray(200 * 2**20); time.sleep(0.05); del b; time.sleep(60)"
-    shell = [sys.executable, "-c", f"import subprocess, sys; subprocess.run([sys.executable, '-c', {spike!r}])"]
-    proc = spawn(shell, cores=[CORES[-1]], env=dict(os.environ), log=tmp_path / "spike.log", cwd=tmp_path)
-    sampler = Sampler("t", interval_s=1.0)
-    try:
-        time.sleep(0.2)
-        sampler.watch("server", proc.pid)
-        with sampler:
-            time.sleep(2.2)
-    finally:
-        stop(proc, grace_s=1.0)
-    rss = [v for _, _, m, v in sampler.rows if m == "server_rss_mb"]
-    hwm = [v for _, _, m, v in sampler.rows if m == "server_rss_mb_hwm"]
+    rows = _watch_a_child(spike, tmp_path, interval_s=1.0, after_s=0.2, for_s=2.2)
+    rss = [v for _, _, m, v in rows if m == "server_rss_mb"]
+    hwm = [v for _, _, m, v in rows if m == "server_rss_mb_hwm"]
     assert rss and max(rss) < 100
     assert hwm and max(hwm) >= 200
+
+
+def _watch_a_child(code: str, tmp_path: Path, interval_s: float, after_s: float, for_s: float) -> list[Row]:
+    """Sample, as the server role, a process whose child runs `code` (a server's worker, say)."""
+    shell = [sys.executable, "-c", f"import subprocess, sys; subprocess.run([sys.executable, '-c', {code!r}])"]
+    proc = spawn(shell, cores=[CORES[-1]], env=dict(os.environ), log=tmp_path / "child.log", cwd=tmp_path)
+    sampler = Sampler("t", interval_s=interval_s)
+    try:
+        time.sleep(after_s)
+        sampler.watch("server", proc.pid)
+        with sampler:
+            time.sleep(for_s)
+    finally:
+        stop(proc, grace_s=1.0)
+    return sampler.rows

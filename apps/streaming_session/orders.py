@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, HTTPException
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from apps.models import Order
+from apps.models import Order, order_fields
 from apps.streaming_session.db import Session
 
 
@@ -18,7 +18,6 @@ async def get_session() -> AsyncIterator[AsyncSession]:
 def add_order_route(app: FastAPI) -> None:
     @app.get("/orders/{order_id}")
     async def order(order_id: int, session: Annotated[AsyncSession, Depends(get_session)]) -> dict[str, int]:
-        found = await session.get(Order, order_id)
-        if found is None:
+        if (found := await session.get(Order, order_id)) is None:
             raise HTTPException(status_code=404, detail="order not found")
-        return {"id": found.id, "user_id": found.user_id, "total_cents": found.total_cents}
+        return order_fields(found)
