@@ -3,10 +3,15 @@
 For every scenario: the newest complete run of the default profile (each claim with its value,
 interval and verdict) beside the newest complete null-mode run (the claim's verdict when bad and
 fix are the same code). `python -m lab catalogue` rewrites the table between its markers.
+
+A scenario with no run in `results/` (a fresh clone, or a machine that ran only some) keeps the
+rows the table already had, with their run ids, as long as they are the claims the scenario
+judges today; rows of claims that changed since are replaced by a note to rerun it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,7 +40,47 @@ def _value(claim: ClaimResult) -> str:
     return f"{claim.shown} ({claim.low:.3g}-{claim.high:.3g})"
 
 
-def table(root: Path, profile: str = "default") -> str:
+def _judged(name: str, profile: str) -> set[str]:
+    """The texts of the claims a run of `profile` judges (its load model, its matrix dimensions)."""
+    loaded = scenario.load(name)
+    load = loaded.profile(profile)
+    dimensions = {*loaded.matrix, *load.matrix}
+    return {
+        c.text
+        for c in loaded.claims
+        if c.needs_model in (None, load.model) and dimensions >= {*c.where, *c.baseline_at}
+    }
+
+
+RUN_ID = r"\d{8}T\d{9}Z"
+SOURCE = re.compile(rf"([a-z0-9-]+) ({RUN_ID})(?: \(null ({RUN_ID})\))?")
+
+
+def _kept(old: str) -> tuple[dict[str, list[str]], dict[str, tuple[str, str]]]:
+    """From the table as it stands: each scenario's rows, and its source with the machine it ran on."""
+    rows: dict[str, list[str]] = {}
+    sources: dict[str, tuple[str, str]] = {}
+    for line in old.splitlines():
+        if found := re.match(r"\| `([a-z0-9-]+)` \|", line):
+            rows.setdefault(found[1], []).append(line)
+        if stale := re.match(rf"\| `([a-z0-9-]+)` \| \(claims changed since run ({RUN_ID})", line):
+            sources[stale[1]] = (f"{stale[1]} {stale[2]}", "")  # stays a note until it is rerun
+    for clause in re.finditer(r"[Mm]easured on (.*?); runs: (.*?)\.(?: |\)|$)", old, re.MULTILINE):
+        for found in SOURCE.finditer(clause[2]):
+            sources[found[1]] = (found[0], clause[1])
+    return rows, sources
+
+
+def _still_current(name: str, rows: list[str], profile: str) -> bool:
+    texts = {re.sub(r" \[[^\]]*\]$", "", row.split(" | ")[1]) for row in rows}
+    texts.discard("(no complete default run yet)")
+    capacity_rows = all(t.startswith("capacity at the SLO") for t in texts)
+    return bool(texts) and (texts == _judged(name, profile) or (capacity_rows and not _judged(name, profile)))
+
+
+def table(root: Path, profile: str = "default", old: str = "") -> str:
+    kept_rows, kept_sources = _kept(old)
+    carried: dict[str, list[str]] = {}  # machine: sources of rows kept from the table as it stood
     rows = [
         "| scenario | claim | needs | measured (95% interval) | verdict | null mode |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -45,7 +90,16 @@ def table(root: Path, profile: str = "default") -> str:
         measured = newest(name, root, lambda r: r.profile == profile and not r.null_mode)
         null = newest(name, root, lambda r: r.null_mode)
         if measured is None:
-            rows.append(f"| `{name}` | (no complete {profile} run yet) | | | | |")
+            kept = kept_rows.get(name, [])
+            if name in kept_sources and _still_current(name, kept, profile):
+                rows.extend(kept)
+                source, on = kept_sources[name]
+                carried.setdefault(on, []).append(source)
+            elif name in kept_sources:
+                run_id = kept_sources[name][0].split()[1]
+                rows.append(f"| `{name}` | (claims changed since run {run_id}: rerun it) | | | | |")
+            else:
+                rows.append(f"| `{name}` | (no complete {profile} run yet) | | | | |")
             continue
         sources.append(f"{name} {measured.run_id}" + (f" (null {null.run_id})" if null else ""))
         null_claims = {(c.text, c.setting): c for c in null.claims} if null else {}
@@ -69,9 +123,12 @@ def table(root: Path, profile: str = "default") -> str:
                 )
     first = next((r for n in scenario.known() if (r := newest(n, root, lambda r: not r.null_mode))), None)
     machine = f"{first.environment.cpu_model}, {first.environment.cpus_available} cores" if first else "this machine"
+    line = f"Measured on {machine}; runs: {', '.join(sources) or 'none'}."
+    for on, kept_here in carried.items():
+        line += f" Kept from the table's previous version, measured on {on}; runs: {', '.join(kept_here)}."
     return "\n".join(
         [
-            f"Measured on {machine}; runs: {', '.join(sources) or 'none'}.",
+            line,
             "",
             *rows,
         ]
@@ -80,5 +137,5 @@ def table(root: Path, profile: str = "default") -> str:
 
 def refresh(text: str, root: Path) -> str:
     head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{table(root)}\n{END}{tail}"
+    old, tail = rest.split(END, 1)
+    return f"{head}{BEGIN}\n{table(root, old=old)}\n{END}{tail}"

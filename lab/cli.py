@@ -10,6 +10,7 @@ from pathlib import Path
 from lab import record, results, scenario, wrkcheck
 from lab.errors import LabError
 from lab.paths import REPORTS, RESULTS, ROOT, shown
+from lab.target import Target
 
 SCHEMA_FILE = RESULTS / "run.schema.json"
 METRIC_TABLES = [ROOT / "README.md", RESULTS / "README.md"]
@@ -33,6 +34,26 @@ def _list(_: argparse.Namespace) -> int:
     return 0
 
 
+def _target(args: argparse.Namespace, loaded: list[scenario.Scenario]) -> Target | None:
+    """`--target`, checked before anything starts: one scenario, loopback unless --allow-remote."""
+    from lab import target as targets
+
+    if args.target is None:
+        for flag, given in (("--variant", args.variant), ("--allow-remote", args.allow_remote)):
+            if given:
+                raise LabError(f"{flag} goes with --target URL (a server started elsewhere)")
+        return None
+    if len(loaded) != 1:
+        raise LabError("--target loads one server: name one scenario")
+    for flag, given in (("--null", args.null), ("--versions", args.versions), ("--port", args.port)):
+        if given:
+            raise LabError(f"{flag} needs a server the lab starts; it does not go with --target")
+    found = targets.parse(args.target, args.variant, loaded[0], args.allow_remote)
+    if found.remote:
+        print(f"warning: loading {found.url}, a host that is not this machine (--allow-remote)", file=sys.stderr)
+    return found
+
+
 def _run(args: argparse.Namespace) -> int:
     from lab import report
     from lab.runner import RunOptions, run
@@ -42,11 +63,12 @@ def _run(args: argparse.Namespace) -> int:
     if not names:
         raise LabError("name a scenario (see `make list`) or pass --all")
     loaded = [scenario.load(name) for name in names]  # every file is validated before any load runs
+    found = _target(args, loaded)
     status = 0
     for item in loaded:
         versions = [v.strip() for v in args.versions.split(",") if v.strip()] if args.versions else None
         options = RunOptions(
-            args.profile, args.repeats, args.port, args.results, not args.quiet, versions, null=args.null
+            args.profile, args.repeats, args.port, args.results, not args.quiet, versions, null=args.null, target=found
         )
         try:
             outcome = run(item, options)
@@ -319,6 +341,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no live progress")
     p.add_argument(
         "--null", action="store_true", help="null mode: every variant runs the reference variant's app (A/A)"
+    )
+    p.add_argument(
+        "--target",
+        metavar="URL",
+        help="load a server started elsewhere (http://HOST:PORT) instead of starting one; the lab starts no "
+        "server, database or upstream, and what it cannot sample there is recorded as absent",
+    )
+    p.add_argument("--variant", help="with --target: the variant the target serves (only its cells run)")
+    p.add_argument(
+        "--allow-remote", action="store_true", help="with --target: allow a host that is not loopback (warns)"
     )
     p.add_argument("--results", type=Path, default=RESULTS, metavar="DIR", help="results folder (default: results/)")
     p.add_argument("--reports", type=Path, default=REPORTS, metavar="DIR", help="reports folder (default: reports/)")

@@ -12,7 +12,10 @@ It adds what Locust's own CSVs lack for an honest summary:
 - a `progress.json` rewritten every second for the lab's live progress line;
 - the open model (`--lab-rate`, lab/arrivals.py): requests arrive on a schedule fixed in advance
   (Poisson or evenly spaced), each sent at its time whether or not earlier ones have answered,
-  so a stalled server is measured by the requests that keep arriving (no coordinated omission).
+  so a stalled server is measured by the requests that keep arriving (no coordinated omission);
+- the writes the server confirmed (`confirmed_keys.txt`): a request sent with
+  `context={"lab_key": ...}` that succeeded adds its key, for the lab to match against the writes
+  the upstream took (work lost after the answer, e.g. to a restart).
 It is inert when `--lab-out` is not given, so a locustfile never depends on it.
 """
 
@@ -34,6 +37,7 @@ from lab import arrivals
 
 # t (completion), name, response_ms (from the actual send), ok; open model: sched, sent, wait (s).
 _rows: list[tuple[Any, ...]] = []
+_confirmed: list[str] = []  # keys of successful requests that carried one
 _state: dict[str, Any] = {}
 HEADER = "t,name,response_ms,ok,sched,sent,wait\n"
 
@@ -83,6 +87,9 @@ def _on_request(name: str, response_time: float, exception: Any = None, context:
             row += (sched, context["lab_sent"], context["lab_wait"])
             _state["open"].answered += 1
         _rows.append(row)
+        key = (context or {}).get("lab_key")
+        if key and not exception:
+            _confirmed.append(str(key))
 
 
 class OpenLoad:
@@ -260,6 +267,8 @@ def _on_quit(**_: Any) -> None:
     if handle is not None:
         _flush(handle)
         handle.close()
+        if _confirmed:
+            (_state["out"] / "confirmed_keys.txt").write_text("".join(f"{k}\n" for k in _confirmed))
 
 
 def _seconds(value: float | None) -> str:

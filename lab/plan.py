@@ -57,10 +57,12 @@ def expand(
         for setting in settings(matrix):
             server = apply_setting(scenario.server, setting)
             for variant, app in scenario.variants.items():
-                app = scenario.variants[scenario.reference_variant] if null else app
+                # Null mode runs the reference in every variant's place: its app and its flags.
+                runs_as = scenario.reference_variant if null else variant
+                app, served = scenario.variants[runs_as], scenario.served(runs_as, server)
                 label = "-".join(_label(k, v) for k, v in setting.items())
                 cell_id = "-".join(filter(None, [f"r{repeat}", variant, label]))
-                cells.append(Cell(cell_id, variant, app, setting, server, load, repeat))
+                cells.append(Cell(cell_id, variant, app, setting, served, load, repeat))
     return cells
 
 

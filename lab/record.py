@@ -148,6 +148,16 @@ class ServerExit(Model):
     grace_s: float
 
 
+class Restart(Model):
+    """A restart the scenario asked for during the load: when, how it stopped, how long it was down."""
+
+    at_s: float  # from the load's start
+    grace_s: float  # SIGTERM, then SIGKILL this much later
+    code: int | None
+    killed: bool  # SIGKILL was needed
+    down_s: float  # from the old server gone to the new one answering /health
+
+
 class Affinity(Model):
     """The cores each side was actually running on (read back from the processes), and whether
     that is what the lab asked for."""
@@ -176,6 +186,7 @@ class CellRecord(Model):
     versions: dict[str, str] | None = None
     affinity: Affinity | None = None
     server_exit: ServerExit | None = None
+    restarts: list[Restart] = []  # the scenario's restarts during the load (server.restart_at_s)
     summary: CellSummary | None = None
     # Open-model sweep: every step (one rate each, on the same server process), in the order run.
     points: list[CellSummary] = []
@@ -343,7 +354,9 @@ class RunRecord(Model):
     claim_text: str
     run_id: str
     profile: str
-    null_mode: bool = False  # every variant ran the reference variant's app (lab run --null)
+    null_mode: bool = False
+    # `--target`: the URL of a server started elsewhere that the run loaded (server-side samples absent).
+    target: str | None = None  # every variant ran the reference variant's app (lab run --null)
     reference: str | None = None  # the variant whose app null mode runs
     status: Status = "incomplete"
     error: str | None = None

@@ -18,6 +18,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import pandas as pd
 
@@ -47,7 +48,8 @@ from lab.sampling import Sampler, app_probe, cores_probe, mechanism_probe
 from lab.scenario import LoadProfile, Scenario
 from lab.sequential import Rule
 from lab.servers import Server
-from lab.summary import aggregate, measured, prepare, read_requests, read_window, summarise
+from lab.summary import aggregate, ledger, measured, prepare, read_requests, read_window, summarise
+from lab.target import External, Target
 
 
 @dataclass
@@ -62,6 +64,7 @@ class RunOptions:
     history: bool = True  # append a complete run's claims and capacities to results/history.parquet
     # Repeats up to the rule's maximum, stopping once every claim is decided (lab/sequential.py).
     sequential: Rule | None = None
+    target: Target | None = None  # load a server started elsewhere; only its variant's cells run
 
 
 @dataclass
@@ -85,6 +88,7 @@ class CellContext:
     services: services.Services
     # Capacity per (repeat, matrix point, variant) of the cells run so far: `at_rate` claims' rates.
     capacities: dict[tuple[int, str, str], float] = field(default_factory=dict)
+    target: Target | None = None  # a server started elsewhere (lab/target.py)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -99,6 +103,8 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
     rule = options.sequential
     repeats = rule.max_repeats if rule else options.repeats
     cells = expand(scenario, options.profile, repeats, options.versions, options.null)
+    if options.target is not None:
+        cells = [c for c in cells if c.variant == options.target.variant]
     layout = core_layout(scenario.pinning.server, scenario.pinning.generator)
     if options.port is not None and port_in_use(scenario.server.host, options.port):
         raise LabError(f"port {options.port} on {scenario.server.host} is taken; free it or choose another --port")
@@ -109,6 +115,7 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
     pinning = Pinning(server_cores=layout.server, generator_cores=layout.generator, pinned=layout.pinned)
     rec = record.new_run(scenario, options.profile, run_id, pinning, capture(), options.versions)
     rec.null_mode, rec.reference = options.null, scenario.reference_variant
+    rec.target = options.target.url if options.target else None
     rec.load = cells[0].load if cells else rec.load  # with --repeats, what actually ran
     confidence = CONFIDENCE
     if rule:
@@ -137,12 +144,27 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
         os.sched_setaffinity(0, layout.generator)
     try:
         with ExitStack() as stack:
-            shared = services.start(scenario, options.profile, run_id, directory, layout.generator, env, stack)
+            # A target brings its own database and upstream: the lab starts none for it.
+            shared = (
+                services.Services()
+                if options.target
+                else services.start(scenario, options.profile, run_id, directory, layout.generator, env, stack)
+            )
             rec.database, rec.upstream = shared.database, shared.upstream
             if shared.database is not None:
                 rec.environment.postgres = shared.database.server_version
             record.write(directory, rec)
-            context = CellContext(scenario, directory, layout, env | shared.env, options.port, run_id, progress, shared)
+            context = CellContext(
+                scenario,
+                directory,
+                layout,
+                env | shared.env,
+                options.port,
+                run_id,
+                progress,
+                shared,
+                target=options.target,
+            )
             for index, cell in enumerate(cells):
                 if progress:
                     progress.cell_start(index, cell)
@@ -220,9 +242,9 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
     out = ctx.directory / "cells" / cell.id
     out.mkdir(parents=True)
     started = time.monotonic()
-    host = cell.server.host
-    port = ctx.port or free_port(host)
-    what = f"variant {cell.variant!r} ({cell.app})"
+    host = ctx.target.host if ctx.target else cell.server.host
+    port = ctx.target.port if ctx.target else ctx.port or free_port(host)
+    what = f"variant {cell.variant!r} ({cell.app})" if not ctx.target else f"the target {ctx.target.url}"
     sampler = Sampler(cell.id)
     # Per cell: the database sees which variant connects; a fix can size its pool per worker.
     env = {**ctx.env, "PGAPPNAME": f"lab-{cell.variant}", "WEB_CONCURRENCY": str(cell.server.workers)}
@@ -237,16 +259,23 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
         python, versions = depsets.ensure(cell.server.deps)
         what = f"{what} with {cell.server.deps}"
     log = out / "server.log"
-    server = Server(
-        cell.app, cell.server, port, cores=ctx.layout.server, env=env, log=log, cwd=ROOT, what=what, python=python
+    server: Server | External = (
+        External(ctx.target)
+        if ctx.target
+        else Server(
+            cell.app, cell.server, port, cores=ctx.layout.server, env=env, log=log, cwd=ROOT, what=what, python=python
+        )
     )
     ctx.services.before_cell()
     steps: list[tuple[Path, LoadProfile, str]] = []  # each Locust run of the cell: folder, load, tag
     with server:
         answers = verify_answers(host, port, ctx.scenario.verify, what)
         with sampler:
-            sampler.watch("server", server.pid)
+            if server.pid is not None:  # a target's server is not the lab's to sample: absent, never zero
+                sampler.watch("server", server.pid)
             roles = {"server": ctx.layout.server, "generator": ctx.layout.generator} if ctx.layout.pinned else {}
+            if ctx.target:
+                roles.pop("server", None)
             sampler.add_probe(cores_probe(roles), every_s=1.0, first_in=1.0)
             ctx.services.watch(sampler)
             for probe in ctx.scenario.app_probes:
@@ -283,7 +312,7 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
                     env=env,
                     on_start=lambda pid: sampler.watch("generator", pid),
                     on_tick=ctx.progress.tick if ctx.progress else lambda _: None,
-                    on_window=ctx.services.on_window if not done else None,
+                    on_window=(lambda w: _load_started(w, ctx, server, sampler)) if not done else None,
                     seed=cell.repeat * 1000 + len(steps),
                 )
                 steps.append((folder, step_load, tag))
@@ -295,7 +324,10 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
                     done.append(sweep.Step(float(step_load.rate or 0), result))
                 if ctx.progress:
                     ctx.progress.cell_done(interim, f"{result}{': ' + '; '.join(misses) if misses else ''}")
-    assert server.stopped is not None
+            server.check_restart()
+            confirmed = _confirmed_keys([f for f, _, _ in steps])
+            if confirmed:
+                _settle(ctx)
     results.append_samples(ctx.directory, sampler.rows)
     left = tagged(ctx.run_id, exclude=ctx.services.pids())
     if left:
@@ -304,7 +336,8 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
     affinity = Affinity(
         server=server.affinity,
         generator=generator_cores,
-        as_requested=server.affinity == sorted(ctx.layout.server) and generator_cores == sorted(ctx.layout.generator),
+        as_requested=(ctx.target is not None or server.affinity == sorted(ctx.layout.server))
+        and generator_cores == sorted(ctx.layout.generator),
     )
     pinned = ctx.layout.pinned and affinity.as_requested
     points = [_summarise(folder, load_, sampler.rows, ctx, pinned, sampler.errors) for folder, load_, _ in steps]
@@ -318,23 +351,59 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
             ctx.capacities[(cell.repeat, cell.setting_label, cell.variant)] = capacity
     else:
         summary, points = points[0], []
+    if confirmed and ctx.services.upstream_service is not None:
+        # Read after the server stopped: what a graceful stop still delivered counts as delivered.
+        summary.metrics.update(ledger(confirmed, ctx.services.upstream_service.taken_keys()))
     if ctx.progress and not points:
         ctx.progress.cell_done(summary)
     return record.new_cell(
         cell,
         port=port,
-        startup_s=round(server.startup_s or 0, 3),
+        startup_s=round(server.startup_s, 3) if server.startup_s is not None else None,
         wall_s=round(time.monotonic() - started, 2),
         answers=answers,
         versions=versions,
         affinity=affinity,
-        server_exit=ServerExit(
-            code=server.stopped.code, killed=server.stopped.killed, grace_s=cell.server.stop_grace_s
-        ),
+        server_exit=ServerExit(code=server.stopped.code, killed=server.stopped.killed, grace_s=cell.server.stop_grace_s)
+        if server.stopped is not None
+        else None,
+        restarts=server.restarts,
         summary=summary,
         points=points,
         capacity_bound=bound,
     )
+
+
+def _load_started(window: dict[str, Any], ctx: CellContext, server: Server | External, sampler: Sampler) -> None:
+    """The load's clock has started: fault windows and the server's restart count from now."""
+    ctx.services.on_window(window)
+    server.schedule_restart(window["t0"], on_restart=lambda pid: sampler.watch("server", pid))
+
+
+def _confirmed_keys(folders: list[Path]) -> list[str]:
+    """The writes the server confirmed to Locust (locust_plugin: requests sent with a `lab_key`)."""
+    found = [folder / "confirmed_keys.txt" for folder in folders]
+    return [key for path in found if path.is_file() for key in path.read_text().split()]
+
+
+SETTLE_MAX_S, SETTLE_QUIET_S = 15.0, 1.0
+
+
+def _settle(ctx: CellContext) -> None:
+    """Before the server stops: wait until the upstream has taken no write for a second (at most
+    15 s), so work queued after the answer (a task, an outbox) is delivered rather than counted
+    lost when the lab's own stop would have been what interrupted it."""
+    upstream = ctx.services.upstream_service
+    if upstream is None:
+        return
+    deadline, last, quiet_since = time.monotonic() + SETTLE_MAX_S, -1, time.monotonic()
+    while time.monotonic() < deadline:
+        taken = int(upstream.control("GET", "/stats")["requests"])
+        if taken != last:
+            last, quiet_since = taken, time.monotonic()
+        elif time.monotonic() - quiet_since >= SETTLE_QUIET_S:
+            return
+        time.sleep(0.1)
 
 
 def _fraction_step(cell: Cell, ctx: CellContext, done: list[sweep.Step], ran: set[str]) -> tuple[float, str] | None:

@@ -49,6 +49,8 @@ class _Tree:
                     times = cached.cpu_times()
                     cpu_ms += (times.user + times.system) * 1000.0
             except (psutil.NoSuchProcess, psutil.ZombieProcess):
+                if proc.pid == self.root.pid:
+                    return None  # killed, maybe not yet reaped: no reading rather than zeros
                 continue
             hwm = max(hwm, _high_water_kb(proc.pid) * 1024)
         return cpu, rss / 2**20, cpu_ms, hwm / 2**20
@@ -83,22 +85,32 @@ class Sampler:
         self.errors: list[str] = []
         self._sources: list[_Source] = []
         self._lock = threading.Lock()
+        # Per role: CPU ms of the processes watched before the current one, and the current one's last.
+        self._cpu_ms_carried: dict[str, float] = {}
+        self._cpu_ms_last: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"sampler-{cell}", daemon=True)
 
     def watch(self, role: str, pid: int) -> None:
+        """Sample a process tree as `role`. Watching a new process in a role (a restarted server)
+        carries the old one's CPU time over, so `<role>_cpu_ms` stays one counter across both."""
         try:
             tree = _Tree(psutil.Process(pid))
         except psutil.NoSuchProcess:
             return
         tree.sample()  # primes cpu_percent: the first reading of a process is always 0
+        with self._lock:
+            carried = self._cpu_ms_carried.get(role, 0.0) + self._cpu_ms_last.pop(role, 0.0)
+            self._cpu_ms_carried[role] = carried
 
         def read() -> dict[str, float]:
             reading = tree.sample()
             if reading is None:
                 return {}
             cpu, rss, cpu_ms, hwm = reading
-            out = {f"{role}_cpu_pct": cpu, f"{role}_rss_mb": rss, f"{role}_cpu_ms": cpu_ms}
+            with self._lock:
+                self._cpu_ms_last[role] = cpu_ms
+            out = {f"{role}_cpu_pct": cpu, f"{role}_rss_mb": rss, f"{role}_cpu_ms": carried + cpu_ms}
             return {**out, f"{role}_rss_mb_hwm": hwm} if hwm else out
 
         self.add_probe(read, self.interval_s, first_in=self.interval_s)

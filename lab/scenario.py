@@ -43,6 +43,11 @@ class ServerSettings(Strict):
     startup_budget_s: float = Field(3.0, gt=0)  # launch to first healthy answer: reported, not enforced
     # A dependency set for the server's own environment (lab/depsets.py); empty: the lab's own.
     deps: str = ""
+    # Stop the server during the load and start it again, as a deploy or the OOM killer would:
+    # SIGTERM `restart_at_s` seconds after the load starts, SIGKILL `restart_grace_s` later if it
+    # is still running (0: a hard kill at once). What it held only in memory is lost then.
+    restart_at_s: float | None = Field(None, gt=0, le=3600)
+    restart_grace_s: float = Field(5.0, ge=0, le=120)
 
     @field_validator("deps")
     @classmethod
@@ -395,6 +400,9 @@ class Scenario(Strict):
     # The variant null mode runs in every variant's place; default: the first that is not `bad*`.
     reference: str | None = None
     server: ServerSettings = ServerSettings()
+    # Server flags one variant adds to `server.flags`, for a fix that is a server setting rather
+    # than code (uvicorn's --limit-concurrency): the app is the same, the command line is not.
+    variant_flags: dict[str, list[str]] = {}
     database: Database | None = None
     upstream: UpstreamConfig | None = None
     matrix: dict[str, list[Any]] = {}
@@ -442,6 +450,9 @@ class Scenario(Strict):
                     raise ValueError(f"claims[{i}].{role}: unknown variant {name!r}; one of {', '.join(self.variants)}")
         if self.reference is not None and self.reference not in self.variants:
             raise ValueError(f"reference: unknown variant {self.reference!r}; one of {', '.join(self.variants)}")
+        for name in self.variant_flags:
+            if name not in self.variants:
+                raise ValueError(f"variant_flags.{name}: unknown variant {name!r}; one of {', '.join(self.variants)}")
         for name, profile in self.profiles.items():
             if profile.sweep and self.slo is None:
                 raise ValueError(f"profiles.{name}: a sweep needs an slo (e.g. slo = {{ p99_ms = 100 }})")
@@ -473,6 +484,11 @@ class Scenario(Strict):
     def reference_variant(self) -> str:
         fixes = [v for v in self.variants if not v.startswith("bad")]
         return self.reference or (fixes[0] if fixes else next(iter(self.variants)))
+
+    def served(self, variant: str, server: ServerSettings) -> ServerSettings:
+        """`server` with the variant's own flags added (none for most variants)."""
+        extra = self.variant_flags.get(variant, [])
+        return server.model_copy(update={"flags": [*server.flags, *extra]}) if extra else server
 
     def profile(self, name: str) -> LoadProfile:
         if name not in self.profiles:

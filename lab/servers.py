@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
 from lab.checks import wait_healthy
 from lab.errors import CellError
 from lab.processes import Stopped, affinity, port_in_use, spawn, stop, wait_port_free
+from lab.record import Restart
 from lab.scenario import ServerSettings, gunicorn_worker
 
 
@@ -79,11 +83,19 @@ class Server:
         self.startup_s: float | None = None
         self.affinity: list[int] | None = None  # read back once healthy: what was in force
         self.stopped: Stopped | None = None
+        self.restarts: list[Restart] = []
+        self._restart_error: CellError | None = None
+        self._timer: threading.Timer | None = None
+        self._lock = threading.RLock()  # a restart and the final stop never overlap
 
     def __enter__(self) -> Server:
         host = self.settings.host
         if port_in_use(host, self.port):
             raise CellError(f"port {self.port} on {host} is taken; free it or choose another with --port")
+        self._start()
+        return self
+
+    def _start(self) -> None:
         self.proc = spawn(
             command(self.app, self.settings, self.port, self.python),
             cores=self.cores,
@@ -92,14 +104,14 @@ class Server:
             cwd=self.cwd,
         )
         try:
-            self.startup_s = wait_healthy(
-                self.proc, host, self.port, self.settings.startup_timeout_s, self.log, self.what
+            startup = wait_healthy(
+                self.proc, self.settings.host, self.port, self.settings.startup_timeout_s, self.log, self.what
             )
+            self.startup_s = startup if self.startup_s is None else self.startup_s  # the first start's
             self.affinity = affinity(self.proc.pid)
         except BaseException:
             self.stop()
             raise
-        return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -111,10 +123,61 @@ class Server:
         assert self.proc is not None
         return self.proc.pid
 
-    def stop(self) -> None:
-        if self.proc is None:
+    def schedule_restart(self, load_t0: float, on_restart: Callable[[int], None]) -> None:
+        """Arm the scenario's restart (`restart_at_s` after the load's start on the wall clock);
+        `on_restart(pid)` is called with the new server's pid. Nothing happens without one."""
+        at = self.settings.restart_at_s
+        if at is None:
             return
-        self.stopped = stop(self.proc, self.settings.stop_grace_s)
-        self.proc = None
+        self._timer = threading.Timer(max(0.0, load_t0 + at - time.time()), self._restart, (load_t0, on_restart))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _restart(self, load_t0: float, on_restart: Callable[[int], None]) -> None:
+        with self._lock:
+            if self.proc is None:  # the cell ended first
+                return
+            at_s = time.time() - load_t0
+            grace = self.settings.restart_grace_s
+            stopped = stop(self.proc, grace)
+            down = time.monotonic()
+            self.proc = None
+            try:
+                if not wait_port_free(self.settings.host, self.port):
+                    raise CellError(f"{self.what}: port {self.port} still taken after the restart's stop")
+                self._start()
+            except CellError as exc:
+                self._restart_error = exc
+                return
+            assert self.proc is not None
+            self.restarts.append(
+                Restart(
+                    at_s=round(at_s, 3),
+                    grace_s=grace,
+                    code=stopped.code,
+                    killed=stopped.killed,
+                    down_s=round(time.monotonic() - down, 3),
+                )
+            )
+            on_restart(self.proc.pid)
+
+    def check_restart(self) -> None:
+        """After the load: a restart that was due must have happened, and brought the server back."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer.join()
+        if self._restart_error is not None:
+            raise self._restart_error
+        if self._timer is not None and not self.restarts:
+            raise CellError(f"{self.what}: the restart at {self.settings.restart_at_s:g}s came after the load ended")
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        with self._lock:
+            if self.proc is None:
+                return
+            self.stopped = stop(self.proc, self.settings.stop_grace_s)
+            self.proc = None
         if not wait_port_free(self.settings.host, self.port):
             raise CellError(f"{self.what}: port {self.port} still taken after the server stopped")

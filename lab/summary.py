@@ -399,3 +399,15 @@ def aggregate(cells: Sequence[CellRecord]) -> dict[str, VariantSummary]:
             flags=sorted({f for s in sums for f in s.flags}),
         )
     return variants
+
+
+def ledger(confirmed: list[str], taken: list[str]) -> dict[str, float | None]:
+    """Writes a server confirmed to its clients but the upstream never took (lost), and writes the
+    upstream took more than once (an at-least-once delivery's repeats). Keys, not counts: a repeat
+    must not hide a loss."""
+    distinct = set(taken)
+    return {
+        "writes_confirmed": float(len(set(confirmed))),
+        "writes_lost": float(len(set(confirmed) - distinct)),
+        "writes_duplicated": float(len(taken) - len(distinct)),
+    }

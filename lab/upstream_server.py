@@ -3,9 +3,14 @@
 Run as its own process (`python -m lab.upstream_server --port P --control-port C`), on loopback.
 It answers any `GET`/`POST` on the data port with a small JSON body after a configurable latency,
 and fails, hangs (holds requests unanswered until the hang ends) or refuses connections, as told. It counts what it sees: requests, connections accepted,
-connections open now. Only the standard library: it must start fast and stay out of the way.
+connections open now, and the `Idempotency-Key` of every request it answered 200: the writes it
+took, so the lab can match them against the writes the app confirmed to its clients (lost, or
+taken twice). A write is taken when it is answered: one whose client is gone before that (killed
+mid-request) is aborted, as a transactional service rolls back a request whose connection dropped
+before it committed; the client never learnt it was taken, so it cannot count on it either. Only the standard library: it must start fast and stay out of the way.
 
-Control (separate port, never counted): `GET /stats`; `POST /config` with a JSON mode;
+Control (separate port, never counted): `GET /stats`; `GET /keys`; `POST /config` with a JSON mode
+(a new cell: the keys are cleared too);
 `POST /arm` with `{"t0": <unix time>, "schedule": [{"from_s", "until_s", ...mode}]}` to apply
 modes during windows measured from t0 (fault injection during a run).
 
@@ -48,8 +53,10 @@ class UpstreamServer:
             "inflight": 0,
             "hanging": 0,
             "refusing": 0,
+            "writes_aborted": 0,
         }
         self.server: asyncio.Server | None = None
+        self.keys: list[str] = []  # in the order taken, repeats included
 
     def mode(self) -> dict[str, Any]:
         if self.t0 is not None:
@@ -98,7 +105,7 @@ class UpstreamServer:
                 request = await read_request(reader)
                 if request is None:
                     return
-                method, path, _ = request
+                method, path, _, key = request
                 self.stats["requests"] += 1
                 self.stats["inflight"] += 1
                 try:
@@ -112,12 +119,19 @@ class UpstreamServer:
                                 await asyncio.sleep(self.hang_left_s())
                         finally:
                             self.stats["hanging"] -= 1
-                    await asyncio.sleep(self.latency_s(mode))
+                    if key:
+                        if not await self.wait_unless_gone(self.latency_s(mode), reader, writer):
+                            self.stats["writes_aborted"] += 1
+                            return
+                    else:
+                        await asyncio.sleep(self.latency_s(mode))
                     if self.rng.random() < float(mode["error_rate"]):
                         self.stats["errors_sent"] += 1
                         await respond(writer, 503, {"error": "injected by the lab's upstream"})
                     else:
                         await respond(writer, 200, {"path": path, "method": method, "source": "upstream"})
+                        if key:
+                            self.keys.append(key)
                 finally:
                     self.stats["inflight"] -= 1
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -126,14 +140,29 @@ class UpstreamServer:
             self.stats["connections_open"] -= 1
             writer.close()
 
+    async def wait_unless_gone(
+        self, seconds: float, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        """Sleep `seconds`, or less if the client goes away (its end closed, or reset): False then.
+        Checked every 10 ms, and only for writes: a read has nothing to abort."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            if reader.at_eof() or writer.transport.is_closing():
+                return False
+            await asyncio.sleep(min(left, 0.01))
+        return not (reader.at_eof() or writer.transport.is_closing())
+
     async def control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while (request := await read_request(reader)) is not None:
-                method, path, body = request
+                method, path, body, _ = request
                 if method == "GET" and path == "/stats":
                     await respond(writer, 200, {**self.stats, "mode": self.mode(), "t0": self.t0})
+                elif method == "GET" and path == "/keys":
+                    await respond(writer, 200, {"keys": self.keys})
                 elif method == "POST" and path == "/config":
                     self.base = {**DEFAULT_MODE, **json.loads(body or b"{}")}
+                    self.keys = []
                     await respond(writer, 200, self.base)
                 elif method == "POST" and path == "/arm":
                     data = json.loads(body or b"{}")
@@ -147,19 +176,23 @@ class UpstreamServer:
             writer.close()
 
 
-async def read_request(reader: asyncio.StreamReader) -> tuple[str, str, bytes] | None:
-    """One HTTP/1.1 request: (method, path, body), or None when the client closed the connection."""
+async def read_request(reader: asyncio.StreamReader) -> tuple[str, str, bytes, str] | None:
+    """One HTTP/1.1 request: (method, path, body, idempotency key or ""), or None when the client
+    closed the connection."""
     line = await reader.readline()
     if not line:
         return None
     method, path, _ = line.decode("latin-1").split(" ", 2)
-    length = 0
+    length, key = 0, ""
     while (header := await reader.readline()) not in (b"\r\n", b"\n", b""):
         name, _, value = header.decode("latin-1").partition(":")
-        if name.strip().lower() == "content-length":
+        name = name.strip().lower()
+        if name == "content-length":
             length = int(value.strip())
+        elif name == "idempotency-key":
+            key = value.strip()
     body = await reader.readexactly(length) if length else b""
-    return method, path, body
+    return method, path, body, key
 
 
 async def respond(writer: asyncio.StreamWriter, status: int, payload: Any) -> None:

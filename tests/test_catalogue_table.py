@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lab import scenario
 from lab.catalogue import BEGIN, END, refresh, table
 from tests.recorded import RUNS, loop_blocking
 
@@ -21,3 +22,26 @@ def test_refresh_replaces_only_between_the_markers() -> None:
     text = f"before\n{BEGIN}\nold\n{END}\nafter\n"
     out = refresh(text, RUNS)
     assert out.startswith(f"before\n{BEGIN}\n") and out.endswith(f"\n{END}\nafter\n") and "old" not in out
+
+
+def test_a_scenario_without_runs_here_keeps_its_rows_while_its_claims_are_current() -> None:
+    # A fresh clone has results for some scenarios only: the others keep the rows the table had,
+    # attributed to the machine they were measured on; rows of claims since changed become a note.
+    leak = scenario.load("session-leak")
+    current = [f"| `session-leak` | {c.text} | <= 0 | 0 (0-0) | pass | pass (guard) |" for c in leak.claims]
+    reworded = "| `n-plus-one` | a claim worded otherwise since | >= 4x | 6x (5.96-6.06) | pass | fail |"
+    old = (
+        "Measured on Old CPU, 2 cores; runs: session-leak 20261122T191422958Z (null 20261122T191913506Z), "
+        "n-plus-one 20261122T100834504Z.\n\n" + "\n".join([*current, reworded])
+    )
+    text = table(RUNS, profile="default", old=f"\n{old}\n")
+    assert all(row in text for row in current)
+    assert (
+        "Kept from the table's previous version, measured on Old CPU, 2 cores; runs: "
+        "session-leak 20261122T191422958Z (null 20261122T191913506Z)." in text
+    )
+    assert "| `n-plus-one` | (claims changed since run 20261122T100834504Z: rerun it) |" in text
+    assert reworded not in text
+    # Refreshing again changes nothing: the note keeps its run id, the kept rows their machine.
+    again = refresh(f"{BEGIN}\n{text}\n{END}", RUNS)
+    assert again == f"{BEGIN}\n{text}\n{END}"

@@ -4,9 +4,11 @@ body as the pitfall's other variants. Pitfalls with a database or an upstream ge
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import sys
+import time
 from collections.abc import Iterator
 from importlib import import_module
 from typing import Any
@@ -40,11 +42,16 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
 
 
 @pytest.fixture(scope="module")
-def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def upstream_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpstreamService]:
     env = {**os.environ, RUN_TAG: "contracts"}
     log = tmp_path_factory.mktemp("up") / "upstream.log"
     with UpstreamService(mode={"latency_ms": 1}, env=env, cores=sorted(os.sched_getaffinity(0)), log=log) as up:
-        yield {"UPSTREAM_URL": up.url}
+        yield up
+
+
+@pytest.fixture(scope="module")
+def upstream(upstream_service: UpstreamService) -> dict[str, str]:
+    return {"UPSTREAM_URL": upstream_service.url}
 
 
 def _points(loaded: Scenario) -> list[dict[str, str]]:
@@ -125,3 +132,25 @@ def test_every_streaming_variant_streams_the_same_export(
     first = next(iter(streams.values()))
     assert first.count("\n") == 1000 and first.startswith('{"id":1,"user_id":1,"total_cents":12648}\n')
     assert all(text == first for text in streams.values()), "a variant streams a different export"
+
+
+def test_the_outbox_delivers_a_committed_audit_after_the_process_that_took_it_is_gone(
+    database: dict[str, str], upstream_service: UpstreamService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in {**database, "UPSTREAM_URL": upstream_service.url, "PGAPPNAME": "lab-contracts"}.items():
+        monkeypatch.setenv(key, value)
+    ref = "apps.inline_side_work.fix_outbox:app"
+    app = _fresh_app(ref)
+
+    async def dead(pool: Any, client: Any, stopping: asyncio.Event) -> None:  # killed before it delivered
+        await stopping.wait()
+
+    monkeypatch.setattr(sys.modules["apps.inline_side_work.fix_outbox"], "deliver", dead)
+    with TestClient(app) as client:
+        assert client.get("/checkout/424242").json() == {"order_id": 424242, "status": "confirmed"}
+    assert "checkout-424242" not in upstream_service.taken_keys()
+    with TestClient(_fresh_app(ref)):  # a new process: its worker finds the committed row
+        deadline = time.monotonic() + 10
+        while "checkout-424242" not in upstream_service.taken_keys() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert upstream_service.taken_keys().count("checkout-424242") == 1

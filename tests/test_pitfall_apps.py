@@ -78,3 +78,33 @@ def test_the_limit_refuses_by_content_length_and_by_count_but_not_under_it(monke
     # A chunked body declares no length: the count refuses it once it passes the limit.
     chunked = client.put("/upload", content=iter([b"x" * 600, b"x" * 600]))
     assert chunked.status_code == 413
+
+
+def test_the_shedding_middleware_refuses_past_its_limit_at_once_and_admits_again_when_below() -> None:
+    import asyncio
+
+    import httpx
+    from starlette.types import Receive, Scope, Send
+
+    from apps.load_shedding.fix_shed import ShedLoad
+
+    release = asyncio.Event()
+
+    async def slow(scope: Scope, receive: Receive, send: Send) -> None:
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def scenario() -> None:
+        shed = ShedLoad(slow, limit=2)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=shed), base_url="http://lab") as client:
+            held = [asyncio.create_task(client.get("/")) for _ in range(2)]
+            while shed.in_progress < 2:
+                await asyncio.sleep(0)
+            refused = await client.get("/")  # answered while the two admitted ones still wait
+            assert (refused.status_code, refused.headers["retry-after"]) == (503, "1")
+            release.set()
+            assert [r.status_code for r in await asyncio.gather(*held)] == [200, 200]
+            assert shed.in_progress == 0 and (await client.get("/")).status_code == 200
+
+    asyncio.run(scenario())

@@ -79,3 +79,27 @@ def _watch_a_child(code: str, tmp_path: Path, interval_s: float, after_s: float,
     finally:
         stop(proc, grace_s=1.0)
     return sampler.rows
+
+
+def test_a_restarted_role_keeps_one_cpu_counter_across_both_processes(tmp_path: Path) -> None:
+    # A server killed and started again mid-load (a scenario's restart): CPU per request is read
+    # from `server_cpu_ms` at the window's edges, so the new process must continue the old one's
+    # count, never start again from zero (which read a negative CPU time per request).
+    sampler = Sampler("t", interval_s=0.2)
+    first = spawn(BUSY, cores=[CORES[-1]], env=dict(os.environ), log=tmp_path / "a.log", cwd=tmp_path)
+    second = None
+    try:
+        sampler.watch("server", first.pid)
+        with sampler:
+            time.sleep(1.0)
+            stop(first, grace_s=0)
+            second = spawn(BUSY, cores=[CORES[-1]], env=dict(os.environ), log=tmp_path / "b.log", cwd=tmp_path)
+            sampler.watch("server", second.pid)
+            time.sleep(1.0)
+    finally:
+        stop(first, grace_s=0)
+        if second is not None:
+            stop(second, grace_s=0)
+    cumulative = [value for _, _, metric, value in sampler.rows if metric == "server_cpu_ms"]
+    assert cumulative == sorted(cumulative) and len(cumulative) >= 6
+    assert cumulative[-1] >= 1000  # both processes' busy seconds, not the second's alone

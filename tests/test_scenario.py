@@ -9,6 +9,7 @@ import pytest
 from lab import scenario
 from lab.errors import LabError
 from lab.plan import expand
+from lab.servers import command
 from tests.conftest import write_scenario
 
 
@@ -77,6 +78,11 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
             "unknown variant 'ghost'; one of good",
         ),
         (
+            '[variant_flags]\nghost = ["--limit-concurrency", "30"]\n',
+            "variant_flags.ghost",
+            "unknown variant 'ghost'; one of good",
+        ),
+        (
             '[[claims]]\ntext = "t"\nmetric = "p42"\nvariant = "good"\nthreshold = 2\n',
             "claims.0.metric",
             "unknown metric 'p42'; one of p50, p90",
@@ -115,6 +121,20 @@ def test_plan_interleaves_variants_within_each_repeat_and_expands_the_matrix(tmp
     ]
     assert len({c.id for c in cells}) == len(cells)
     assert cells[1].group == "fix[workers=1]"
+
+
+def test_variant_flags_change_only_that_variants_command_and_null_mode_runs_the_references(
+    tmp_path: Path,
+) -> None:
+    variants = 'bad = "apps.loop_blocking.bad:app"\nfix = "apps.loop_blocking.bad:app"'
+    extra = '[variant_flags]\nfix = ["--limit-concurrency", "30"]\n'
+    loaded = scenario.load(str(write_scenario(tmp_path, variants=variants, extra=extra)))
+    cells = expand(loaded, "quick")
+    assert [(c.variant, c.server.flags) for c in cells] == [("bad", []), ("fix", ["--limit-concurrency", "30"])]
+    assert command(cells[1].app, cells[1].server, 8000)[-2:] == ["--limit-concurrency", "30"]
+    # A/A: both run the reference (the first fix), flags included: no claim may tell them apart.
+    null = expand(loaded, "quick", null=True)
+    assert [(c.variant, c.server.flags) for c in null] == [(v, ["--limit-concurrency", "30"]) for v in ("bad", "fix")]
 
 
 def test_the_default_server_is_what_uvicorn_standard_runs_and_a_compound_key_varies_two_settings(

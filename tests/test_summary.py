@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from lab.record import CellSummary
-from lab.summary import aggregate, counter_growth, read_requests, read_window, summarise
+from lab.summary import aggregate, counter_growth, ledger, read_requests, read_window, summarise
 from tests.recorded import loop_blocking
 
 DATA = Path(__file__).parent / "data" / "cell"
@@ -128,3 +128,10 @@ def test_counters_get_a_spread_per_third_of_the_window() -> None:
     summary = summarise(requests, {"t0": 1000.0, "warmup_s": 1.0, "duration_s": 3.0, "end_s": 4.0}, samples)
     assert summary.value("upstream_connections_per_request") == pytest.approx(20 / 60, abs=1e-4)
     assert summary.segment_values("upstream_connections_per_request") == pytest.approx([1.0, 0.0, 0.0])
+
+
+def test_the_ledger_matches_keys_so_a_repeat_never_hides_a_loss() -> None:
+    # Two confirmed, one never taken; the other taken twice: by count they would balance.
+    found = ledger(["order-1", "order-2"], ["order-1", "order-1", "verify-only"])
+    assert found == {"writes_confirmed": 2.0, "writes_lost": 1.0, "writes_duplicated": 1.0}
+    assert ledger([], [])["writes_lost"] == 0.0

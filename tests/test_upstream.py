@@ -112,3 +112,35 @@ def test_interrupting_a_run_during_a_hang_leaves_nothing(tmp_path: Path) -> None
     rec = record.load(run_json.parent)
     assert rec.status == "incomplete"
     assert tagged(rec.run_id) == []
+
+
+def test_keeps_the_idempotency_keys_of_the_writes_it_took_and_forgets_them_for_a_new_cell(
+    upstream: UpstreamService,
+) -> None:
+    conn = http.client.HTTPConnection(upstream.host, upstream.port, timeout=2)
+    for key in ("order-1", "order-2", "order-1", ""):
+        conn.request("POST", "/audit", body=b"{}", headers={"Idempotency-Key": key} if key else {})
+        assert conn.getresponse().read()
+    upstream.control("POST", "/config", {"error_rate": 1.0})  # refused writes are not taken
+    conn.request("POST", "/audit", body=b"{}", headers={"Idempotency-Key": "order-3"})
+    assert conn.getresponse().status == 503
+    conn.close()
+    assert upstream.taken_keys() == []  # a new mode is a new cell
+    upstream.reset()
+    conn = http.client.HTTPConnection(upstream.host, upstream.port, timeout=2)
+    conn.request("POST", "/audit", body=b"{}", headers={"idempotency-key": "order-4"})
+    conn.getresponse().read()
+    assert upstream.taken_keys() == ["order-4"]
+
+
+def test_a_write_whose_client_is_gone_before_the_answer_is_aborted_not_taken(upstream: UpstreamService) -> None:
+    upstream.control("POST", "/config", {"latency_ms": 300})
+    gone = http.client.HTTPConnection(upstream.host, upstream.port, timeout=2)
+    gone.request("POST", "/audit", body=b"{}", headers={"Idempotency-Key": "order-killed"})
+    gone.close()  # as a killed process's socket is: closed before the answer
+    kept = http.client.HTTPConnection(upstream.host, upstream.port, timeout=2)
+    kept.request("POST", "/audit", body=b"{}", headers={"Idempotency-Key": "order-kept"})
+    assert kept.getresponse().status == 200
+    kept.close()
+    assert upstream.taken_keys() == ["order-kept"]
+    assert upstream.control("GET", "/stats")["writes_aborted"] == 1

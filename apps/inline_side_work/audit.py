@@ -1,16 +1,16 @@
-"""The side work both variants do: an audit record posted to another service (slow, non-critical).
+"""The side work every variant does: an audit record posted to another service (slow, non-critical).
 
-`PENDING` counts audits scheduled but not yet delivered; both variants publish it at /lab/pending,
-so the lab can sample how much work a restart would lose.
+The post carries an idempotency key, as a write that may be retried must: the audit service takes
+each key once, and the lab matches the keys it took against the checkouts confirmed to clients.
 """
 
 import httpx
 
-PENDING = {"audits": 0}
-
 
 async def send_audit(client: httpx.AsyncClient, order_id: int) -> None:
-    try:
-        await client.post("/audit", json={"order_id": order_id, "event": "checkout"})
-    finally:
-        PENDING["audits"] -= 1
+    response = await client.post(
+        "/audit",
+        json={"order_id": order_id, "event": "checkout"},
+        headers={"Idempotency-Key": f"checkout-{order_id}"},
+    )
+    response.raise_for_status()

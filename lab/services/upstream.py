@@ -67,8 +67,8 @@ class UpstreamService:
             stop(self._proc, grace_s=2.0)
             self._proc = None
 
-    def control(self, method: str, path: str, payload: Any = None) -> dict[str, Any]:
-        conn = http.client.HTTPConnection(self.host, self.control_port, timeout=2)
+    def control(self, method: str, path: str, payload: Any = None, timeout_s: float = 2) -> dict[str, Any]:
+        conn = http.client.HTTPConnection(self.host, self.control_port, timeout=timeout_s)
         try:
             body = json.dumps(payload).encode() if payload is not None else None
             conn.request(method, path, body=body, headers={"content-type": "application/json"})
@@ -98,6 +98,10 @@ class UpstreamService:
                 if len(fields) > 3 and fields[3] == TIME_WAIT and int(fields[2].rsplit(":", 1)[1], 16) == self.port:
                     found.add(f"{fields[1]}>{fields[2]}")
         return found
+
+    def taken_keys(self) -> list[str]:
+        """The idempotency keys of the writes the upstream took since the cell began, repeats included."""
+        return list(self.control("GET", "/keys", timeout_s=10)["keys"])
 
     def arm(self, t0: float, schedule: list[dict[str, Any]]) -> None:
         self.control("POST", "/arm", {"t0": t0, "schedule": schedule})
