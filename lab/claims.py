@@ -40,6 +40,13 @@ CONFIDENCE = 0.95
 THROUGHPUT = ("rps", "attempted_rps")
 
 
+def _server_peak(name: str) -> bool:
+    """The server's peak memory: a generator that ran out sent less at once than asked, so the peak it
+    caused is what the server needed at least (a lower bound), like the throughput it served."""
+    metric = metrics.BY_NAME.get(name)
+    return metric is not None and metric.source == "server" and metric.reduce == "peak"
+
+
 def _server_cost(name: str) -> bool:
     """A per-request cost read from the server's own process accounting (server CPU per request)."""
     metric = metrics.BY_NAME.get(name)
@@ -203,7 +210,12 @@ def evaluate_one(
     # throughput reads a generator-bound cell as a lower bound of the server's (see _censored); one on
     # the server's own CPU per request holds too: the generator bounds how many requests arrive, not
     # what each costs the server's process.
-    bounded_ok = claim.metric.startswith("send_lag") or claim.metric in THROUGHPUT or _server_cost(claim.metric)
+    bounded_ok = (
+        claim.metric.startswith("send_lag")
+        or claim.metric in THROUGHPUT
+        or _server_cost(claim.metric)
+        or _server_peak(claim.metric)
+    )
     untrusted = [f for f in flagged if f in UNTRUSTED and not (f == "generator_bound" and bounded_ok)]
     if untrusted:
         reason = f"cells flagged {', '.join(untrusted)}: the numbers describe the lab, not the server"
@@ -263,6 +275,9 @@ def _censored(
             if claim.metric in THROUGHPUT and point is not None and "generator_bound" in point.flags:
                 sides.add(sign)
                 causes.add(f"{c.variant}'s generator ran out first (its throughput is a lower bound)")
+            if _server_peak(claim.metric) and point is not None and "generator_bound" in point.flags:
+                sides.add(sign)
+                causes.add(f"{c.variant}'s generator ran out first (the server's peak memory is a lower bound)")
             if latency and point is not None and "coordinated_omission" in point.flags:
                 sides.add(sign)
                 causes.add(

@@ -15,3 +15,9 @@ LOOP_BLOCKING = RUNS / "loop-blocking" / "20261122T062030135Z"
 
 def loop_blocking() -> RunRecord:
     return record.load(LOOP_BLOCKING)
+
+
+# inline-side-work, quick profile: the server restarted 6 s into the load (grace 5 s and 0), and the
+# ledger of writes (confirmed vs taken upstream). Only what the report reads: run.json, samples.csv,
+# and each cell's requests.csv and window.json.
+INLINE_SIDE_WORK = RUNS / "inline-side-work" / "20261123T073701258Z"

@@ -219,6 +219,22 @@ def test_server_cpu_per_request_is_judged_on_a_generator_bound_cell() -> None:
     assert share.verdict == "inconclusive" and "generator_bound" in share.reason
 
 
+def test_a_generator_bound_servers_peak_memory_is_a_lower_bound_so_only_the_safe_verdict_stands() -> None:
+    """A generator that ran out sent less at once than asked: the server's peak memory is what it
+    needed at least. On top of a ratio, a pass stands and a fail does not."""
+
+    def peak(mb: float) -> pd.DataFrame:
+        return pd.DataFrame({"ts": [1.0, 5.0], "cell": "x", "metric": "server_rss_mb_hwm", "value": [mb / 2, mb]})
+
+    whole = cell("bad", [5.0] * 90, flags=("generator_bound",), samples=peak(400.0))
+    streamed = cell("fix", [5.0] * 90, samples=peak(50.0))
+    [passed] = evaluate([claim(metric="server_rss_mb_hwm", threshold=3)], [whole, streamed])
+    assert passed.verdict == "pass" and passed.value == pytest.approx(8.0)
+    assert passed.bound == "at_least"  # a lower bound on top: the pass stands
+    [held] = evaluate([claim(metric="server_rss_mb_hwm", threshold=10)], [whole, streamed])
+    assert held.verdict == "inconclusive" and "only a pass" in (held.reason or "")
+
+
 def test_paced_users_that_fell_behind_make_latency_a_lower_bound() -> None:
     """Closed loop, pacing 0.2 s: a cell where more than 1 % of answers outlast it is flagged
     coordinated_omission, and a latency ratio with it on top keeps only the verdict it could not lose."""

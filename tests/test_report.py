@@ -5,8 +5,8 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from lab import report
-from tests.recorded import LOOP_BLOCKING, loop_blocking
+from lab import record, report
+from tests.recorded import INLINE_SIDE_WORK, LOOP_BLOCKING, loop_blocking
 
 
 def test_the_report_of_a_recorded_run_shows_every_chart_and_verdict(tmp_path: Path) -> None:
@@ -119,3 +119,14 @@ def test_the_connection_budget_multiplies_workers_by_the_pool_each_reported() ->
     # 4 x 20 = 80 against 30 - 3 reserved = 27 slots; 4 x 6 = 24 fits.
     assert "<td class='num'><b>80</b></td><td class='num'>27</td><td>over the budget by 53</td>" in html
     assert "<td class='num'><b>24</b></td><td class='num'>27</td><td>within the budget</td>" in html
+
+
+def test_a_run_with_restarts_shades_them_and_tables_the_writes_they_lost(tmp_path: Path) -> None:
+    rec = record.load(INLINE_SIDE_WORK)
+    page = report.build("inline-side-work", INLINE_SIDE_WORK, tmp_path).read_text()
+    assert "<h2>Restarts and lost writes</h2>" in page and "server restarted" in page
+    section = page[page.index("<h2>Restarts and lost writes</h2>") :]
+    hard = rec.variants["fix_background[restart_grace_s=0]"]
+    row = section[section.index("<td>fix_background[restart_grace_s=0]</td>") :].split("</tr>")[0]
+    assert f"<td class='num'>{hard.value('writes_lost'):,.0f}</td>" in row and (hard.value("writes_lost") or 0) > 0
+    assert "<td class='num'>1</td>" in row  # one restart, SIGKILLed

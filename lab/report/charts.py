@@ -86,13 +86,16 @@ def throughput(frame: pd.DataFrame, palette: dict[str, str], references: list[di
 
 @dataclass(frozen=True)
 class Shade:
-    """Time spans every time-series chart marks: the warm-up, and the upstream's fault windows."""
+    """Time spans every time-series chart marks: the warm-up, the upstream's fault windows, and the
+    server's restarts (from its stop to its first healthy answer, the longest of the cells)."""
 
     warmup_s: float
     faults: list[dict[str, Any]]
 
 
 def fault_label(fault: dict[str, Any]) -> str:
+    if fault.get("label"):  # not the upstream's: a restart of the server, say
+        return str(fault["label"])
     if fault.get("hang"):
         return "upstream hangs"
     if fault.get("refuse"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from lab import capacity, record
 from lab.paths import shown
@@ -130,6 +131,47 @@ def _upstream(rec: RunRecord) -> str:
     )
 
 
+def _restart_spans(rec: RunRecord) -> list[dict[str, Any]]:
+    restarts = [r for cell in rec.cells for r in cell.restarts]
+    if not restarts:
+        return []
+    at = min(r.at_s for r in restarts)
+    return [{"from_s": at, "until_s": at + max(r.down_s for r in restarts), "label": "server restarted"}]
+
+
+def _restarts(rec: RunRecord) -> str:
+    """Each variant's restarts during the load and, where the lab kept a ledger of writes, what they
+    cost: writes confirmed to clients that the upstream never took, and writes it took twice."""
+    rows = []
+    for group, summary in rec.variants.items():
+        cells = [c for c in rec.ok_cells() if c.group == group]
+        restarts = [r for c in cells for r in c.restarts]
+        if not restarts:
+            continue
+        killed = sum(r.killed for r in restarts)
+        down = sorted(r.down_s for r in restarts)[len(restarts) // 2]
+        ledger = [summary.value(m) for m in ("writes_confirmed", "writes_lost", "writes_duplicated")]
+        rows.append(
+            f"<tr><td>{esc(group)}</td><td class='num'>{len(restarts)}</td>"
+            f"<td class='num'>{restarts[0].grace_s:g} s</td><td class='num'>{killed}</td>"
+            f"<td class='num'>{down:.2f}</td>"
+            + "".join(f"<td class='num'>{'-' if v is None else f'{v:,.0f}'}</td>" for v in ledger)
+            + "</tr>"
+        )
+    if not rows:
+        return ""
+    return (
+        "<h2>Restarts and lost writes</h2><p class='muted'>The scenario stops the server during the load "
+        "(SIGTERM, then SIGKILL once the grace has run out) and starts it again on the same port; the restart "
+        "is shaded on the time-series charts. Writes: requests the server answered as done that carried a key "
+        "(<code>lab_key</code>), matched by idempotency key against what the upstream took by the cell's end "
+        "(medians of repeats). Lost: confirmed, never taken. Duplicated: taken more than once.</p>"
+        "<table><tr><th>variant [setting]</th><th>restarts</th><th>grace</th><th>SIGKILLed</th>"
+        "<th>down (s, median)</th><th>writes confirmed</th><th>lost</th><th>duplicated</th></tr>"
+        f"{''.join(rows)}</table>"
+    )
+
+
 def _precision(rec: RunRecord) -> str:
     return (
         "<p class='muted'>Percentiles are computed from every request completed in the measured window "
@@ -210,7 +252,7 @@ ended before any step missed it, <code>&lt;</code> one whose lowest rate missed 
 def build(scenario: str, directory: Path, reports: Path) -> Path:
     rec = record.load(directory)
     palette = charts.colors(list(rec.variants))
-    faults = rec.upstream.faults if rec.upstream else []
+    faults = [*(rec.upstream.faults if rec.upstream else []), *_restart_spans(rec)]
     warm = charts.Shade(rec.load.warmup_s, faults)
     timeline = data.timeline(rec, directory)
     samples = data.samples(rec, directory)
@@ -244,6 +286,7 @@ def build(scenario: str, directory: Path, reports: Path) -> Path:
     if points["setting"].nunique() > 1:
         variant_colors = charts.colors(list(dict.fromkeys(points["variant"])))
         matrix_fig = figure(charts.matrix(points, variant_colors), f"{scenario}-matrix")
+    extra_sections += _restarts(rec)
     if rec.upstream is not None:
         up_fig = charts.upstream(samples, palette, warm)
         extra_sections += f"<h2>Upstream</h2>{_upstream(rec)}{figure(up_fig, f'{scenario}-upstream')}"
