@@ -31,6 +31,11 @@ def test_quick_profile_runs_end_to_end_with_claims_evaluated(name: str, dirs: tu
     for group, variant in rec.variants.items():
         assert variant.requests > 0, group
         lat = [variant.value(p) for p in ("p50", "p90", "p99", "p99.9", "max")]
+        if variant.failures == variant.requests:
+            # A pitfall at full strength (session-leak's dry pool can fail every request of a short
+            # window): latency is of successful requests, so there is none, never a made-up one.
+            assert lat == [None] * 5, group
+            continue
         assert 0 < lat[0] <= lat[1] <= lat[2] <= lat[3] <= lat[4], group  # type: ignore[operator]
     # Every claim for this load model was measured (a value, even when inconclusive) and printed.
     # (Claims at matrix points the quick profile does not vary, e.g. across FastAPI versions, are not.)
