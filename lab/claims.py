@@ -43,14 +43,17 @@ THROUGHPUT = ("rps", "attempted_rps")
 def _server_peak(name: str) -> bool:
     """The server's peak memory: a generator that ran out sent less at once than asked, so the peak it
     caused is what the server needed at least (a lower bound), like the throughput it served."""
-    metric = metrics.BY_NAME.get(name)
-    return metric is not None and metric.source == "server" and metric.reduce == "peak"
+    return _server_metric(name, "peak")
 
 
 def _server_cost(name: str) -> bool:
     """A per-request cost read from the server's own process accounting (server CPU per request)."""
+    return _server_metric(name, "per_request")
+
+
+def _server_metric(name: str, reduce: str) -> bool:
     metric = metrics.BY_NAME.get(name)
-    return metric is not None and metric.source == "server" and metric.reduce == "per_request"
+    return metric is not None and metric.source == "server" and metric.reduce == reduce
 
 
 # A percentile is only a percentile when this many samples lie above it (a p99 of 50 requests is their max).

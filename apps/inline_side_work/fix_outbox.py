@@ -15,7 +15,7 @@ import asyncpg
 import httpx
 from fastapi import FastAPI
 
-from apps.common import ASYNCPG_SETTINGS, UPSTREAM_URL, database_url, make_app
+from apps.common import asyncpg_pool, http_client, make_app
 from apps.inline_side_work.audit import send_audit
 
 OUTBOX = "CREATE TABLE IF NOT EXISTS audit_outbox (id bigserial PRIMARY KEY, order_id bigint NOT NULL)"
@@ -42,16 +42,13 @@ async def deliver(pool: asyncpg.Pool, client: httpx.AsyncClient, stopping: async
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    async with (
-        asyncpg.create_pool(database_url(), server_settings=ASYNCPG_SETTINGS, min_size=2, max_size=10) as pool,
-        httpx.AsyncClient(base_url=UPSTREAM_URL, timeout=5) as client,
-    ):
-        async with pool.acquire() as conn, conn.transaction():
+    # The shared helpers' pool and client (app.state.pool, app.state.client), plus the worker.
+    async with asyncpg_pool(min_size=2, max_size=10)(app), http_client(timeout=5)(app):
+        async with app.state.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(7)")  # workers starting together
             await conn.execute(OUTBOX)
-        app.state.pool = pool
         stopping = asyncio.Event()
-        worker = asyncio.create_task(deliver(pool, client, stopping))
+        worker = asyncio.create_task(deliver(app.state.pool, app.state.client, stopping))
         yield
         # A graceful stop lets the batch in flight finish (posted and committed, so not posted
         # again by the next start); a hard one leaves it uncommitted, and so queued.
