@@ -20,18 +20,33 @@ TASK_ERROR = "(task error)"
 NOT_REQUESTS = (DROPPED, UNANSWERED, UNSENT, TASK_ERROR)
 
 
-def schedule(rate: float, end_s: float, process: str = "poisson", seed: int = 0) -> list[float]:
-    """Arrival times in (0, end_s): a Poisson process (exponential gaps) or evenly spaced."""
+def schedule(
+    rate: float, end_s: float, process: str = "poisson", seed: int = 0, stream: int = 0, streams: int = 1
+) -> list[float]:
+    """Arrival times in (0, end_s): a Poisson process (exponential gaps) or evenly spaced.
+
+    With `streams` > 1, stream `stream` of `streams` that together make that process: each a Poisson
+    process at rate / streams with a seed of its own (their superposition is Poisson at `rate`), or
+    every `streams`-th of the evenly spaced times."""
     if rate <= 0:
         raise ValueError(f"arrival rate must be positive, got {rate}")
     if process not in ("poisson", "uniform"):
         raise ValueError(f"arrival process must be 'poisson' or 'uniform', got {process!r}")
-    rng = random.Random(seed)
+    if not 0 <= stream < streams:
+        raise ValueError(f"stream {stream} of {streams}: needs 0 <= stream < streams")
     times: list[float] = []
-    t = rng.expovariate(rate) if process == "poisson" else 1.0 / rate / 2
+    if process == "uniform":
+        t = (stream + 0.5) / rate
+        while t < end_s:
+            times.append(t)
+            t += streams / rate
+        return times
+    rng = random.Random(seed if streams == 1 else seed * 1009 + stream + 1)
+    share = rate / streams
+    t = rng.expovariate(share)
     while t < end_s:
         times.append(t)
-        t += rng.expovariate(rate) if process == "poisson" else 1.0 / rate
+        t += rng.expovariate(share)
     return times
 
 

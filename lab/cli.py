@@ -22,6 +22,15 @@ EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
+def _generators(text: str) -> int | str:
+    """`--generators`: 'auto' or a whole number of Locust processes, 1-64."""
+    if text == "auto":
+        return text
+    if text.isdigit() and 1 <= int(text) <= 64:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"{text!r}: 'auto' or a whole number of Locust processes, 1-64")
+
+
 def _list(_: argparse.Namespace) -> int:
     names = scenario.known()
     width = max(map(len, names), default=0)
@@ -68,7 +77,15 @@ def _run(args: argparse.Namespace) -> int:
     for item in loaded:
         versions = [v.strip() for v in args.versions.split(",") if v.strip()] if args.versions else None
         options = RunOptions(
-            args.profile, args.repeats, args.port, args.results, not args.quiet, versions, null=args.null, target=found
+            args.profile,
+            args.repeats,
+            args.port,
+            args.results,
+            not args.quiet,
+            versions,
+            null=args.null,
+            target=found,
+            generators=args.generators,
         )
         try:
             outcome = run(item, options)
@@ -331,6 +348,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="default", help="load profile in the scenario file (default: default)")
     p.add_argument("--repeats", type=int, help="override the profile's number of repeats")
     p.add_argument("--port", type=int, help="serve on this loopback port instead of a free one")
+    p.add_argument(
+        "--generators",
+        type=_generators,
+        metavar="N",
+        help="Locust processes (a master and N workers when N > 1), or 'auto': one per generator core "
+        "(the default); overrides the profile and the matrix",
+    )
     p.add_argument(
         "--versions",
         help="dependency sets to run the server under, comma-separated; specs within a set joined with +, "

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lab import generators
 from lab.errors import CellError, LabError
 from lab.paths import LOCUST_PLUGIN, ROOT
-from lab.processes import affinity, spawn, stop, tail
+from lab.processes import affinity, free_port, spawn, stop, tail
 from lab.scenario import LoadProfile
 
 # Locust needs a second or two to import and spawn; beyond this it is stuck, not slow.
@@ -28,9 +29,12 @@ def require_locust() -> None:
         raise LabError("Locust is not installed in this environment; run `make setup` (or `uv sync`)")
 
 
-def command(locustfile: str, load: LoadProfile, url: str, out: Path, seed: int = 0) -> list[str]:
+def command(
+    locustfile: str, load: LoadProfile, url: str, out: Path, seed: int = 0, processes: int = 1, master_port: int = 0
+) -> list[str]:
     """Closed model: Locust's users. Open model (`load.rate`): no users; the lab's plugin runs the
-    locustfile's tasks on its arrival schedule instead."""
+    locustfile's tasks on its arrival schedule instead. `processes` > 1: Locust's master and that
+    many forked workers, talking over loopback on `master_port`."""
     open_model = load.model == "open"
     if open_model and load.rate is None:
         raise LabError("an open-model Locust run needs one rate; a sweep runs one Locust per rate")
@@ -80,9 +84,21 @@ def command(locustfile: str, load: LoadProfile, url: str, out: Path, seed: int =
             "--lab-seed",
             str(seed),
         ]
+    if processes > 1:
+        loopback = ["--master-bind-host", "127.0.0.1", "--master-host", "127.0.0.1"]
+        cmd += ["--processes", str(processes), *loopback, "--master-bind-port", str(master_port)]
+        cmd += ["--master-port", str(master_port)]
     for name, value in load.options.items():
         cmd += [f"--{name.replace('_', '-')}", str(value).lower() if isinstance(value, bool) else str(value)]
     return cmd
+
+
+def _started(out: Path, window_path: Path, processes: int) -> dict[str, Any] | None:
+    """The load's window once every process has started it."""
+    if processes == 1:
+        return json.loads(window_path.read_text()) if window_path.is_file() else None
+    parts = generators.windows(out)
+    return generators.merged_window(parts) if len(parts) == processes else None
 
 
 def read_progress(out: Path) -> dict[str, Any] | None:
@@ -105,13 +121,17 @@ def run(
     on_tick: Callable[[dict[str, Any] | None], None],
     on_window: Callable[[dict[str, Any]], None] | None = None,
     seed: int = 0,
+    processes: int = 1,
 ) -> list[int] | None:
-    """Run Locust to completion. `on_start(pid)` lets the caller start sampling it; `on_window(window)`
-    is called once the load has started, with its start on the wall clock (`t0`). Returns the cores
-    Locust actually ran on, read back once its load had started."""
+    """Run Locust to completion. `on_start(pid)` lets the caller start sampling it (with several
+    `processes`, the master: its forked workers are its children); `on_window(window)` is called
+    once the load has started, with its start on the wall clock (`t0`). Returns the cores Locust
+    actually ran on, read back once its load had started."""
     log = out / "locust.log"
     window_path = out / "window.json"
-    proc = spawn(command(locustfile, load, url, out, seed), cores=cores, env=env, log=log, cwd=ROOT)
+    port = free_port("127.0.0.1") if processes > 1 else 0
+    cmd = command(locustfile, load, url, out, seed, processes, port)
+    proc = spawn(cmd, cores=cores, env=env, log=log, cwd=ROOT)
     drain = load.drain_s if load.model == "open" else 0.0
     deadline = time.monotonic() + load.warmup_s + load.duration_s + drain + STARTUP_ALLOWANCE_S
     in_force: list[int] | None = None
@@ -120,17 +140,20 @@ def run(
         while proc.poll() is None:
             if time.monotonic() > deadline:
                 raise CellError(f"Locust did not finish in time; see {log}")
-            if in_force is None and window_path.is_file():
+            started = _started(out, window_path, processes)
+            if in_force is None and started is not None:
                 in_force = affinity(proc.pid)
                 if on_window is not None:
-                    on_window(json.loads(window_path.read_text()))
+                    on_window(started)
                     on_window = None
-            on_tick(read_progress(out))
+            on_tick(read_progress(out) if processes == 1 else generators.progress(out))
             time.sleep(0.05 if on_window is not None else 0.2)
     finally:
         code = stop(proc, grace_s=5.0).code
     if code != 0:
         raise CellError(f"Locust exited with code {code}: {tail(log, 2) or 'no output'}")
+    if processes > 1:
+        generators.merge(out, processes)
     if not window_path.is_file() or "end_s" not in json.loads(window_path.read_text()):
         raise CellError(f"Locust ended before the measured window was over: {tail(log, 2) or 'no output'}")
     return in_force

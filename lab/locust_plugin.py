@@ -16,6 +16,11 @@ It adds what Locust's own CSVs lack for an honest summary:
 - the writes the server confirmed (`confirmed_keys.txt`): a request sent with
   `context={"lab_key": ...}` that succeeded adds its key, for the lab to match against the writes
   the upstream took (work lost after the answer, e.g. to a restart).
+Under a master (`--processes N`, or `--master` with `--worker`s elsewhere) each worker writes its own
+files to `<lab-out>/gen-<worker index>/` and runs its share of the open schedule (rate / N, its own
+seed: N independent Poisson streams at rate / N are one Poisson stream at rate; evenly spaced
+streams are interleaved); the lab merges them by timestamp (lab/generators.py). The master records
+nothing of its own.
 It is inert when `--lab-out` is not given, so a locustfile never depends on it.
 """
 
@@ -25,6 +30,7 @@ import csv
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -32,6 +38,7 @@ import gevent
 from gevent.queue import Empty, LifoQueue
 from locust import User, events
 from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
 
 from lab import arrivals
 
@@ -61,18 +68,29 @@ def _on_start(environment: Environment, **_: Any) -> None:
     if options is None or not options.lab_out:
         return
     out = Path(options.lab_out)
+    if isinstance(environment.runner, MasterRunner):
+        # The workers measure; the master only keeps Locust's own CSVs to the measured window.
+        gevent.spawn(_reset_after_warmup, environment, float(options.lab_warmup))
+        gevent.spawn(_watch_owner, environment)
+        return
+    share = Share(0, 1)
+    if isinstance(environment.runner, WorkerRunner):
+        share = Share(environment.runner.worker_index, max(1, int(options.expect_workers or 1)))
+        out = out / f"gen-{share.index}"
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     handle = (out / "requests.csv").open("w", newline="")
     handle.write(HEADER)
     window: dict[str, Any] = {"t0": t0, "warmup_s": options.lab_warmup, "duration_s": options.lab_duration}
+    if share.of > 1:
+        window.update(generator=share.index, generators=share.of)
     open_model = options.lab_rate > 0
     if open_model:
-        window.update(model="open", rate=options.lab_rate, arrivals=options.lab_arrivals)
+        window.update(model="open", rate=options.lab_rate / share.of, arrivals=options.lab_arrivals)
     _state.update(out=out, handle=handle, window=window, measuring=False, t0=t0)
     _write_json(out / "window.json", window)
     if open_model:
-        _state["open"] = OpenLoad(environment, options, t0)
+        _state["open"] = OpenLoad(environment, options, t0, share)
         gevent.spawn(_state["open"].run)
     gevent.spawn(_tick, environment)
     gevent.spawn(_watch_owner, environment)
@@ -92,6 +110,19 @@ def _on_request(name: str, response_time: float, exception: Any = None, context:
             _confirmed.append(str(key))
 
 
+@dataclass(frozen=True)
+class Share:
+    """This process's part of the load: generator `index` of `of`."""
+
+    index: int
+    of: int
+
+
+def _reset_after_warmup(environment: Environment, warmup_s: float) -> None:
+    gevent.sleep(warmup_s)
+    environment.stats.reset_all()
+
+
 class OpenLoad:
     """Arrivals on a fixed schedule, each run as one task of the locustfile's users.
 
@@ -100,15 +131,19 @@ class OpenLoad:
     wait is part of its latency, and is recorded apart) or is dropped and recorded as a failure
     (`drop`). Nothing is skipped silently: every scheduled arrival ends as a row."""
 
-    def __init__(self, environment: Environment, options: Any, t0: float) -> None:
+    def __init__(self, environment: Environment, options: Any, t0: float, share: Share) -> None:
         self.environment, self.t0 = environment, t0
         self.rate, self.when_full = float(options.lab_rate), options.lab_when_full
         self.end = options.lab_warmup + options.lab_duration
         self.drain = float(options.lab_drain)
-        self.schedule = arrivals.schedule(self.rate, self.end, options.lab_arrivals, options.lab_seed)
-        self.choose = arrivals.task_picker([c for c in environment.user_classes], options.lab_seed)
+        seed = options.lab_seed if share.of == 1 else options.lab_seed * 1009 + share.index + 1
+        self.schedule = arrivals.schedule(
+            self.rate, self.end, options.lab_arrivals, options.lab_seed, share.index, share.of
+        )
+        self.choose = arrivals.task_picker([c for c in environment.user_classes], seed)
         self.free: LifoQueue[dict[type[User], User]] = LifoQueue()
-        for _ in range(options.lab_max_in_flight):
+        # The client's pool is the whole generator's: each process holds its share of it.
+        for _ in range(max(1, options.lab_max_in_flight // share.of)):
             self.free.put({})
         self.due = 0
         self.done = 0  # tasks finished (their slot is free again)

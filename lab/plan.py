@@ -9,9 +9,9 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from lab.scenario import LoadProfile, Scenario, ServerSettings, apply_setting
+from lab.scenario import LOAD_MATRIX_KEY, LoadProfile, Scenario, ServerSettings, apply_setting
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,11 @@ def expand(
     repeats: int | None = None,
     versions: list[str] | None = None,
     null: bool = False,
+    generators: int | Literal["auto"] | None = None,
 ) -> list[Cell]:
     """`versions` (dependency sets, e.g. from the command line) replace the matrix's `deps`.
-    `null`: every variant runs the reference variant's app (an A/A run: no claim may tell them apart)."""
+    `null`: every variant runs the reference variant's app (an A/A run: no claim may tell them apart).
+    `generators` (from the command line) replaces the profile's Locust processes, and the matrix's."""
     load = scenario.profile(profile)
     if repeats is not None:
         load = load.model_copy(update={"repeats": repeats})
@@ -56,13 +58,14 @@ def expand(
         matrix = {**scenario.matrix, **load.matrix, **({"deps": versions} if versions else {})}
         for setting in settings(matrix):
             server = apply_setting(scenario.server, setting)
+            at = load.model_copy(update={"generators": generators or setting.get(LOAD_MATRIX_KEY, load.generators)})
             for variant, app in scenario.variants.items():
                 # Null mode runs the reference in every variant's place: its app and its flags.
                 runs_as = scenario.reference_variant if null else variant
                 app, served = scenario.variants[runs_as], scenario.served(runs_as, server)
                 label = "-".join(_label(k, v) for k, v in setting.items())
                 cell_id = "-".join(filter(None, [f"r{repeat}", variant, label]))
-                cells.append(Cell(cell_id, variant, app, setting, served, load, repeat))
+                cells.append(Cell(cell_id, variant, app, setting, served, at, repeat))
     return cells
 
 

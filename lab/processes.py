@@ -37,7 +37,9 @@ class CoreLayout:
 
 
 def core_layout(server: Sequence[int] = (), generator: Sequence[int] = ()) -> CoreLayout:
-    """Server and Locust on disjoint cores; on one core nothing can be separated, and we say so."""
+    """Server and Locust on disjoint cores; on one core nothing can be separated, and we say so.
+    Unless told otherwise the server takes the first half of the cores and Locust every other one
+    (one Locust process per core: lab/generators.py), so a bigger machine gets a bigger generator."""
     available = sorted(os.sched_getaffinity(0))
     for core in [*server, *generator]:
         if core not in available:
@@ -46,9 +48,10 @@ def core_layout(server: Sequence[int] = (), generator: Sequence[int] = ()) -> Co
         return CoreLayout(list(server), list(generator), True)
     if len(available) < 2:
         return CoreLayout(available, available, False)
-    generator = list(generator) or [available[-1]]
-    server = list(server) or [c for c in available if c not in generator][: max(1, len(available) // 2)]
-    return CoreLayout(server, generator, True)
+    if not server:
+        server = [c for c in available if c not in generator][: max(1, len(available) // 2)]
+    generator = list(generator) or [c for c in available if c not in server]
+    return CoreLayout(list(server), generator, True)
 
 
 # Run in the child before it becomes `cmd`: pins itself, then execs. Unlike `taskset`, it cannot be

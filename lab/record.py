@@ -38,6 +38,7 @@ Flag = Literal[
     "noisy_neighbour",
     "not_steady",
     "coordinated_omission",
+    "generators_share_cores",
 ]
 # Flags under which a cell's numbers describe the lab, not the server: claims on them never pass or fail.
 UNTRUSTED: frozenset[Flag] = frozenset({"generator_bound", "no_requests", "unpinned"})
@@ -165,6 +166,7 @@ class Affinity(Model):
     server: list[int] | None
     generator: list[int] | None
     as_requested: bool
+    generator_processes: int = 1  # Locust processes (a master's workers when more than one)
 
 
 class CellRecord(Model):

@@ -18,11 +18,11 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
-from lab import depsets, history, load, record, results, sequential, services, sweep
+from lab import depsets, generators, history, load, record, results, sequential, services, sweep
 from lab.checks import verify_answers
 from lab.claims import CONFIDENCE, evaluate
 from lab.errors import CellError, LabError
@@ -65,6 +65,7 @@ class RunOptions:
     # Repeats up to the rule's maximum, stopping once every claim is decided (lab/sequential.py).
     sequential: Rule | None = None
     target: Target | None = None  # load a server started elsewhere; only its variant's cells run
+    generators: int | Literal["auto"] | None = None  # Locust processes, over the profile's and the matrix's
 
 
 @dataclass
@@ -102,7 +103,7 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
         depsets.parse(spec)  # a malformed set fails here, before anything starts
     rule = options.sequential
     repeats = rule.max_repeats if rule else options.repeats
-    cells = expand(scenario, options.profile, repeats, options.versions, options.null)
+    cells = expand(scenario, options.profile, repeats, options.versions, options.null, options.generators)
     if options.target is not None:
         cells = [c for c in cells if c.variant == options.target.variant]
     layout = core_layout(scenario.pinning.server, scenario.pinning.generator)
@@ -283,6 +284,7 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
             if ctx.scenario.mechanism:
                 sampler.add_probe(mechanism_probe(host, port), every_s=0.5)
             done: list[sweep.Step] = []
+            processes = generators.count(cell.load.generators, ctx.layout.generator, cell.load.model, cell.load.users)
             while True:
                 step_load, folder, tag = cell.load, out, ""
                 if cell.load.model == "open":
@@ -314,6 +316,7 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
                     on_tick=ctx.progress.tick if ctx.progress else lambda _: None,
                     on_window=(lambda w: _load_started(w, ctx, server, sampler)) if not done else None,
                     seed=cell.repeat * 1000 + len(steps),
+                    processes=processes,
                 )
                 steps.append((folder, step_load, tag))
                 if cell.load.model == "closed":
@@ -338,6 +341,7 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
         generator=generator_cores,
         as_requested=(ctx.target is not None or server.affinity == sorted(ctx.layout.server))
         and generator_cores == sorted(ctx.layout.generator),
+        generator_processes=processes,
     )
     pinned = ctx.layout.pinned and affinity.as_requested
     points = [_summarise(folder, load_, sampler.rows, ctx, pinned, sampler.errors) for folder, load_, _ in steps]
@@ -443,6 +447,7 @@ def _summarise(
         lag_bound_ms=step.lag_bound_ms if step.model == "open" else None,
         pacing_s=_pacing(step),
         unpaced=step.unpaced,
+        generator_cores=len(ctx.layout.generator),
     )
 
 

@@ -171,6 +171,10 @@ class LoadProfile(Strict):
     settle_s: float = Field(1.0, ge=0, le=120)  # each later step of a sweep: warm-up at its new rate
     drain_s: float = Field(10.0, ge=0, le=120)  # after the schedule ends: wait this long for answers
     lag_bound_ms: float = Field(10.0, gt=0)  # send lag p99 above this: the generator missed its schedule
+    # Locust processes: `auto` is one per generator core the lab allocates (lab/processes.py:
+    # core_layout), so a bigger machine lifts the generator's ceiling by itself; more than one runs
+    # Locust's master and workers (lab/generators.py).
+    generators: Annotated[int, Field(ge=1, le=64)] | Literal["auto"] = "auto"
     # The rates claims are judged at (`at_rps`) get this longer window, for their percentiles' samples.
     claimed_duration_s: float | None = Field(None, gt=0, le=3600)
 
@@ -360,6 +364,8 @@ def gunicorn_worker(server: ServerSettings) -> str | None:
 
 
 MATRIX_KEYS = sorted(set(ServerSettings.model_fields) - {"host", "env"})
+# The one matrix key that varies the load rather than the server: how many Locust processes.
+LOAD_MATRIX_KEY = "generators"
 
 
 def setting_keys(key: str) -> list[str]:
@@ -429,10 +435,16 @@ class Scenario(Strict):
     def _cross_checks(self) -> Scenario:
         matrices = [self.matrix, *(p.matrix for p in self.profiles.values())]
         for key, values in ((k, v) for m in matrices for k, v in m.items()):
+            if key == LOAD_MATRIX_KEY:
+                for value in values:
+                    if value != "auto" and not (isinstance(value, int) and 1 <= value <= 64):
+                        raise ValueError(f"matrix.{key}: value {value!r} must be 'auto' or a whole number 1-64")
+                continue
             for part in setting_keys(key):
                 if part not in MATRIX_KEYS and not part.startswith("env."):
                     raise ValueError(
-                        f"matrix: unknown server setting {part!r}; one of {', '.join(MATRIX_KEYS)}, or env.NAME "
+                        f"matrix: unknown server setting {part!r}; one of {', '.join(MATRIX_KEYS)}, env.NAME or "
+                        f"{LOAD_MATRIX_KEY} (Locust processes) "
                         "(join settings varied together with '+': \"loop+http\")"
                     )
             for value in values:
@@ -500,6 +512,8 @@ def apply_setting(server: ServerSettings, setting: dict[str, Any]) -> ServerSett
     """Server settings at one matrix point; `env.NAME` keys set one environment variable."""
     data = server.model_dump()
     for key, value in _split(setting).items():
+        if key == LOAD_MATRIX_KEY:
+            continue  # the load's, not the server's (plan.expand applies it)
         if key.startswith("env."):
             data["env"] = {**data["env"], key[4:]: str(value)}
         else:

@@ -240,9 +240,11 @@ def summarise(
     lag_bound_ms: float | None = None,
     pacing_s: float | None = None,
     unpaced: Sequence[str] = (),
+    generator_cores: int = 0,
 ) -> CellSummary:
     """`pacing_s`: a closed model's interval between one user's sends, to find where it fell behind
-    (`unpaced`: request names whose users do not pace, left out of that)."""
+    (`unpaced`: request names whose users do not pace, left out of that). `generator_cores`: how
+    many cores Locust had, against the processes the window says it ran (0: not known)."""
     requests = prepare(requests, window)
     inside, start, end = measured(requests, window)
     seconds = end - start
@@ -282,7 +284,8 @@ def summarise(
             summary.little_tolerance = round(little_tolerance(summary.in_flight_mean, n, mean_ms), 4)
     elif pacing_s and not (paced := inside[~inside["name"].isin(list(unpaced))]).empty:
         summary.late_share = round(float((paced["latency_ms"] >= pacing_s * 1000.0).mean()), 4)
-    summary.flags = decide_flags(summary, pinned, lag_bound_ms)
+    shared = generator_cores > 0 and int(window.get("generators", 1)) > generator_cores
+    summary.flags = decide_flags(summary, pinned, lag_bound_ms, shared)
     return summary
 
 
@@ -313,7 +316,9 @@ def little_tolerance(in_flight_mean: float, samples: int, mean_latency_ms: float
     return max(LITTLE_TOLERANCE, noise, GENERATOR_JITTER_MS / mean_latency_ms)
 
 
-def decide_flags(summary: CellSummary, pinned: bool, lag_bound_ms: float | None = None) -> list[Flag]:
+def decide_flags(
+    summary: CellSummary, pinned: bool, lag_bound_ms: float | None = None, generators_share_cores: bool = False
+) -> list[Flag]:
     """The one place a cell's flags are decided."""
     out: list[Flag] = []
     # The open model's own clock: arrivals sent late (slot waits aside) mean the generator, not the
@@ -347,6 +352,10 @@ def decide_flags(summary: CellSummary, pinned: bool, lag_bound_ms: float | None 
         out.append("noisy_neighbour")
     if not pinned:
         out.append("unpinned")
+    # More Locust processes than cores: they take turns, so the extra processes add no capacity (the
+    # numbers stand; whether the shared core was saturated is generator_bound's to say).
+    if generators_share_cores:
+        out.append("generators_share_cores")
     return out
 
 
