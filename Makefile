@@ -16,7 +16,7 @@ strict ?=
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup browser bench bench-all bench-generator bench-overhead baseline bench-ci slides audit catalogue compare report list test lint format clean
+.PHONY: images up down test-compose compose-tools setup browser bench bench-all bench-generator bench-overhead baseline bench-ci slides audit catalogue compare report list test lint format clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed, found " + sys.version.split()[0])'
@@ -93,6 +93,32 @@ browser:
 
 test: setup browser
 	.venv/bin/python -m pytest
+
+# Docker's engine and compose, and debootstrap for `make images` (Debian's packages, as root).
+compose-tools:
+	@if ! command -v dockerd >/dev/null || ! command -v docker-compose >/dev/null || ! command -v debootstrap >/dev/null; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "error: install docker.io, docker-compose and debootstrap (Debian), or run as root"; exit 2; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io docker-compose debootstrap >/dev/null; \
+	fi
+
+# The compose stack's images from Debian's packages, for machines with no registry (writes .env).
+images: compose-tools
+	docker/images.sh
+
+# The compose stack serving one variant of a scenario; `load=N` adds Locust's master (web UI) and N workers.
+up: setup
+	@if [ -z "$(scenario)" ] || [ -z "$(variant)" ]; then echo "usage: make up scenario=NAME variant=NAME [load=N]"; exit 2; fi
+	$(LAB) compose-env $(scenario) --variant $(variant)
+	docker-compose --env-file results/compose/$(scenario).env $(if $(load),--profile load) up -d $(if $(load),--scale locust-worker=$(load))
+	docker-compose --env-file results/compose/$(scenario).env $(if $(load),--profile load) ps
+
+# Every container, network and volume of the stack.
+down:
+	docker-compose -p fastapi-lab --profile load down -v --remove-orphans
+
+# The compose stack for real (.ci/run runs it after `make test`): images, stack, load, teardown.
+test-compose: setup compose-tools
+	.venv/bin/python -m pytest -m compose tests/test_compose.py
 
 lint: setup
 	.venv/bin/ruff check lab apps locustfiles tests

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from lab import record, results, scenario, wrkcheck
+from lab import compose, record, results, scenario, wrkcheck
 from lab.errors import LabError
 from lab.paths import REPORTS, RESULTS, ROOT, shown
 from lab.target import Target
@@ -336,6 +336,25 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compose_env(args: argparse.Namespace) -> int:
+    """Write the settings and print what `make up` starts and where."""
+    loaded = scenario.load(args.scenario)
+    stack = compose.write(loaded, args.variant, args.network, args.free_ports)
+    s = stack.settings
+    print(f"settings: {shown(stack.env_file)}")
+    print(f"  app       {s['APP']} on {s['SERVER']} x{s['WORKERS']} -> {stack.app_url}  (cpus {s['LAB_SERVER_CPUS']})")
+    print(f"  postgres  max_connections={s['PG_MAX_CONNECTIONS']} -> {stack.database_url}")
+    print(f"  upstream  -> http://127.0.0.1:{s['UPSTREAM_PORT']} (control {s['UPSTREAM_CONTROL_PORT']})")
+    print(
+        f"  locust    web UI http://127.0.0.1:{s['LOCUST_WEB_PORT']} (with load=N workers; cpus {s['LAB_GENERATOR_CPUS']})"
+    )
+    print(
+        f"  the lab's load: DATABASE_URL={stack.database_url} lab run {loaded.name} --target {stack.app_url} "
+        f"--variant {args.variant}"
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -442,6 +461,16 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("wrk-check", help="benchmark: the open model's achieved maximum against wrk's (needs wrk)")
     p.set_defaults(func=lambda _: wrkcheck.main())
+
+    p = sub.add_parser("compose-env", help="the compose stack's settings for one variant of a scenario (make up)")
+    p.add_argument("scenario")
+    p.add_argument("--variant", required=True, help="the variant the stack's app serves")
+    p.add_argument("--network", choices=["bridge", "host"], default="bridge", help="compose network or the host's")
+    p.add_argument("--free-ports", action="store_true", help="free loopback ports instead of the defaults")
+    p.set_defaults(func=_compose_env)
+
+    p = sub.add_parser("serve", help="the app container's command: APP served as SERVER, WORKERS, LOOP, HTTP")
+    p.set_defaults(func=lambda _: compose.serve())
 
     p = sub.add_parser("schema", help="publish the run record's JSON Schema and the metric tables")
     p.add_argument("--check", action="store_true", help="only check that what is published is current")

@@ -322,7 +322,7 @@ class Pinning(Model):
 
 
 class DatabaseInfo(Model):
-    mode: Literal["embedded", "external"]
+    mode: Literal["embedded", "external", "target"]
     server_version: str
     max_connections: int
     seed: dict[str, int]

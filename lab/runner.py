@@ -145,11 +145,10 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
         os.sched_setaffinity(0, layout.generator)
     try:
         with ExitStack() as stack:
-            # A target brings its own database and upstream: the lab starts none for it.
-            shared = (
-                services.Services()
-                if options.target
-                else services.start(scenario, options.profile, run_id, directory, layout.generator, env, stack)
+            # A target brings its own database and upstream: the lab starts none for it (it samples
+            # and seeds the target's database when DATABASE_URL names it).
+            shared = services.start(
+                scenario, options.profile, run_id, directory, layout.generator, env, stack, target=bool(options.target)
             )
             rec.database, rec.upstream = shared.database, shared.upstream
             if shared.database is not None:

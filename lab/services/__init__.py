@@ -7,6 +7,7 @@ run record, samplers for each cell. Nothing here mutates the runner's state.
 
 from __future__ import annotations
 
+import os
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,11 +79,16 @@ def start(
     cores: list[int],
     env: dict[str, str],
     stack: ExitStack,
+    target: bool = False,
 ) -> Services:
-    """Start what the scenario declares; `stack` stops it, whatever happens."""
+    """Start what the scenario declares; `stack` stops it, whatever happens. For a `target` (a
+    server the lab did not start) nothing is started: its database is sampled, and seeded with the
+    scenario's tables, only when DATABASE_URL names it; its upstream is its own."""
     added: dict[str, str] = {}
     upstream_info = upstream_service = None
-    if scenario.upstream is not None:
+    if target and (scenario.database is None or not os.environ.get("DATABASE_URL")):
+        return Services()
+    if scenario.upstream is not None and not target:
         mode = scenario.upstream.model_dump(exclude={"faults"})
         upstream_service = stack.enter_context(
             UpstreamService(mode=mode, env=env, cores=cores, log=directory / "upstream.log")
@@ -102,17 +108,18 @@ def start(
             env=env,
             cores=cores,
             log=directory / "postgres.log",
+            attach=target,
         )
     )
     size = scenario.profile(profile).seed or config.seed
-    rows = seed(db.app_url, size)
+    rows = seed(db.app_url, size, replace=target)
     monitor = Monitor(db)
     stack.callback(monitor.close)
     added |= {"DATABASE_URL": db.app_url, "DB_MAX_CONNECTIONS": str(config.max_connections)}
     database = DatabaseInfo(
         mode=db.mode,
         server_version=db.version,
-        max_connections=config.max_connections,
+        max_connections=db.max_connections,  # a target's: read from its server
         seed=size.model_dump(),
         rows=rows,
         cores=cores if db.mode == "embedded" else None,

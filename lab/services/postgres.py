@@ -12,6 +12,7 @@ superuser slot. Everything is dropped or stopped on exit.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -20,7 +21,7 @@ import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -72,11 +73,25 @@ def _redacted(url: str) -> str:
 class Postgres:
     """Context manager: `admin_url`, `app_url` (scheme `postgresql://`) and `database` inside."""
 
-    def __init__(self, *, max_connections: int, run_id: str, env: dict[str, str], cores: list[int], log: Path) -> None:
+    def __init__(
+        self,
+        *,
+        max_connections: int,
+        run_id: str,
+        env: dict[str, str],
+        cores: list[int],
+        log: Path,
+        attach: bool = False,
+    ) -> None:
+        """`attach`: DATABASE_URL is a target's own database (lab run --target): the lab creates no
+        database of its own there, and reads the server's max_connections instead of setting it."""
         self.max_connections, self.env, self.cores, self.log = max_connections, env, cores, log
         self.database = f"lab_{run_id.lower()}"
         self.external = os.environ.get("DATABASE_URL") or None
-        self.mode: Literal["external", "embedded"] = "external" if self.external else "embedded"
+        self.attach = attach and self.external is not None
+        self.mode: Literal["external", "embedded", "target"] = (
+            "target" if self.attach else "external" if self.external else "embedded"
+        )
         self.server_url = ""  # the maintenance database: where the run's database is created and dropped
         self.admin_url = ""  # superuser (or the user's role) in the run's database
         self.app_url = ""
@@ -93,7 +108,10 @@ class Postgres:
                 self.server_url = self.external
             else:
                 self._start_embedded()
-            self._create_database()
+            if self.attach:
+                self._attach()
+            else:
+                self._create_database()
         except BaseException:
             self._teardown()
             raise
@@ -105,7 +123,7 @@ class Postgres:
         self._teardown()
 
     def _teardown(self) -> None:
-        if self.external and self.version:
+        if self.external and self.version and not self.attach:
             try:
                 with psycopg.connect(self.server_url, autocommit=True, connect_timeout=5) as conn:
                     conn.execute(
@@ -205,14 +223,16 @@ class Postgres:
                 time.sleep(0.05)
 
     # -- the run's database ----------------------------------------------------------------
-    def _create_database(self) -> None:
-        where = _redacted(self.server_url)
+    def _connect(self) -> psycopg.Connection[Any]:
         try:
-            conn = psycopg.connect(self.server_url, autocommit=True, connect_timeout=5)
+            return psycopg.connect(self.server_url, autocommit=True, connect_timeout=5)
         except psycopg.OperationalError as exc:
             reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-            raise LabError(f"database unreachable at {where} (DATABASE_URL): {reason}") from None
-        with conn:
+            raise LabError(f"database unreachable at {_redacted(self.server_url)} (DATABASE_URL): {reason}") from None
+
+    def _create_database(self) -> None:
+        where = _redacted(self.server_url)
+        with self._connect() as conn:
             version = int(conn.execute("SHOW server_version_num").fetchone()[0])  # type: ignore[index]
             if version < MIN_SERVER_VERSION:
                 raise LabError(f"PostgreSQL at {where} is version {version}; the lab needs 14 or newer")
@@ -248,6 +268,14 @@ class Postgres:
             else:
                 self.app_url = with_database(self.server_url, self.database)
         self.admin_url = with_database(self.server_url, self.database)
+
+    def _attach(self) -> None:
+        """A target's database: the app's URL is DATABASE_URL itself."""
+        with self._connect() as conn:
+            self.version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+            self.max_connections = int(conn.execute("SHOW max_connections").fetchone()[0])  # type: ignore[index]
+        self.database = urlsplit(self.server_url).path.lstrip("/")
+        self.admin_url = self.app_url = self.server_url
 
     def log_counts(self) -> dict[str, float]:
         """Refused connections and executed statements so far, read from the embedded server's log."""
@@ -293,6 +321,27 @@ FROM pg_stat_activity
 WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
 """
 COUNTERS = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+# Statements executed in this database by anyone but the monitor (whose own are about pg_stat_*),
+# where the server loads pg_stat_statements (the compose stack does; the embedded server cannot,
+# and counts statements from its log instead).
+STATEMENTS = """
+SELECT sum(calls) FROM pg_stat_statements
+WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%%pg_stat%%'
+"""
+
+
+def _has_statements(conn: psycopg.Connection[Any]) -> bool:
+    """pg_stat_statements is loaded, and its view exists here (created when the role may)."""
+    loaded = conn.execute("SHOW shared_preload_libraries").fetchone()
+    if not loaded or "pg_stat_statements" not in str(loaded[0]):
+        return False
+    with contextlib.suppress(psycopg.Error):  # not ours to create: it may exist already
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    try:
+        conn.execute(STATEMENTS).fetchone()
+    except psycopg.Error:
+        return False
+    return True
 
 
 class LogCounter:
@@ -332,6 +381,8 @@ class Monitor:
         self.conn = psycopg.connect(db.admin_url, autocommit=True, application_name="lab-monitor")
         if not db.external:
             self.conn.execute("SET log_statement = 'none'")
+        self.statements = db.external is not None and _has_statements(self.conn)
+        self.statements_at_start = self._statements() if self.statements else 0.0
 
     def read(self) -> dict[str, float]:
         activity = self.conn.execute(ACTIVITY).fetchone()
@@ -346,7 +397,13 @@ class Monitor:
             "db_long_transactions": activity[5],
             "db_sessions": counters[0] or 0,
         }
+        if self.statements:
+            values["db_statements"] = self._statements() - self.statements_at_start
         return {**{k: float(v) for k, v in values.items()}, **self.db.log_counts()}
+
+    def _statements(self) -> float:
+        row = self.conn.execute(STATEMENTS).fetchone()
+        return float(row[0] or 0) if row else 0.0
 
     def close(self) -> None:
         self.conn.close()

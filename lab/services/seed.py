@@ -34,9 +34,12 @@ FILL = [
 ]
 
 
-def seed(url: str, size: SeedSize) -> dict[str, int]:
-    """Create the tables and fill them; returns the row counts."""
+def seed(url: str, size: SeedSize, replace: bool = False) -> dict[str, int]:
+    """Create the tables and fill them; returns the row counts. `replace`: a database the lab did
+    not create for this run (a target's) may hold these tables from an earlier run: drop them first."""
     with psycopg.connect(url, autocommit=True) as conn:
+        if replace:
+            conn.execute("DROP TABLE IF EXISTS items, orders, users")
         conn.execute(SCHEMA)
         params = {"users": size.users, "orders": size.orders_per_user, "items": size.items_per_order}
         for statement in FILL:

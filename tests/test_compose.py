@@ -1,0 +1,164 @@
+"""The compose stack for real (`make test-compose`): images built here from Debian's packages,
+the stack up on the host's loopback, a quick scenario loaded through `--target` by two Locust
+workers, the compose file's own Locust master and workers, and nothing left afterwards.
+
+A Docker engine is needed: the one running, or one this module starts (and stops, by its pid)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.request import urlopen
+
+import pytest
+
+from lab import compose, record, scenario
+from lab.checks import get
+from lab.paths import ROOT
+from tests.conftest import lab
+
+pytestmark = pytest.mark.compose
+
+OWN_ENGINE = Path("/tmp/lab-dockerd")
+
+
+def _docker(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], env=env, capture_output=True, text=True, timeout=600, check=check)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[dict[str, str]]:
+    """The environment that reaches a Docker engine: the machine's, or one started here."""
+    if not shutil.which("docker") or not shutil.which("docker-compose"):
+        pytest.fail("docker and docker-compose are needed: `make test-compose` installs them (Debian: docker.io)")
+    env = dict(os.environ)
+    if subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0:
+        yield env
+        return
+    OWN_ENGINE.mkdir(exist_ok=True)
+    socket = OWN_ENGINE / "docker.sock"
+    env["DOCKER_HOST"] = f"unix://{socket}"
+    log = (OWN_ENGINE / "dockerd.log").open("ab")
+    # No bridge and no iptables: every container of the test runs on the host's network.
+    daemon = subprocess.Popen(
+        ["dockerd", "--data-root", str(OWN_ENGINE / "root"), "--exec-root", str(OWN_ENGINE / "exec"),
+         "--pidfile", str(OWN_ENGINE / "dockerd.pid"), "-H", env["DOCKER_HOST"], "--iptables=false", "--bridge=none"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while _docker(env, "info", check=False).returncode != 0:
+            if daemon.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"dockerd did not start: see {OWN_ENGINE / 'dockerd.log'}")
+            time.sleep(0.5)
+        yield env
+    finally:
+        daemon.terminate()
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def images(engine: dict[str, str]) -> dict[str, str]:
+    """`make images`: cached after the first time (the Debian base is kept, the rest rebuilt from cache)."""
+    proc = subprocess.run(
+        [str(ROOT / "docker" / "images.sh")], env=engine, cwd=ROOT, capture_output=True, text=True, timeout=1800
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return engine
+
+
+def test_the_compose_files_validate(engine: dict[str, str]) -> None:
+    for files in (["-f", "docker-compose.yml"], []):
+        proc = subprocess.run(
+            ["docker-compose", *files, "config", "-q"], env=engine, cwd=ROOT, capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stderr
+
+
+def _compose(env: dict[str, str], env_file: Path, project: str, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = ["docker-compose", "-f", "docker-compose.yml", "-p", project, "--env-file", str(env_file), *args]
+    return subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def _left(env: dict[str, str], project: str) -> list[str]:
+    label = f"label=com.docker.compose.project={project}"
+    found = []
+    for kind in (["ps", "-a"], ["network", "ls"], ["volume", "ls"]):
+        found += _docker(env, *kind, "-q", "--filter", label).stdout.split()
+    return found
+
+
+def _wait_healthy(url: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    host, port = url.removeprefix("http://").split(":")
+    while time.monotonic() < deadline:
+        try:
+            if get(host, int(port), "/health")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} did not answer /health within {seconds:g}s")
+
+
+def test_a_scenario_runs_against_the_stack_with_two_generators_and_nothing_is_left(
+    images: dict[str, str], tmp_path: Path
+) -> None:
+    env = images
+    loaded = scenario.load("pool-exhaustion")
+    project = f"labtest{os.getpid()}"
+    stack = compose.write(loaded, "bad", network="host", free_ports=True, folder=tmp_path / "compose")
+    try:
+        up = _compose(env, stack.env_file, project, "up", "-d", "postgres", "upstream", "app")
+        assert up.returncode == 0, up.stderr[-2000:]
+        _wait_healthy(stack.app_url, 60)
+        results, reports = tmp_path / "results", tmp_path / "reports"
+        proc = lab(
+            "run", "pool-exhaustion", "--profile", "quick", "--target", stack.app_url, "--variant", "bad",
+            "--generators", "2", "--results", str(results), "--reports", str(reports), "--quiet",
+            env={**os.environ, "DATABASE_URL": stack.database_url},
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        [run_json] = list(results.glob("pool-exhaustion/*/run.json"))
+        rec = record.load(run_json.parent)
+        assert rec.status == "complete" and rec.target == stack.app_url
+        # The compose PostgreSQL, with the scenario's max_connections, sampled through its port.
+        assert rec.database is not None and rec.database.mode == "target"
+        assert rec.database.max_connections == loaded.database.max_connections == 30  # type: ignore[union-attr]
+        assert rec.database.server_version[:2].isdigit()
+        for cell in rec.cells:
+            assert cell.affinity is not None and cell.affinity.generator_processes == 2
+            summary = cell.summary
+            assert summary is not None and summary.requests > 0
+            peak = summary.value("db_connections_peak")
+            assert peak is not None and 0 < peak <= 30  # the app's connections, never past the server's limit
+            # pg_stat_statements, not the embedded server's log: the app's queries were counted.
+            assert (summary.value("db_statements") or 0) >= summary.requests
+            assert summary.value("server_cpu_pct") is None  # the container is not the lab's to sample
+        # The compose file's own Locust: a master with its web UI and two scaled workers.
+        load = _compose(env, stack.env_file, project, "--profile", "load", "up", "-d", "--scale", "locust-worker=2")
+        assert load.returncode == 0, load.stderr[-2000:]
+        web = f"http://127.0.0.1:{stack.settings['LOCUST_WEB_PORT']}"
+        deadline, workers = time.monotonic() + 60, 0
+        while time.monotonic() < deadline and workers < 2:
+            try:
+                with urlopen(f"{web}/stats/requests", timeout=2) as answer:
+                    workers = len(json.load(answer).get("workers", []))
+            except OSError:
+                pass
+            time.sleep(1)
+        assert workers == 2, f"the compose Locust master saw {workers} workers"
+    finally:
+        down = _compose(env, stack.env_file, project, "--profile", "load", "down", "-v", "--remove-orphans")
+    assert down.returncode == 0, down.stderr[-2000:]
+    assert _left(env, project) == []
