@@ -92,7 +92,7 @@ browser:
 	  else echo "note: chromium is not installed and cannot be here (not root, or no apt-get); the browser tests will skip"; fi; }
 
 test: setup browser
-	.venv/bin/python -m pytest
+	.venv/bin/python -m pytest --durations=15
 
 # Docker's engine and compose, and debootstrap for `make images` (Debian's packages, as root).
 compose-tools:

@@ -349,8 +349,8 @@ def _compose_env(args: argparse.Namespace) -> int:
         f"  locust    web UI http://127.0.0.1:{s['LOCUST_WEB_PORT']} (with load=N workers; cpus {s['LAB_GENERATOR_CPUS']})"
     )
     print(
-        f"  the lab's load: DATABASE_URL={stack.database_url} lab run {loaded.name} --target {stack.app_url} "
-        f"--variant {args.variant}"
+        f"  the lab's load: DATABASE_URL={stack.database_url} UPSTREAM_CONTROL_URL={stack.upstream_control_url} "
+        f"lab run {loaded.name} --target {stack.app_url} --variant {args.variant}"
     )
     return 0
 

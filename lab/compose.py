@@ -47,6 +47,10 @@ class Stack:
         return f"http://127.0.0.1:{self.settings['APP_PORT']}"
 
     @property
+    def upstream_control_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings['UPSTREAM_CONTROL_PORT']}"
+
+    @property
     def database_url(self) -> str:
         return f"postgresql://lab:lab@127.0.0.1:{self.settings['PG_PORT']}/lab"
 

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.request import urlopen
 
@@ -65,6 +66,17 @@ def engine() -> Iterator[dict[str, str]]:
             daemon.kill()
             daemon.wait()
         log.close()
+        # dockerd leaves its default network namespace mounted under its exec root: unmount it, so
+        # nothing of the engine outlives the test (its image cache under root/ is kept, by design).
+        for mount in _mounts_under(OWN_ENGINE):
+            subprocess.run(["umount", mount], capture_output=True, timeout=30)
+        assert not _mounts_under(OWN_ENGINE), f"mounts left under {OWN_ENGINE}"
+
+
+def _mounts_under(folder: Path) -> list[str]:
+    with open("/proc/mounts") as handle:
+        points = [line.split()[1] for line in handle]
+    return sorted((p for p in points if p.startswith(f"{folder}/")), reverse=True)
 
 
 @pytest.fixture(scope="module")
@@ -111,42 +123,73 @@ def _wait_healthy(url: str, seconds: float) -> None:
     raise AssertionError(f"{url} did not answer /health within {seconds:g}s")
 
 
-def test_a_scenario_runs_against_the_stack_with_two_generators_and_nothing_is_left(
-    images: dict[str, str], tmp_path: Path
-) -> None:
-    env = images
-    loaded = scenario.load("pool-exhaustion")
-    project = f"labtest{os.getpid()}"
-    stack = compose.write(loaded, "bad", network="host", free_ports=True, folder=tmp_path / "compose")
+def _project(name: str) -> str:
+    return f"labtest{os.getpid()}{name.replace('-', '')}"
+
+
+@contextmanager
+def _stack(env: dict[str, str], name: str, variant: str, folder: Path) -> Iterator[compose.Stack]:
+    """The stack serving one variant on the host's loopback; down afterwards, with nothing left."""
+    project = _project(name)
+    stack = compose.write(scenario.load(name), variant, network="host", free_ports=True, folder=folder)
     try:
         up = _compose(env, stack.env_file, project, "up", "-d", "postgres", "upstream", "app")
         assert up.returncode == 0, up.stderr[-2000:]
         _wait_healthy(stack.app_url, 60)
-        results, reports = tmp_path / "results", tmp_path / "reports"
-        proc = lab(
-            "run", "pool-exhaustion", "--profile", "quick", "--target", stack.app_url, "--variant", "bad",
-            "--generators", "2", "--results", str(results), "--reports", str(reports), "--quiet",
-            env={**os.environ, "DATABASE_URL": stack.database_url},
-        )  # fmt: skip
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        [run_json] = list(results.glob("pool-exhaustion/*/run.json"))
-        rec = record.load(run_json.parent)
-        assert rec.status == "complete" and rec.target == stack.app_url
+        yield stack
+    finally:
+        down = _compose(env, stack.env_file, project, "--profile", "load", "down", "-v", "--remove-orphans")
+    assert down.returncode == 0, down.stderr[-2000:]
+    assert _left(env, project) == []
+
+
+def _run(name: str, stack: compose.Stack, folder: Path, **env: str) -> record.RunRecord:
+    results, reports = folder / "results", folder / "reports"
+    proc = lab(
+        "run", name, "--profile", "quick", "--target", stack.app_url, "--variant", "bad",
+        "--generators", "2", "--results", str(results), "--reports", str(reports), "--quiet",
+        env={**os.environ, **env},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    [run_json] = list(results.glob(f"{name}/*/run.json"))
+    rec = record.load(run_json.parent)
+    assert rec.status == "complete" and rec.target == stack.app_url
+    for cell in rec.cells:  # two Locust workers, both measured
+        assert cell.affinity is not None and cell.affinity.generator_processes == 2
+        assert cell.summary is not None and cell.summary.requests > 0
+        assert cell.summary.value("server_cpu_pct") is None  # the container is not the lab's to sample
+    return rec
+
+
+def test_a_database_scenario_runs_against_the_stack_with_two_generators_and_its_own_locust(
+    images: dict[str, str], tmp_path: Path
+) -> None:
+    loaded = scenario.load("pool-exhaustion")
+    with _stack(images, "pool-exhaustion", "bad", tmp_path / "compose") as stack:
+        rec = _run("pool-exhaustion", stack, tmp_path, DATABASE_URL=stack.database_url)
         # The compose PostgreSQL, with the scenario's max_connections, sampled through its port.
         assert rec.database is not None and rec.database.mode == "target"
         assert rec.database.max_connections == loaded.database.max_connections == 30  # type: ignore[union-attr]
         assert rec.database.server_version[:2].isdigit()
         for cell in rec.cells:
-            assert cell.affinity is not None and cell.affinity.generator_processes == 2
             summary = cell.summary
-            assert summary is not None and summary.requests > 0
+            assert summary is not None
             peak = summary.value("db_connections_peak")
             assert peak is not None and 0 < peak <= 30  # the app's connections, never past the server's limit
             # pg_stat_statements, not the embedded server's log: the app's queries were counted.
             assert (summary.value("db_statements") or 0) >= summary.requests
-            assert summary.value("server_cpu_pct") is None  # the container is not the lab's to sample
         # The compose file's own Locust: a master with its web UI and two scaled workers.
-        load = _compose(env, stack.env_file, project, "--profile", "load", "up", "-d", "--scale", "locust-worker=2")
+        load = _compose(
+            images,
+            stack.env_file,
+            _project("pool-exhaustion"),
+            "--profile",
+            "load",
+            "up",
+            "-d",
+            "--scale",
+            "locust-worker=2",
+        )
         assert load.returncode == 0, load.stderr[-2000:]
         web = f"http://127.0.0.1:{stack.settings['LOCUST_WEB_PORT']}"
         deadline, workers = time.monotonic() + 60, 0
@@ -158,7 +201,17 @@ def test_a_scenario_runs_against_the_stack_with_two_generators_and_nothing_is_le
                 pass
             time.sleep(1)
         assert workers == 2, f"the compose Locust master saw {workers} workers"
-    finally:
-        down = _compose(env, stack.env_file, project, "--profile", "load", "down", "-v", "--remove-orphans")
-    assert down.returncode == 0, down.stderr[-2000:]
-    assert _left(env, project) == []
+
+
+def test_an_upstream_scenario_configures_and_samples_the_stacks_upstream_through_its_port(
+    images: dict[str, str], tmp_path: Path
+) -> None:
+    with _stack(images, "client-per-request", "bad", tmp_path / "compose") as stack:
+        rec = _run("client-per-request", stack, tmp_path, UPSTREAM_CONTROL_URL=stack.upstream_control_url)
+    assert rec.upstream is not None and rec.upstream.mode["latency_ms"] == 5
+    [cell] = rec.cells
+    assert cell.summary is not None
+    # A client per request: a new upstream connection for each of the 9 in 10 requests that call it.
+    per_request = cell.summary.value("upstream_connections_per_request")
+    assert per_request is not None and 0.7 <= per_request <= 1.0
+    assert cell.summary.value("upstream_time_wait_peak") is None  # the stack's sockets: not seen, absent

@@ -1,5 +1,5 @@
 """Several Locust processes as one generator: the split schedule, the merge, and a real master with
-two workers on loopback against a real server."""
+two workers on loopback against a real server (`lab run --generators 2` end to end: test_target.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lab import arrivals, generators, load, record
+from lab import arrivals, generators, load
 from lab.errors import CellError
 from lab.paths import ROOT
 from lab.processes import core_layout, free_port
@@ -129,34 +129,6 @@ def test_a_master_with_two_workers_keeps_the_rate_and_measures_what_one_process_
         one, two = (float(measured_by[n]["latency_ms"].quantile(q)) for n in (1, 2))
         assert two == pytest.approx(one, rel=tolerance), (q, one, two)
     assert float(measured_by[2]["latency_ms"].quantile(0.5)) >= 20.0
-
-
-@pytest.mark.e2e
-def test_lab_run_with_two_generators_records_them_and_flags_a_shared_core(
-    dirs: tuple[Path, Path], tmp_path: Path
-) -> None:
-    results, reports = dirs
-    with _server(tmp_path) as server:
-        proc = lab(
-            "run", "loop-blocking", "--profile", "quick", "--target", f"http://127.0.0.1:{server.port}",
-            "--variant", "fix_await", "--generators", "2", "--results", str(results), "--reports", str(reports),
-            "--quiet",
-        )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    [run_json] = list(results.glob("loop-blocking/*/run.json"))
-    rec = record.load(run_json.parent)
-    assert rec.status == "complete" and rec.cells
-    cores = len(core_layout().generator)
-    for cell in rec.cells:
-        assert cell.affinity is not None and cell.affinity.generator_processes == 2
-        assert cell.load.generators == 2
-        for point in cell.points:
-            assert ("generators_share_cores" in point.flags) == (cores < 2)
-            assert point.requests > 0
-    folder = next(p for p in run_json.parent.rglob("rate-*") if (p / "gen-1").is_dir())
-    assert len(read_requests(folder / "requests.csv")) == sum(
-        len(read_requests(p / "requests.csv")) for p in folder.glob("gen-*")
-    )
 
 
 def test_the_cli_refuses_a_generator_count_that_is_not_one(dirs: tuple[Path, Path]) -> None:

@@ -11,9 +11,10 @@ from lab import record, scenario
 from lab.checks import get
 from lab.errors import LabError
 from lab.paths import ROOT
-from lab.processes import free_port
+from lab.processes import core_layout, free_port
 from lab.scenario import ServerSettings
 from lab.servers import Server
+from lab.summary import read_requests
 from lab.target import parse
 from tests.conftest import lab
 
@@ -54,7 +55,7 @@ def test_the_cli_refuses_a_remote_target_before_anything_starts(dirs: tuple[Path
 
 
 @pytest.mark.e2e
-def test_a_server_started_elsewhere_is_loaded_and_left_running_with_its_samples_absent(
+def test_a_server_started_elsewhere_is_loaded_by_two_generators_and_left_running_with_its_samples_absent(
     dirs: tuple[Path, Path], tmp_path: Path
 ) -> None:
     results, reports = dirs
@@ -71,9 +72,10 @@ def test_a_server_started_elsewhere_is_loaded_and_left_running_with_its_samples_
     )
     with server:
         url = f"http://127.0.0.1:{port}"
+        # Two Locust processes (a master and two workers), as against a deployment's server.
         proc = lab(
             "run", "loop-blocking", "--profile", "quick", "--target", url, "--variant", "fix_await",
-            "--results", str(results), "--reports", str(reports), "--quiet",
+            "--generators", "2", "--results", str(results), "--reports", str(reports), "--quiet",
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert get("127.0.0.1", port, "/health")[0] == 200  # the lab stops only what it started
@@ -86,3 +88,12 @@ def test_a_server_started_elsewhere_is_loaded_and_left_running_with_its_samples_
     # Nothing of the server's own was sampled: absent, never zero; claims that need it say so.
     assert fix.value("server_cpu_pct") is None and fix.value("server_rss_mb") is None
     assert rec.claims and all(c.verdict == "inconclusive" for c in rec.claims)  # no `bad` ran here
+    # Both generator processes ran and were merged; sharing one generator core is flagged.
+    shared = len(core_layout().generator) < 2
+    for cell in rec.cells:
+        assert cell.affinity is not None and cell.affinity.generator_processes == 2 and cell.load.generators == 2
+        for point in cell.points:
+            assert ("generators_share_cores" in point.flags) == shared and point.requests > 0
+    folder = next(p for p in run_json.parent.rglob("rate-*") if (p / "gen-1").is_dir())
+    merged = read_requests(folder / "requests.csv")
+    assert len(merged) == sum(len(read_requests(p / "requests.csv")) for p in folder.glob("gen-*"))

@@ -61,8 +61,9 @@ class Services:
             sampler.watch("database", self.db.pid)
         if self.monitor is not None:
             sampler.add_probe(self.monitor.read, every_s=0.5)
-        if self.upstream_service is not None and self.upstream_service.pid is not None:
-            sampler.watch("upstream", self.upstream_service.pid)
+        if self.upstream_service is not None:
+            if self.upstream_service.pid is not None:  # a target's upstream: its counters, not its process
+                sampler.watch("upstream", self.upstream_service.pid)
             sampler.add_probe(self.upstream_service.read, every_s=0.5)
 
     def on_window(self, window: dict[str, Any]) -> None:
@@ -83,20 +84,21 @@ def start(
 ) -> Services:
     """Start what the scenario declares; `stack` stops it, whatever happens. For a `target` (a
     server the lab did not start) nothing is started: its database is sampled, and seeded with the
-    scenario's tables, only when DATABASE_URL names it; its upstream is its own."""
+    scenario's tables, only when DATABASE_URL names it; its upstream is configured (the scenario's
+    mode and faults) and sampled only when UPSTREAM_CONTROL_URL names its control port."""
     added: dict[str, str] = {}
     upstream_info = upstream_service = None
-    if target and (scenario.database is None or not os.environ.get("DATABASE_URL")):
-        return Services()
-    if scenario.upstream is not None and not target:
+    control_url = os.environ.get("UPSTREAM_CONTROL_URL", "") if target else ""
+    if scenario.upstream is not None and (control_url or not target):
         mode = scenario.upstream.model_dump(exclude={"faults"})
         upstream_service = stack.enter_context(
-            UpstreamService(mode=mode, env=env, cores=cores, log=directory / "upstream.log")
+            UpstreamService(mode=mode, env=env, cores=cores, log=directory / "upstream.log", control_url=control_url)
         )
         faults = [f.model_dump() for f in scenario.upstream.faults]
-        upstream_info = UpstreamInfo(mode=mode, faults=faults, cores=cores)
-        added["UPSTREAM_URL"] = upstream_service.url
-    if scenario.database is None:
+        upstream_info = UpstreamInfo(mode=mode, faults=faults, cores=[] if control_url else cores)
+        if not target:
+            added["UPSTREAM_URL"] = upstream_service.url
+    if scenario.database is None or (target and not os.environ.get("DATABASE_URL")):
         return Services(added, None, upstream_info, upstream_service=upstream_service)
     # The database shares the load generator's core: on two cores, putting it beside the server
     # would bill the server for the database's work. The generator_bound flag counts both.

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 from lab.errors import LabError
 from lab.paths import ROOT
@@ -22,17 +23,36 @@ TIME_WAIT = "06"  # the state column of /proc/net/tcp
 class UpstreamService:
     """Context manager: a running upstream on loopback; `url` for the apps, `control()` for the lab."""
 
-    def __init__(self, *, mode: dict[str, Any], env: dict[str, str], cores: list[int], log: Path) -> None:
+    def __init__(
+        self, *, mode: dict[str, Any], env: dict[str, str], cores: list[int], log: Path, control_url: str = ""
+    ) -> None:
+        """`control_url`: a target's own upstream (the compose stack's), reached on its control port;
+        the lab starts none, configures and samples that one."""
         self.mode, self.env, self.cores, self.log = mode, env, cores, log
-        self.host = "127.0.0.1"
-        self.port = free_port(self.host)
-        self.control_port = free_port(self.host)
+        self.attached = bool(control_url)
+        if self.attached:
+            parts = urlsplit(control_url)
+            if parts.scheme != "http" or not parts.hostname or not parts.port:
+                raise LabError(f"UPSTREAM_CONTROL_URL {control_url!r}: expected http://HOST:PORT")
+            self.host, self.port, self.control_port = parts.hostname, 0, parts.port
+        else:
+            self.host = "127.0.0.1"
+            self.port = free_port(self.host)
+            self.control_port = free_port(self.host)
         self.url = f"http://{self.host}:{self.port}"
         self.pid: int | None = None
         self._old_time_wait: set[str] = set()
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> UpstreamService:
+        if self.attached:
+            try:
+                self.control("GET", "/stats")
+            except OSError as exc:
+                raise LabError(
+                    f"the target's upstream does not answer at {self.host}:{self.control_port}: {exc}"
+                ) from None
+            return self
         cmd = [
             sys.executable,
             "-m",
@@ -109,12 +129,13 @@ class UpstreamService:
     def read(self) -> dict[str, float]:
         """A probe for the sampler: the upstream's counters, and TIME_WAIT sockets towards it."""
         stats = self.control("GET", "/stats")
-        time_wait = len(self._time_wait() - self._old_time_wait)
-        return {
+        out = {
             "upstream_requests": stats["requests"],
             "upstream_connections_opened": stats["connections_opened"],
             "upstream_connections_open": stats["connections_open"],
             "upstream_inflight": stats["inflight"],
             "upstream_hanging": stats["hanging"],
-            "upstream_time_wait": time_wait,
         }
+        if not self.attached:  # a target's sockets may live in another network namespace: absent
+            out["upstream_time_wait"] = len(self._time_wait() - self._old_time_wait)
+        return out
