@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NoReturn
 
+from pydantic import ValidationError
+
 from lab import plan, servers
 from lab.errors import LabError
 from lab.paths import RESULTS, ROOT
@@ -142,11 +144,17 @@ def serve() -> NoReturn:
             workers=int(env.get("WORKERS", "1")),
             loop=env.get("LOOP", "uvloop"),
             http=env.get("HTTP", "httptools"),
-            host=env.get("LAB_BIND", "0.0.0.0"),
             flags=env.get("SERVER_FLAGS", "").split(),
         )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise LabError(f"lab serve: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
     except ValueError as exc:
-        raise LabError(f"lab serve: {str(exc).splitlines()[-1]}") from None
+        raise LabError(f"lab serve: {exc}") from None
+    # In a container's own network namespace the app must listen on every address for its port to
+    # be published (on the host's 127.0.0.1 only: docker-compose.override.yml); the settings'
+    # loopback rule is about where the lab sends load, which this does not change.
+    server = server.model_copy(update={"host": env.get("LAB_BIND", "0.0.0.0")})
     cmd = servers.command(env["APP"], server, int(env["PORT"]), sys.executable)
     os.environ["WEB_CONCURRENCY"] = str(server.workers)
     os.execv(cmd[0], cmd)

@@ -90,7 +90,7 @@ def images(engine: dict[str, str]) -> dict[str, str]:
 
 
 def test_the_compose_files_validate(engine: dict[str, str]) -> None:
-    for files in (["-f", "docker-compose.yml"], []):
+    for files in (["-f", "docker-compose.yml", "-f", "docker-compose.host.yml"], []):
         proc = subprocess.run(
             ["docker-compose", *files, "config", "-q"], env=engine, cwd=ROOT, capture_output=True, text=True
         )
@@ -98,7 +98,8 @@ def test_the_compose_files_validate(engine: dict[str, str]) -> None:
 
 
 def _compose(env: dict[str, str], env_file: Path, project: str, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = ["docker-compose", "-f", "docker-compose.yml", "-p", project, "--env-file", str(env_file), *args]
+    files = ["-f", "docker-compose.yml", "-f", "docker-compose.host.yml"]  # the host's loopback, no bridge
+    cmd = ["docker-compose", *files, "-p", project, "--env-file", str(env_file), *args]
     return subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 

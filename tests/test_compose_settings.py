@@ -38,3 +38,5 @@ def test_an_unknown_variant_and_a_serve_without_an_app_fail_in_one_line() -> Non
     env = {k: v for k, v in os.environ.items() if k not in ("APP", "PORT")}
     proc = lab("serve", env=env)
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0 and "set APP, PORT" in proc.stderr
+    proc = lab("serve", env={**env, "APP": "apps.loop_blocking.bad:app", "PORT": "8000", "SERVER": "nginx"})
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0 and "lab serve: kind:" in proc.stderr
