@@ -212,7 +212,11 @@ def test_an_upstream_scenario_configures_and_samples_the_stacks_upstream_through
     assert rec.upstream is not None and rec.upstream.mode["latency_ms"] == 5
     [cell] = rec.cells
     assert cell.summary is not None
-    # A client per request: a new upstream connection for each of the 9 in 10 requests that call it.
+    # A client per request: a new upstream connection for each of the 9 in 10 requests that call it,
+    # so about 0.9 (measured 0.91 and 1.01 in two runs). A quick window has about 100 requests: the
+    # share that calls the upstream varies by +-0.03 (binomial), and the upstream's counter, read
+    # every 0.5 s, is interpolated at the window's edges, which moves a few connections in or out.
+    # A broken path reads None, 0 (nothing sampled) or about 1.8 (counted twice).
     per_request = cell.summary.value("upstream_connections_per_request")
-    assert per_request is not None and 0.7 <= per_request <= 1.0
+    assert per_request is not None and 0.7 <= per_request <= 1.15
     assert cell.summary.value("upstream_time_wait_peak") is None  # the stack's sockets: not seen, absent
