@@ -41,13 +41,19 @@ def schedule(
             times.append(t)
             t += streams / rate
         return times
-    rng = random.Random(seed if streams == 1 else seed * 1009 + stream + 1)
+    rng = random.Random(stream_seed(seed, stream, streams))
     share = rate / streams
     t = rng.expovariate(share)
     while t < end_s:
         times.append(t)
         t += rng.expovariate(share)
     return times
+
+
+def stream_seed(seed: int, stream: int, streams: int) -> int:
+    """The seed of one of `streams` generator processes: the run's own when there is one, else one
+    per stream, so no two processes draw the same arrivals or the same task mix."""
+    return seed if streams == 1 else seed * 1009 + stream + 1
 
 
 def task_picker(user_classes: Sequence[type[Any]], seed: int = 0) -> Callable[[], tuple[type[Any], Any]]:

@@ -7,7 +7,6 @@ a later run can say plainly when it is not like for like.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -15,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lab.capacity import capacities
 from lab.errors import LabError
-from lab.paths import RESULTS, shown
+from lab.paths import RESULTS, shown, write_atomic
 from lab.record import RunRecord, Verdict
 
 BASELINES = RESULTS / "baselines"
@@ -127,9 +126,7 @@ def path_for(scenario: str, root: Path = BASELINES) -> Path:
 def save(baseline: Baseline, root: Path = BASELINES) -> Path:
     path = path_for(baseline.scenario, root)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(baseline.model_dump_json(indent=2) + "\n")
-    os.replace(tmp, path)
+    write_atomic(path, baseline.model_dump_json(indent=2) + "\n")
     return path
 
 

@@ -22,13 +22,12 @@ EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
-def _generators(text: str) -> int | str:
-    """`--generators`: 'auto' or a whole number of Locust processes, 1-64."""
-    if text == "auto":
-        return text
-    if text.isdigit() and 1 <= int(text) <= 64:
-        return int(text)
-    raise argparse.ArgumentTypeError(f"{text!r}: 'auto' or a whole number of Locust processes, 1-64")
+def _generators(text: str) -> scenario.Generators:
+    """`--generators`: 'auto' or a whole number of Locust processes."""
+    try:
+        return scenario.generators_value(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _list(_: argparse.Namespace) -> int:

@@ -11,15 +11,14 @@ wall-clock timestamp, so a cell reads the same whether one process or several pr
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 
 from lab.errors import CellError
-
-Generators = int | Literal["auto"]
+from lab.paths import write_atomic
+from lab.scenario import Generators
 
 
 def count(wanted: Generators, cores: list[int], model: str, users: int) -> int:
@@ -66,10 +65,13 @@ def merged_window(parts: list[dict[str, Any]]) -> dict[str, Any]:
     if first.get("model") == "open":
         out.update(model="open", rate=round(sum(float(w["rate"]) for w in parts), 6), arrivals=first["arrivals"])
     if all("end_s" in w for w in parts):
-        # Each worker's end on the wall clock; the merged window ends with the last of them.
-        out["end_s"] = round(max(float(w["t0"]) + float(w["end_s"]) for w in parts) - t0, 4)
-        if first.get("model") == "open":
-            out["end_s"] = first["end_s"]  # the schedule's end: the same offset for every worker
+        # Open: the schedule's end, the same offset for every worker. Closed: each worker's end on
+        # the wall clock; the merged window ends with the last of them.
+        out["end_s"] = (
+            first["end_s"]
+            if first.get("model") == "open"
+            else round(max(float(w["t0"]) + float(w["end_s"]) for w in parts) - t0, 4)
+        )
         drained = [float(w["drained_s"]) for w in parts if "drained_s" in w]
         if drained:
             out["drained_s"] = max(drained)
@@ -122,7 +124,7 @@ def merge(out: Path, expected: int) -> None:
     keys = [folder / "confirmed_keys.txt" for folder in parts if (folder / "confirmed_keys.txt").is_file()]
     if keys:
         (out / "confirmed_keys.txt").write_text("".join(path.read_text() for path in keys))
-    _write_json(out / "window.json", window)
+    write_atomic(out / "window.json", json.dumps(window))
 
 
 def _merge_in_flight(parts: list[tuple[Path, float]], path: Path) -> None:
@@ -151,9 +153,3 @@ def _write_csv(frame: pd.DataFrame, path: Path, formats: dict[str, str]) -> None
         if column in out:
             out[column] = out[column].map(lambda v, f=fmt: "" if pd.isna(v) else f % v)
     out.to_csv(path, index=False)
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)

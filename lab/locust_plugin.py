@@ -41,6 +41,7 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from lab import arrivals
+from lab.paths import write_atomic
 
 # t (completion), name, response_ms (from the actual send), ok; open model: sched, sent, wait (s).
 _rows: list[tuple[Any, ...]] = []
@@ -136,10 +137,10 @@ class OpenLoad:
         self.rate, self.when_full = float(options.lab_rate), options.lab_when_full
         self.end = options.lab_warmup + options.lab_duration
         self.drain = float(options.lab_drain)
-        seed = options.lab_seed if share.of == 1 else options.lab_seed * 1009 + share.index + 1
         self.schedule = arrivals.schedule(
             self.rate, self.end, options.lab_arrivals, options.lab_seed, share.index, share.of
         )
+        seed = arrivals.stream_seed(options.lab_seed, share.index, share.of)
         self.choose = arrivals.task_picker([c for c in environment.user_classes], seed)
         self.free: LifoQueue[dict[type[User], User]] = LifoQueue()
         # The client's pool is the whole generator's: each process holds its share of it.
@@ -311,6 +312,4 @@ def _seconds(value: float | None) -> str:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data))

@@ -9,9 +9,9 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from lab.scenario import LOAD_MATRIX_KEY, LoadProfile, Scenario, ServerSettings, apply_setting
+from lab.scenario import LOAD_MATRIX_KEY, Generators, LoadProfile, Scenario, ServerSettings, apply_setting
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def expand(
     repeats: int | None = None,
     versions: list[str] | None = None,
     null: bool = False,
-    generators: int | Literal["auto"] | None = None,
+    generators: Generators | None = None,
 ) -> list[Cell]:
     """`versions` (dependency sets, e.g. from the command line) replace the matrix's `deps`.
     `null`: every variant runs the reference variant's app (an A/A run: no claim may tell them apart).

@@ -10,7 +10,6 @@ not validate is a one-line error naming the file and field. Its JSON Schema is p
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -19,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from lab import metrics
 from lab.errors import LabError
-from lab.paths import shown
+from lab.paths import shown, write_atomic
 from lab.plan import Cell
 from lab.scenario import Claim, LoadProfile, QueueModel, Reference, Scenario, ServerSettings, Slo, describe
 
@@ -451,10 +450,7 @@ def now() -> str:
 
 def write(directory: Path, record: RunRecord) -> None:
     """Atomically (temp file + rename): run.json is valid JSON at every moment."""
-    path = directory / "run.json"
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(record.model_dump_json(indent=2, by_alias=True) + "\n")
-    os.replace(tmp, path)
+    write_atomic(directory / "run.json", record.model_dump_json(indent=2, by_alias=True) + "\n")
 
 
 def load(directory: Path) -> RunRecord:

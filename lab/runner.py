@@ -18,7 +18,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 
@@ -45,7 +45,7 @@ from lab.processes import (
 from lab.progress import Progress
 from lab.record import Affinity, CellRecord, CellSummary, Pinning, RunRecord, Sequential, ServerExit
 from lab.sampling import Sampler, app_probe, cores_probe, mechanism_probe
-from lab.scenario import LoadProfile, Scenario
+from lab.scenario import Generators, LoadProfile, Scenario
 from lab.sequential import Rule
 from lab.servers import Server
 from lab.summary import aggregate, ledger, measured, prepare, read_requests, read_window, summarise
@@ -65,7 +65,7 @@ class RunOptions:
     # Repeats up to the rule's maximum, stopping once every claim is decided (lab/sequential.py).
     sequential: Rule | None = None
     target: Target | None = None  # load a server started elsewhere; only its variant's cells run
-    generators: int | Literal["auto"] | None = None  # Locust processes, over the profile's and the matrix's
+    generators: Generators | None = None  # Locust processes, over the profile's and the matrix's
 
 
 @dataclass

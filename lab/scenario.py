@@ -27,6 +27,20 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Generators = int | Literal["auto"]  # Locust processes (LoadProfile.generators)
+MAX_GENERATORS = 64
+
+
+def generators_value(value: Any) -> Generators:
+    """A generator count as a scenario file or the command line gives it: 'auto' or 1-64."""
+    if value == "auto":
+        return "auto"
+    number = int(value) if isinstance(value, str) and value.isdigit() else value
+    if isinstance(number, int) and not isinstance(number, bool) and 1 <= number <= MAX_GENERATORS:
+        return number
+    raise ValueError(f"{value!r}: 'auto' or a whole number of Locust processes, 1-{MAX_GENERATORS}")
+
+
 class ServerSettings(Strict):
     """How the app under test is served. A matrix varies any of these fields."""
 
@@ -174,7 +188,7 @@ class LoadProfile(Strict):
     # Locust processes: `auto` is one per generator core the lab allocates (lab/processes.py:
     # core_layout), so a bigger machine lifts the generator's ceiling by itself; more than one runs
     # Locust's master and workers (lab/generators.py).
-    generators: Annotated[int, Field(ge=1, le=64)] | Literal["auto"] = "auto"
+    generators: Annotated[int, Field(ge=1, le=MAX_GENERATORS)] | Literal["auto"] = "auto"
     # The rates claims are judged at (`at_rps`) get this longer window, for their percentiles' samples.
     claimed_duration_s: float | None = Field(None, gt=0, le=3600)
 
@@ -437,8 +451,10 @@ class Scenario(Strict):
         for key, values in ((k, v) for m in matrices for k, v in m.items()):
             if key == LOAD_MATRIX_KEY:
                 for value in values:
-                    if value != "auto" and not (isinstance(value, int) and 1 <= value <= 64):
-                        raise ValueError(f"matrix.{key}: value {value!r} must be 'auto' or a whole number 1-64")
+                    try:
+                        generators_value(value)
+                    except ValueError as exc:
+                        raise ValueError(f"matrix.{key}: value {exc}") from None
                 continue
             for part in setting_keys(key):
                 if part not in MATRIX_KEYS and not part.startswith("env."):
