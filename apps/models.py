@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 mapping of the lab's seed data set (lab/services/seed.py), for the ORM pitfalls."""
+"""SQLAlchemy 2 mapping of the lab's seed data set (lab/drive/services/seed.py), for the ORM pitfalls."""
 
 from datetime import datetime
 

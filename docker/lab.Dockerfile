@@ -1,7 +1,7 @@
 # The lab in a container: the app under test, the upstream service and Locust's master and workers
 # all run from this one image, with the locked dependencies (uv.lock), so a container serves exactly
 # what `make bench` serves on the host. CMD: `python -m lab serve` (APP, SERVER, WORKERS, LOOP, HTTP,
-# SERVER_FLAGS, PORT from the environment: lab/compose.py).
+# SERVER_FLAGS, PORT from the environment: lab/drive/compose.py).
 ARG PYTHON_IMAGE=python:3.11-slim
 FROM ${PYTHON_IMAGE}
 ARG UV_VERSION=0.13.8

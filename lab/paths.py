@@ -8,7 +8,7 @@ SCENARIOS = ROOT / "scenarios"
 BASE_SCENARIO = SCENARIOS / "_base.toml"
 RESULTS = ROOT / "results"
 REPORTS = ROOT / "reports"
-LOCUST_PLUGIN = Path(__file__).resolve().parent / "locust_plugin.py"
+LOCUST_PLUGIN = Path(__file__).resolve().parent / "drive" / "locust_plugin.py"
 
 
 def write_atomic(path: Path, text: str) -> None:

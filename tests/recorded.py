@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab import record
-from lab.record import RunRecord
+from lab.record import store
+from lab.record.models import RunRecord
 
 RUNS = Path(__file__).parent / "data" / "runs"
 # loop-blocking, quick profile, 2 repeats (`lab run loop-blocking --profile quick --repeats 2`):
@@ -14,7 +14,7 @@ LOOP_BLOCKING = RUNS / "loop-blocking" / "20261122T062030135Z"
 
 
 def loop_blocking() -> RunRecord:
-    return record.load(LOOP_BLOCKING)
+    return store.load(LOOP_BLOCKING)
 
 
 # inline-side-work, quick profile: the server restarted 6 s into the load (grace 5 s and 0), and the

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from lab import record, scenario
-from lab.plan import expand
-from lab.processes import tagged
+from lab.drive.processes import tagged
+from lab.record import store
+from lab.scenario import loading
+from lab.scenario.plan import expand
 from tests.conftest import lab
 
 pytestmark = pytest.mark.e2e
 
-SCENARIOS = [name for name in scenario.known() if name != "loop-blocking"]
+SCENARIOS = [name for name in loading.known() if name != "loop-blocking"]
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -22,8 +23,8 @@ def test_quick_profile_runs_end_to_end_with_claims_evaluated(name: str, dirs: tu
     proc = lab("run", name, "--profile", "quick", "--results", str(results), "--reports", str(reports), "--quiet")
     assert proc.returncode == 0, proc.stderr[-2000:]
     [run_json] = list(results.glob(f"{name}/*/run.json"))
-    rec = record.load(run_json.parent)
-    loaded = scenario.load(name)
+    rec = store.load(run_json.parent)
+    loaded = loading.load(name)
 
     assert rec.status == "complete", rec.error
     assert tagged(rec.run_id) == []

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lab import scenario
-from lab.catalogue import BEGIN, END, refresh, table
+from lab.report.catalogue import BEGIN, END, refresh, table
+from lab.scenario import loading
 from tests.recorded import RUNS, loop_blocking
 
 
@@ -27,7 +27,7 @@ def test_refresh_replaces_only_between_the_markers() -> None:
 def test_a_scenario_without_runs_here_keeps_its_rows_while_its_claims_are_current() -> None:
     # A fresh clone has results for some scenarios only: the others keep the rows the table had,
     # attributed to the machine they were measured on; rows of claims since changed become a note.
-    leak = scenario.load("session-leak")
+    leak = loading.load("session-leak")
     current = [f"| `session-leak` | {c.text} | <= 0 | 0 (0-0) | pass | pass (guard) |" for c in leak.claims]
     reworded = "| `n-plus-one` | a claim worded otherwise since | >= 4x | 6x (5.96-6.06) | pass | fail |"
     old = (

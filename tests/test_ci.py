@@ -10,9 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lab import baseline, ci_outputs, history, sequential
-from lab.gate import gate
-from lab.record import RunRecord
+from lab.analysis import sequential
+from lab.ci import baseline, history
+from lab.ci import outputs as ci_outputs
+from lab.ci.gate import gate
+from lab.record.models import RunRecord
 from tests.conftest import lab, write_scenario
 from tests.recorded import loop_blocking
 from tests.test_claims import TEMPLATE, cell

@@ -8,13 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lab import claims, record
-from lab.claims import evaluate
+from lab.analysis import claims
+from lab.analysis.cell import summarise
+from lab.analysis.claims import evaluate
 from lab.errors import LabError
-from lab.plan import expand
-from lab.record import CellRecord, new_cell
-from lab.scenario import Claim, load
-from lab.summary import summarise
+from lab.record import store
+from lab.record.models import CellRecord
+from lab.record.store import new_cell
+from lab.scenario.loading import load
+from lab.scenario.models import Claim
+from lab.scenario.plan import expand
 from tests.recorded import loop_blocking
 
 WINDOW = {"t0": 0.0, "warmup_s": 0.0, "duration_s": 9.0, "end_s": 9.0}
@@ -296,7 +299,7 @@ def test_rejudge_judges_a_recorded_run_again_from_its_cells_and_declared_claims(
     shutil.copytree(LOOP_BLOCKING, copy)
     proc = lab("rejudge", "loop-blocking", "--results", str(tmp_path / "results"))
     assert proc.returncode == 0, proc.stderr
-    again = record.load(copy)
+    again = store.load(copy)
     assert again.rejudged_by and [c.verdict for c in again.claims] == [c.verdict for c in loop_blocking().claims]
     assert "changed: none" in proc.stdout
 

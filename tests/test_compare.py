@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab.compare import render
-from lab.record import RunRecord
+from lab.record.models import RunRecord
+from lab.report.compare import render
 from tests.conftest import lab, write_scenario
 from tests.recorded import loop_blocking
 

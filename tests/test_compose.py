@@ -18,9 +18,11 @@ from urllib.request import urlopen
 
 import pytest
 
-from lab import compose, record, scenario
-from lab.checks import get
+from lab.drive import compose
+from lab.drive.checks import get
 from lab.paths import ROOT
+from lab.record import models, store
+from lab.scenario import loading
 from tests.conftest import lab
 
 pytestmark = pytest.mark.compose
@@ -132,7 +134,7 @@ def _project(name: str) -> str:
 def _stack(env: dict[str, str], name: str, variant: str, folder: Path) -> Iterator[compose.Stack]:
     """The stack serving one variant on the host's loopback; down afterwards, with nothing left."""
     project = _project(name)
-    stack = compose.write(scenario.load(name), variant, network="host", free_ports=True, folder=folder)
+    stack = compose.write(loading.load(name), variant, network="host", free_ports=True, folder=folder)
     try:
         up = _compose(env, stack.env_file, project, "up", "-d", "postgres", "upstream", "app")
         assert up.returncode == 0, up.stderr[-2000:]
@@ -144,7 +146,7 @@ def _stack(env: dict[str, str], name: str, variant: str, folder: Path) -> Iterat
     assert _left(env, project) == []
 
 
-def _run(name: str, stack: compose.Stack, folder: Path, **env: str) -> record.RunRecord:
+def _run(name: str, stack: compose.Stack, folder: Path, **env: str) -> models.RunRecord:
     results, reports = folder / "results", folder / "reports"
     proc = lab(
         "run", name, "--profile", "quick", "--target", stack.app_url, "--variant", "bad",
@@ -153,7 +155,7 @@ def _run(name: str, stack: compose.Stack, folder: Path, **env: str) -> record.Ru
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     [run_json] = list(results.glob(f"{name}/*/run.json"))
-    rec = record.load(run_json.parent)
+    rec = store.load(run_json.parent)
     assert rec.status == "complete" and rec.target == stack.app_url
     for cell in rec.cells:  # two Locust workers, both measured
         assert cell.affinity is not None and cell.affinity.generator_processes == 2
@@ -165,7 +167,7 @@ def _run(name: str, stack: compose.Stack, folder: Path, **env: str) -> record.Ru
 def test_a_database_scenario_runs_against_the_stack_with_two_generators_and_its_own_locust(
     images: dict[str, str], tmp_path: Path
 ) -> None:
-    loaded = scenario.load("pool-exhaustion")
+    loaded = loading.load("pool-exhaustion")
     with _stack(images, "pool-exhaustion", "bad", tmp_path / "compose") as stack:
         rec = _run("pool-exhaustion", stack, tmp_path, DATABASE_URL=stack.database_url)
         # The compose PostgreSQL, with the scenario's max_connections, sampled through its port.

@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from lab import scenario
+from lab.drive.processes import RUN_TAG
+from lab.drive.services.postgres import Postgres
+from lab.drive.services.seed import seed
+from lab.drive.services.upstream import UpstreamService
 from lab.paths import ROOT
-from lab.processes import RUN_TAG
-from lab.scenario import Scenario, SeedSize
-from lab.services.postgres import Postgres
-from lab.services.seed import seed
-from lab.services.upstream import UpstreamService
+from lab.scenario import loading
+from lab.scenario.models import Scenario, SeedSize
 
 # Variants that change the contract on purpose; each must still differ, or the entry is stale.
 CHANGED_CONTRACT = {
@@ -78,11 +78,11 @@ def _answers(ref: str, loaded: Scenario) -> dict[str, tuple[int, Any]]:
         return out
 
 
-@pytest.mark.parametrize("name", scenario.known())
+@pytest.mark.parametrize("name", loading.known())
 def test_every_variant_answers_the_same_whole_bodies(
     name: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    loaded = scenario.load(name)
+    loaded = loading.load(name)
     services: dict[str, str] = {}
     if loaded.database is not None:
         services |= request.getfixturevalue("database")
@@ -112,7 +112,7 @@ def test_every_variant_answers_the_same_whole_bodies(
 
 def test_every_pitfall_folder_has_a_scenario_and_readme() -> None:
     folders = {p.parent.name for p in (ROOT / "apps").glob("*/bad*.py")}
-    used = {ref.split(".")[1] for name in scenario.known() for ref in scenario.load(name).variants.values()}
+    used = {ref.split(".")[1] for name in loading.known() for ref in loading.load(name).variants.values()}
     assert folders <= used, f"pitfall folders no scenario runs: {sorted(folders - used)}"
     assert all((ROOT / "apps" / folder / "README.md").is_file() for folder in folders)
 
@@ -124,7 +124,7 @@ def test_every_streaming_variant_streams_the_same_export(
     for key, value in {**database, "PACE_S": "0", "PGAPPNAME": "lab-contracts"}.items():
         monkeypatch.setenv(key, value)
     streams = {}
-    for variant, ref in scenario.load("streaming-session").variants.items():
+    for variant, ref in loading.load("streaming-session").variants.items():
         with TestClient(_fresh_app(ref)) as client:
             response = client.get("/export")
             assert response.status_code == 200, variant

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lab import record
-from lab.processes import port_in_use, tagged
-from lab.record import RunRecord
+from lab.drive.processes import port_in_use, tagged
+from lab.record import store
+from lab.record.models import RunRecord
 from tests.conftest import lab
 
 pytestmark = pytest.mark.e2e
@@ -22,7 +22,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunRecord, Path, Path
     proc = lab("run", "loop-blocking", "--profile", "quick", "--results", str(results), "--reports", str(reports))
     assert proc.returncode == 0, proc.stderr[-2000:]
     [directory] = list((results / "loop-blocking").iterdir())
-    return record.load(directory), directory, reports, proc.stdout
+    return store.load(directory), directory, reports, proc.stdout
 
 
 def test_record_is_complete_and_describes_every_variant(run: tuple[RunRecord, Path, Path, str]) -> None:
@@ -166,7 +166,7 @@ def test_null_mode_gives_no_passing_discriminating_claim(dirs: tuple[Path, Path]
     proc = lab("audit", "loop-blocking", "--results", str(results))
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     [run_json] = list(results.glob("loop-blocking/*/run.json"))
-    rec = record.load(run_json.parent)
+    rec = store.load(run_json.parent)
     assert rec.null_mode and rec.reference == "fix_await"
     assert {c.app for c in rec.cells} == {"apps.loop_blocking.fix_await:app"}
     assert rec.claims and all(c.verdict != "pass" for c in rec.claims if not c.guard)
@@ -183,7 +183,7 @@ def test_repeats_interleave_and_give_an_interval(tmp_path: Path, dirs: tuple[Pat
     proc = lab(*args, "--quiet")
     assert proc.returncode == 0, proc.stderr[-2000:]
     [run_json] = list(dirs[0].glob("*/*/run.json"))
-    rec = record.load(run_json.parent)
+    rec = store.load(run_json.parent)
     assert [c.id for c in rec.cells] == ["r1-one", "r1-two", "r2-one", "r2-two", "r3-one", "r3-two"]
     assert len({c.port for c in rec.cells}) >= 1 and all(c.server_exit for c in rec.cells)  # a fresh server each
     [result] = rec.claims

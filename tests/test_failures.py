@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from lab import record
-from lab.processes import tagged
-from lab.record import RunRecord
+from lab.drive.processes import tagged
+from lab.record import store
+from lab.record.models import RunRecord
 from tests.conftest import lab, start_lab, write_scenario
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +29,7 @@ def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
 
 def only_record(results: Path) -> RunRecord:
     [run_json] = list(results.glob("*/*/run.json"))
-    rec = record.load(run_json.parent)
+    rec = store.load(run_json.parent)
     assert tagged(rec.run_id) == []
     return rec
 
@@ -136,7 +136,7 @@ def test_interrupted_run_is_incomplete_and_leaves_nothing(tmp_path: Path, dirs: 
 def test_a_harness_killed_outright_leaves_orphans_the_next_run_removes(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
     """SIGKILL gives the harness no chance to clean up: the next run's janitor must, processes and
     the embedded database's data folder alike."""
-    from lab.processes import kill_orphans, remove_dead_scratch
+    from lab.drive.processes import kill_orphans, remove_dead_scratch
 
     path = write_scenario(tmp_path, extra="[database]\nmax_connections = 20\nseed = { users = 10 }\n")
     path.write_text(path.read_text().replace("duration_s = 2", "duration_s = 60"))
@@ -152,7 +152,7 @@ def test_a_harness_killed_outright_leaves_orphans_the_next_run_removes(tmp_path:
     proc.kill()
     proc.wait()
     [run_json] = list(results.glob("*/*/run.json"))
-    rec = record.load(run_json.parent)
+    rec = store.load(run_json.parent)
     assert rec.status == "incomplete"  # never reported as complete
     assert tagged(rec.run_id), "the server, Locust and PostgreSQL outlive a SIGKILLed harness"
     scratch = list(Path(tempfile.gettempdir()).glob(f"lab-pg-{proc.pid}-*"))

@@ -11,13 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lab import arrivals, generators, load
+from lab.analysis.traffic import measured, prepare
+from lab.drive import arrivals, generators, load
+from lab.drive.processes import core_layout, free_port
+from lab.drive.servers import Server
 from lab.errors import CellError
 from lab.paths import ROOT
-from lab.processes import core_layout, free_port
-from lab.scenario import LoadProfile, ServerSettings
-from lab.servers import Server
-from lab.summary import measured, prepare, read_requests, read_window
+from lab.record.raw import read_requests, read_window
+from lab.scenario.models import LoadProfile, ServerSettings
 from tests.conftest import lab
 
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from lab import record
-from lab.record import RunRecord
-from lab.summary import prepare, read_requests, read_window
+from lab.analysis.traffic import prepare
+from lab.record import store
+from lab.record.models import RunRecord
+from lab.record.raw import read_requests, read_window
 from tests.conftest import lab, write_scenario
 
 pytestmark = pytest.mark.e2e
@@ -21,7 +22,7 @@ def _run(tmp_path: Path, results: Path, variants: str, profile: str, env: str = 
     proc = lab("run", str(path), "--profile", "probe", "--results", str(results), "--no-report", "--quiet")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     [run_json] = list(results.glob("*/*/run.json"))
-    return record.load(run_json.parent)
+    return store.load(run_json.parent)
 
 
 def test_the_open_model_keeps_its_schedule_against_a_fast_server(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
@@ -94,7 +95,7 @@ def test_a_claim_at_a_fraction_of_a_measured_capacity_runs_every_variant_at_that
     path.write_text("slo = { p99_ms = 100 }\n" + text)
     proc = lab("run", str(path), "--profile", "probe", "--results", str(dirs[0]), "--no-report", "--quiet")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    rec = record.load(next(dirs[0].glob("*/*/run.json")).parent)
+    rec = store.load(next(dirs[0].glob("*/*/run.json")).parent)
     cells = {c.variant: c for c in rec.cells}
     assert cells["bad"].capacity_bound == "exact" and cells["bad"].summary.value("capacity") == 10  # type: ignore[union-attr]
     for cell in cells.values():
@@ -122,7 +123,7 @@ def test_a_server_that_falls_behind_the_cap_still_ends_on_time_and_counts_what_w
     )
     proc = lab("run", str(path), "--profile", "probe", "--results", str(dirs[0]), "--no-report", "--quiet")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    rec = record.load(next(dirs[0].glob("*/*/run.json")).parent)
+    rec = store.load(next(dirs[0].glob("*/*/run.json")).parent)
     summary = rec.cells[0].summary
     assert summary is not None and summary.error_rate is not None and summary.error_rate > 0.3
     assert "(not sent: in-flight cap full at the schedule's end)" in summary.by_request

@@ -8,10 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lab import arrivals, sweep
-from lab.record import CellSummary
-from lab.scenario import LoadProfile, Search, Slo
-from lab.summary import littles_law, prepare, summarise
+from lab.analysis import queue, sweep
+from lab.analysis.cell import summarise
+from lab.analysis.flags import littles_law
+from lab.analysis.traffic import prepare
+from lab.drive import arrivals
+from lab.record.models import CellSummary
+from lab.scenario.models import LoadProfile, Search, Slo
 
 
 def test_poisson_schedule_has_the_asked_rate_and_exponential_gaps() -> None:
@@ -34,12 +37,12 @@ def test_bad_schedule_arguments_are_refused() -> None:
 
 def test_fifo_queue_matches_lindley_and_md1_mean_wait() -> None:
     # Hand-checked: arrivals 0, 1, 2 with service 3 each queue behind each other.
-    assert arrivals.fifo_latency([0, 1, 2], [3, 3, 3]) == [3, 5, 7]
+    assert queue.fifo_latency([0, 1, 2], [3, 3, 3]) == [3, 5, 7]
     # Two servers: the second arrival does not wait.
-    assert arrivals.fifo_latency([0, 1, 2], [3, 3, 3], servers=2) == [3, 3, 4]
+    assert queue.fifo_latency([0, 1, 2], [3, 3, 3], servers=2) == [3, 3, 4]
     # M/D/1 at utilisation 0.8: mean wait = rho / (2 mu (1 - rho)) = 0.8 / (2 * 50 * 0.2) = 40 ms.
     times = arrivals.schedule(40.0, 5000.0, seed=7)
-    latency = arrivals.fifo_latency(times, [0.02] * len(times))
+    latency = queue.fifo_latency(times, [0.02] * len(times))
     assert statistics.mean(latency) - 0.02 == pytest.approx(0.040, rel=0.1)
 
 
@@ -93,7 +96,7 @@ def test_slo_outcome_names_what_was_missed() -> None:
 
 
 def test_the_achieved_share_allows_for_the_window_edges_but_not_for_a_backlog() -> None:
-    from lab.sweep import achieved_share
+    from lab.analysis.sweep import achieved_share
 
     def step(offered: float, completed: int, p50_ms: float) -> CellSummary:
         return CellSummary(
@@ -203,19 +206,19 @@ def test_service_pool_keeps_only_requests_that_had_the_server_to_themselves() ->
 def test_other_queue_disciplines_keep_the_mean_and_move_the_tail() -> None:
     times = arrivals.schedule(40.0, 2000.0, seed=11)
     services = [0.02] * len(times)
-    fifo = arrivals.queue_latency(times, services, 1, "fifo")
+    fifo = queue.queue_latency(times, services, 1, "fifo")
     for discipline in ("random", "batches"):
-        other = arrivals.queue_latency(times, services, 1, discipline, seed=2)
+        other = queue.queue_latency(times, services, 1, discipline, seed=2)
         # Work-conserving, same work: the same mean time in system (within sampling noise)...
         assert statistics.mean(other) == pytest.approx(statistics.mean(fifo), rel=0.05), discipline
         # ...but serving out of arrival order stretches the tail.
         assert np.quantile(other, 0.999) > np.quantile(fifo, 0.999), discipline
     with pytest.raises(ValueError, match="'fifo', 'random' or 'batches'"):
-        arrivals.queue_latency(times, services, 1, "lifo")
+        queue.queue_latency(times, services, 1, "lifo")
 
 
 def test_the_wrk_check_tells_a_generator_gap_from_a_server_that_moved() -> None:
-    from lab.wrkcheck import Check
+    from lab.drive.wrkcheck import Check
 
     lags = (1.2, 1.3, 1.1)
     # Each open run against the mean of the wrk runs on either side: 1.0, 1.0, 1.02.

@@ -11,11 +11,11 @@ import psutil
 import psycopg
 import pytest
 
+from lab.drive.processes import RUN_TAG, tagged
+from lab.drive.services.postgres import STALE_IDLE_S, Monitor, Postgres
+from lab.drive.services.seed import seed
 from lab.errors import LabError
-from lab.processes import RUN_TAG, tagged
-from lab.scenario import SeedSize
-from lab.services.postgres import STALE_IDLE_S, Monitor, Postgres
-from lab.services.seed import seed
+from lab.scenario.models import SeedSize
 from tests.conftest import lab, write_scenario
 
 pytestmark = pytest.mark.e2e

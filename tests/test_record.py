@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from lab import metrics, record
+from lab import metrics
 from lab.cli import published
 from lab.errors import LabError
 from lab.paths import RESULTS
-from lab.record import RunRecord
+from lab.record import models, store
+from lab.record.models import RunRecord
 from tests.recorded import LOOP_BLOCKING, loop_blocking
 
 SCHEMA1 = Path(__file__).parent / "data" / "records" / "loop-blocking-schema1.json"
@@ -23,8 +24,8 @@ SCHEMA1 = Path(__file__).parent / "data" / "records" / "loop-blocking-schema1.js
 def test_a_schema_1_record_still_loads(tmp_path: Path) -> None:
     shutil.copy(SCHEMA1, tmp_path / "run.json")
     old = json.loads(SCHEMA1.read_text())
-    rec = record.load(tmp_path)
-    assert rec.schema_version == record.SCHEMA_VERSION and rec.status == "complete"
+    rec = store.load(tmp_path)
+    assert rec.schema_version == models.SCHEMA_VERSION and rec.status == "complete"
     assert rec.environment.packages["fastapi"] == old["environment"]["fastapi"]
     bad = old["variants"]["bad"]
     assert rec.variants["bad"].value("server_cpu_pct") == bad["server_cpu_pct"]
@@ -34,8 +35,8 @@ def test_a_schema_1_record_still_loads(tmp_path: Path) -> None:
 
 def test_the_record_round_trips_through_its_own_json(tmp_path: Path) -> None:
     rec = loop_blocking()
-    record.write(tmp_path, rec)
-    assert record.load(tmp_path) == rec
+    store.write(tmp_path, rec)
+    assert store.load(tmp_path) == rec
 
 
 def test_a_record_that_does_not_validate_is_one_line_naming_file_and_field(tmp_path: Path) -> None:
@@ -43,12 +44,12 @@ def test_a_record_that_does_not_validate_is_one_line_naming_file_and_field(tmp_p
     data["cells"][0]["status"] = "maybe"
     (tmp_path / "run.json").write_text(json.dumps(data))
     with pytest.raises(LabError) as err:
-        record.load(tmp_path)
+        store.load(tmp_path)
     message = str(err.value)
     assert "\n" not in message and "run.json" in message and "cells.0.status" in message and "'maybe'" in message
     (tmp_path / "run.json").write_text("{not json")
     with pytest.raises(LabError, match="not a valid run record"):
-        record.load(tmp_path)
+        store.load(tmp_path)
 
 
 def test_a_summary_with_a_metric_outside_the_registry_is_refused(tmp_path: Path) -> None:
@@ -56,7 +57,7 @@ def test_a_summary_with_a_metric_outside_the_registry_is_refused(tmp_path: Path)
     data["cells"][0]["summary"]["metrics"]["server_cpu_percent"] = 3.0
     (tmp_path / "run.json").write_text(json.dumps(data))
     with pytest.raises(LabError, match="'server_cpu_percent' is not a cell-level metric"):
-        record.load(tmp_path)
+        store.load(tmp_path)
 
 
 def test_published_schema_and_metric_tables_are_current() -> None:
@@ -84,7 +85,7 @@ def test_the_readme_documents_every_field_of_every_model() -> None:
     documented = {"RunRecord", "Environment", "CellRecord", "CellSummary", "Traffic", "VariantSummary", "ClaimResult"}
     assert set(tables) == documented
     for name, fields in tables.items():
-        model = getattr(record, name)
+        model = getattr(models, name)
         assert fields == {f.alias or n for n, f in model.model_fields.items()}, name
 
 
@@ -99,12 +100,12 @@ def test_the_registry_is_consistent() -> None:
 
 def test_the_newest_run_is_never_a_null_mode_audit_unless_asked(tmp_path: Path) -> None:
     """An A/A run (every variant the same code) must not become the pitfall's report, slides or gate."""
-    from lab import results
+    from lab.record import store
 
     measured = tmp_path / "loop-blocking" / "20261122T000000000Z"
     audit = tmp_path / "loop-blocking" / "20261122T000000001Z"
     shutil.copytree(LOOP_BLOCKING, measured)
     shutil.copytree(LOOP_BLOCKING, audit)
-    record.write(audit, loop_blocking().model_copy(update={"null_mode": True}))
-    assert results.latest("loop-blocking", tmp_path) == measured
-    assert results.latest("loop-blocking", tmp_path, null_mode=True) == audit
+    store.write(audit, loop_blocking().model_copy(update={"null_mode": True}))
+    assert store.latest("loop-blocking", tmp_path) == measured
+    assert store.latest("loop-blocking", tmp_path, null_mode=True) == audit

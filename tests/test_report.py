@@ -5,7 +5,8 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from lab import record, report
+from lab import report
+from lab.record import store
 from tests.recorded import INLINE_SIDE_WORK, LOOP_BLOCKING, loop_blocking
 
 
@@ -70,7 +71,7 @@ def test_percentiles_at_a_step_are_that_steps_medians_over_repeats() -> None:
 def test_cost_per_request_is_drawn_against_in_flight_as_medians_over_repeats() -> None:
     """The open-model chart of what a request costs the server: x the mean in flight, y the CPU
     per request, one line per variant; steps recorded before the metric existed draw nothing."""
-    from lab import capacity
+    from lab.analysis import capacity
     from lab.report import charts
 
     rec = loop_blocking()
@@ -103,7 +104,7 @@ def test_cost_per_request_is_drawn_against_in_flight_as_medians_over_repeats() -
 
 
 def test_the_connection_budget_multiplies_workers_by_the_pool_each_reported() -> None:
-    from lab.record import DatabaseInfo
+    from lab.record.models import DatabaseInfo
     from lab.report import page
 
     rec = loop_blocking()
@@ -122,7 +123,7 @@ def test_the_connection_budget_multiplies_workers_by_the_pool_each_reported() ->
 
 
 def test_a_run_with_restarts_shades_them_and_tables_the_writes_they_lost(tmp_path: Path) -> None:
-    rec = record.load(INLINE_SIDE_WORK)
+    rec = store.load(INLINE_SIDE_WORK)
     page = report.build("inline-side-work", INLINE_SIDE_WORK, tmp_path).read_text()
     assert "<h2>Restarts and lost writes</h2>" in page and "server restarted" in page
     section = page[page.index("<h2>Restarts and lost writes</h2>") :]

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.machine import state
-from lab.processes import spawn, stop
-from lab.sampling import Row, Sampler, cores_probe
+from lab.drive.machine import state
+from lab.drive.processes import spawn, stop
+from lab.drive.sampling import Row, Sampler, cores_probe
 
 CORES = sorted(os.sched_getaffinity(0))
 BUSY = [sys.executable, "-c", "while True: pass"]

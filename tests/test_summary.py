@@ -8,8 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lab.record import CellSummary
-from lab.summary import aggregate, counter_growth, ledger, read_requests, read_window, summarise
+from lab.analysis.cell import counter_growth, ledger, summarise
+from lab.analysis.repeats import aggregate
+from lab.record.models import CellSummary
+from lab.record.raw import read_requests, read_window
 from tests.recorded import loop_blocking
 
 DATA = Path(__file__).parent / "data" / "cell"

@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from lab import record, scenario
-from lab.checks import get
+from lab.drive.checks import get
+from lab.drive.processes import core_layout, free_port
+from lab.drive.servers import Server
+from lab.drive.target import parse
 from lab.errors import LabError
 from lab.paths import ROOT
-from lab.processes import core_layout, free_port
-from lab.scenario import ServerSettings
-from lab.servers import Server
-from lab.summary import read_requests
-from lab.target import parse
+from lab.record import store
+from lab.record.raw import read_requests
+from lab.scenario import loading
+from lab.scenario.models import ServerSettings
 from tests.conftest import lab
 
 
@@ -33,12 +34,12 @@ def test_a_target_is_refused_in_one_line_unless_it_is_loopback_and_names_its_var
     url: str, variant: str | None, allow: bool, message: str
 ) -> None:
     with pytest.raises(LabError) as err:
-        parse(url, variant, scenario.load("loop-blocking"), allow)
+        parse(url, variant, loading.load("loop-blocking"), allow)
     assert message in str(err.value) and "\n" not in str(err.value)
 
 
 def test_a_remote_target_needs_the_explicit_opt_in_and_localhost_is_loopback() -> None:
-    loaded = scenario.load("loop-blocking")
+    loaded = loading.load("loop-blocking")
     assert parse("http://10.1.2.3:8000", "bad", loaded, allow_remote=True).remote
     local = parse("http://localhost:8001", "bad", loaded, allow_remote=False)
     assert not local.remote and local.port == 8001
@@ -80,7 +81,7 @@ def test_a_server_started_elsewhere_is_loaded_by_two_generators_and_left_running
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert get("127.0.0.1", port, "/health")[0] == 200  # the lab stops only what it started
     [run_json] = list(results.glob("loop-blocking/*/run.json"))
-    rec = record.load(run_json.parent)
+    rec = store.load(run_json.parent)
     assert rec.status == "complete" and rec.target == url
     assert {c.variant for c in rec.cells} == {"fix_await"} and all(c.server_exit is None for c in rec.cells)
     fix = rec.variants["fix_await"]

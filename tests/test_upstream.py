@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from lab import record
+from lab.drive.processes import RUN_TAG, tagged
+from lab.drive.services.upstream import UpstreamService
 from lab.paths import ROOT
-from lab.processes import RUN_TAG, tagged
-from lab.services.upstream import UpstreamService
+from lab.record import store
 from tests.conftest import start_lab
 
 pytestmark = pytest.mark.e2e
@@ -109,7 +109,7 @@ def test_interrupting_a_run_during_a_hang_leaves_nothing(tmp_path: Path) -> None
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     [run_json] = list(results.glob("*/*/run.json"))
-    rec = record.load(run_json.parent)
+    rec = store.load(run_json.parent)
     assert rec.status == "incomplete"
     assert tagged(rec.run_id) == []
 

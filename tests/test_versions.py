@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from lab import depsets, record
+from lab.drive import depsets
 from lab.errors import LabError
+from lab.record import store
+from lab.scenario import versions
 from tests.conftest import lab, write_scenario
 
 OWN_FASTAPI = metadata.version("fastapi")
@@ -16,9 +18,9 @@ OWN_FASTAPI = metadata.version("fastapi")
 
 def test_a_malformed_spec_is_a_clear_error() -> None:
     with pytest.raises(LabError, match=r"dependency set 'fastapi=>1': 'fastapi=>1' is not a requirement spec"):
-        depsets.parse("fastapi=>1")
+        versions.parse("fastapi=>1")
     with pytest.raises(LabError, match=r"only names and version specifiers"):
-        depsets.parse("fastapi @ https://example.invalid/fastapi.whl")
+        versions.parse("fastapi @ https://example.invalid/fastapi.whl")
 
 
 def test_a_set_pins_the_server_side_but_what_it_names() -> None:
@@ -56,7 +58,7 @@ def test_a_set_that_cannot_be_installed_fails_its_cells_only(tmp_path: Path, dir
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "dependency set 'fastapi==999.0.0' cannot be installed" in proc.stderr
     [run_json] = list(dirs[0].glob("*/*/run.json"))
-    rec = record.load(run_json.parent)
+    rec = store.load(run_json.parent)
     assert [(c.setting_values["deps"], c.status) for c in rec.cells] == [
         ("fastapi==999.0.0", "failed"),
         (f"fastapi=={OWN_FASTAPI}", "ok"),
@@ -85,7 +87,7 @@ def test_json_serialization_across_two_fastapi_versions(dirs: tuple[Path, Path])
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     [run_json] = list(results.glob("json-serialization/*/run.json"))
-    rec = record.load(run_json.parent)
+    rec = store.load(run_json.parent)
     assert rec.status == "complete"
     seen = {c.setting_values["deps"]: (c.versions or {}).get("fastapi", "") for c in rec.cells}
     assert seen["fastapi==0.129.*"].startswith("0.129.")

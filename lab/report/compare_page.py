@@ -1,6 +1,6 @@
 """`reports/compare-<scenario>-<base>-<run>.html`: two runs side by side, in the report's layout.
 
-The terminal's comparison (lab/compare.py) as a page: what differs between the runs first, each
+The terminal's comparison (lab/report/compare.py) as a page: what differs between the runs first, each
 variant's figures and their ratio, the verdicts of both, and each run's charts beside the other's.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab.compare import FIGURES, differences
-from lab.record import RunRecord
+from lab.record.models import RunRecord
 from lab.report import charts, data
+from lab.report.compare import FIGURES, differences
 from lab.report.html import esc, figure, page, write
 
 

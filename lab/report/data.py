@@ -8,9 +8,10 @@ from typing import Any
 import pandas as pd
 
 from lab import metrics
-from lab.record import CellRecord, CellSummary, RunRecord, Traffic, VariantSummary
-from lab.results import read_samples
-from lab.summary import measured, prepare, read_requests, read_window
+from lab.analysis.traffic import measured, prepare
+from lab.record.models import CellRecord, CellSummary, RunRecord, Traffic, VariantSummary
+from lab.record.raw import read_requests, read_window
+from lab.record.store import read_samples
 
 PERCENTILE_ORDER = [*metrics.PERCENTILES, "max"]
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from lab import record, scenario
 from lab.errors import LabError
-from lab.record import RunRecord
+from lab.record import store
+from lab.record.models import RunRecord
+from lab.record.store import latest
 from lab.report.html import esc, page, write
-from lab.results import latest
+from lab.scenario import loading
 
 SCRIPT = """
 <script>
@@ -90,9 +91,9 @@ def _card(name: str, rec: RunRecord, reports: Path) -> str:
 
 def build_index(results: Path, reports: Path) -> Path:
     cards = []
-    for name in scenario.known():
+    for name in loading.known():
         try:
-            loaded = scenario.load(name)
+            loaded = loading.load(name)
         except LabError as exc:
             cards.append(f"<div class='card' data-name='{esc(name)}' data-text='' data-verdicts=''>"
                          f"<h3>{esc(name)}</h3><p>invalid scenario file: {esc(exc)}</p></div>")  # fmt: skip
@@ -105,7 +106,7 @@ def build_index(results: Path, reports: Path) -> Path:
                 f"<p>{esc(loaded.claim)}</p><p class='muted'>not run yet: make bench scenario={esc(name)}</p></div>"
             )
             continue
-        cards.append(_card(name, record.load(directory), reports))
+        cards.append(_card(name, store.load(directory), reports))
     trends = "<a href='trends.html'>trends over time</a>" if (reports / "trends.html").exists() else ""
     controls = (
         "<p><input id='q' placeholder='filter' oninput='labFilter()'> "

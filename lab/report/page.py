@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lab import capacity, record
+from lab.analysis import capacity
+from lab.analysis.flags import FEW_REQUESTS, GENERATOR_BOUND_CPU_PCT
 from lab.paths import shown
-from lab.record import RunRecord
+from lab.record import store
+from lab.record.models import RunRecord
 from lab.report import charts, code, data
 from lab.report.html import esc, figure, page, write
-from lab.summary import FEW_REQUESTS, GENERATOR_BOUND_CPU_PCT
-from lab.table import columns
+from lab.report.terminal import columns
 
 
 def _claims(rec: RunRecord) -> str:
@@ -250,7 +251,7 @@ ended before any step missed it, <code>&lt;</code> one whose lowest rate missed 
 
 
 def build(scenario: str, directory: Path, reports: Path) -> Path:
-    rec = record.load(directory)
+    rec = store.load(directory)
     palette = charts.colors(list(rec.variants))
     faults = [*(rec.upstream.faults if rec.upstream else []), *_restart_spans(rec)]
     warm = charts.Shade(rec.load.warmup_s, faults)

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from lab import capacity, record
+from lab.analysis import capacity
 from lab.errors import LabError
-from lab.record import ClaimResult, RunRecord
+from lab.record import store
+from lab.record.models import ClaimResult, RunRecord
 from lab.report import charts, data
 
 WIDTH, HEIGHT = 1600, 900  # the layout; PNGs are rendered at PNG_SCALE: 1920x1080, a projector's size
@@ -77,7 +78,7 @@ def export(scenario: str, directory: Path, reports: Path, theme: str = "light") 
     if browser is None:
         raise LabError("slides need a Chromium for plotly's static export: apt-get install chromium (none found)")
     os.environ.setdefault("BROWSER_PATH", browser)  # kaleido's browser driver reads it
-    rec = record.load(directory)
+    rec = store.load(directory)
     folder = reports / "slides" / scenario
     folder.mkdir(parents=True, exist_ok=True)
     written = []

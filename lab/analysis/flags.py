@@ -1,0 +1,107 @@
+"""Why a cell's numbers may not be the server's alone: the one place a cell's flags are decided."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from lab.record.models import CellSummary, Flag
+
+# Locust's cores at or above this share busy (every process on them) on average, or at or above
+# GENERATOR_BOUND_PEAK_PCT in their busiest second: the generator, not the server, sets the pace.
+GENERATOR_BOUND_CPU_PCT = 90.0
+
+
+GENERATOR_BOUND_PEAK_PCT = 98.0
+
+
+# Work on the server's cores that is not the server's, in % of one core: a noisy neighbour.
+NOISY_NEIGHBOUR_PCT = 25.0
+
+
+# Below this many requests a p99 rests on one or two samples.
+FEW_REQUESTS = 200
+
+
+# Mean in flight (sampled by the generator) vs arrival rate x mean latency: further apart than this,
+# and the step was not a steady state (a queue that grew or drained during the window).
+LITTLE_TOLERANCE = 0.10
+
+
+GENERATOR_JITTER_MS = 1.0
+
+
+# Paced closed-loop users: more than this share of requests outlasting the pacing, and the users sent
+# late often enough to hide a tail (a p99 rests on the slowest 1 %): the cell is coordinated_omission.
+LATE_SHARE = 0.01
+
+
+def littles_law(
+    inside: pd.DataFrame, in_flight: pd.DataFrame | None, start: float, end: float
+) -> tuple[float | None, float | None]:
+    """Mean in flight as the generator sampled it, and its ratio to arrival rate x mean latency
+    (Little's law, L = lambda W: 1.0 in a steady state)."""
+    if in_flight is None or in_flight.empty or inside.empty:
+        return None, None
+    sampled = in_flight.loc[(in_flight["t"] >= start) & (in_flight["t"] < end), "in_flight"]
+    if sampled.empty:
+        return None, None
+    mean_in_flight = float(sampled.mean())
+    predicted = len(inside) / (end - start) * float(inside["latency_ms"].mean()) / 1000.0
+    return round(mean_in_flight, 3), round(mean_in_flight / predicted, 4) if predicted > 0 else None
+
+
+def little_tolerance(in_flight_mean: float, samples: int, mean_latency_ms: float) -> float:
+    """How far from 1 the ratio may be before a step is called unsteady: LITTLE_TOLERANCE, or wider
+    when the check itself is coarser: three standard errors of a mean of `samples` counts (taken as
+    Poisson: wide below one request in flight), or the generator's sampling jitter (a sample is taken
+    when gevent's loop gets to it, up to about GENERATOR_JITTER_MS late (measured here: a 30 % excess at a 2.4 ms mean latency), and late samples land in
+    busy moments) relative to the mean latency (wide for millisecond requests)."""
+    if in_flight_mean <= 0 or samples <= 0 or mean_latency_ms <= 0:
+        return LITTLE_TOLERANCE
+    noise = 3 * math.sqrt(in_flight_mean / samples) / in_flight_mean
+    return max(LITTLE_TOLERANCE, noise, GENERATOR_JITTER_MS / mean_latency_ms)
+
+
+def decide_flags(
+    summary: CellSummary, pinned: bool, lag_bound_ms: float | None = None, generators_share_cores: bool = False
+) -> list[Flag]:
+    """The one place a cell's flags are decided."""
+    out: list[Flag] = []
+    # The open model's own clock: arrivals sent late (slot waits aside) mean the generator, not the
+    # server, shaped the load.
+    lag = summary.send_lag_ms.get("p99")
+    late = lag_bound_ms is not None and lag is not None and lag > lag_bound_ms
+    if summary.requests == 0:
+        out.append("no_requests")
+    elif summary.requests < FEW_REQUESTS:
+        out.append("few_requests")
+    # Whatever shares Locust's core (the database, the upstream, the harness, the kernel) starves it
+    # as much as its own work does: the core is measured as a whole, on average and at its busiest.
+    mean = summary.value("generator_cores_busy_pct") or summary.value("generator_core_cpu_pct")
+    peak = summary.value("generator_cores_busy_peak")
+    if (
+        late
+        or (mean is not None and mean >= GENERATOR_BOUND_CPU_PCT)
+        or (peak is not None and peak >= GENERATOR_BOUND_PEAK_PCT)
+    ):
+        out.append("generator_bound")
+    # A paced user waits for its answer: an answer slower than the pacing delays its next send, and
+    # the requests real traffic would have sent meanwhile are never measured.
+    if summary.late_share is not None and summary.late_share > LATE_SHARE:
+        out.append("coordinated_omission")
+    if summary.little_ratio is not None and abs(summary.little_ratio - 1) > (
+        summary.little_tolerance or LITTLE_TOLERANCE
+    ):
+        out.append("not_steady")
+    other = summary.value("server_cores_other_pct")
+    if other is not None and other >= NOISY_NEIGHBOUR_PCT:
+        out.append("noisy_neighbour")
+    if not pinned:
+        out.append("unpinned")
+    # More Locust processes than cores: they take turns, so the extra processes add no capacity (the
+    # numbers stand; whether the shared core was saturated is generator_bound's to say).
+    if generators_share_cores:
+        out.append("generators_share_cores")
+    return out

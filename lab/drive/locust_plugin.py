@@ -1,0 +1,316 @@
+"""Loaded by the lab next to a scenario's locustfile (`locust -f <locustfile>,<this file>`).
+
+It adds what Locust's own CSVs lack for an honest summary:
+- every request's completion time and exact response time (`requests.csv`), so percentiles are
+  computed from raw samples rather than Locust's ~2-significant-digit histogram;
+- the test's start on the wall clock (`window.json`), so server-side samples line up with it;
+- a warm-up: Locust's own statistics are reset once the warm-up is over, so its CSVs and the
+  lab's summary both describe only the measured window;
+- an exact end: the test stops itself `--lab-duration` seconds after the warm-up, on the wall
+  clock (Locust's `-t` counts on gevent's cached loop clock, which starts a second or more
+  early when imports are slow; the lab passes a later `-t` only as a safety bound);
+- a `progress.json` rewritten every second for the lab's live progress line;
+- the open model (`--lab-rate`, lab/drive/arrivals.py): requests arrive on a schedule fixed in advance
+  (Poisson or evenly spaced), each sent at its time whether or not earlier ones have answered,
+  so a stalled server is measured by the requests that keep arriving (no coordinated omission);
+- the writes the server confirmed (`confirmed_keys.txt`): a request sent with
+  `context={"lab_key": ...}` that succeeded adds its key, for the lab to match against the writes
+  the upstream took (work lost after the answer, e.g. to a restart).
+Under a master (`--processes N`, or `--master` with `--worker`s elsewhere) each worker writes its own
+files to `<lab-out>/gen-<worker index>/` and runs its share of the open schedule (rate / N, its own
+seed: N independent Poisson streams at rate / N are one Poisson stream at rate; evenly spaced
+streams are interleaved); the lab merges them by timestamp (lab/drive/generators.py). The master records
+nothing of its own.
+It is inert when `--lab-out` is not given, so a locustfile never depends on it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import gevent
+from gevent.queue import Empty, LifoQueue
+from locust import User, events
+from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
+
+from lab.drive import arrivals
+from lab.paths import write_atomic
+from lab.record import raw
+
+# t (completion), name, response_ms (from the actual send), ok; open model: sched, sent, wait (s).
+_rows: list[tuple[Any, ...]] = []
+_confirmed: list[str] = []  # keys of successful requests that carried one
+_state: dict[str, Any] = {}
+HEADER = "t,name,response_ms,ok,sched,sent,wait\n"
+
+
+@events.init_command_line_parser.add_listener
+def _add_options(parser: Any) -> None:
+    parser.add_argument("--lab-out", default="", include_in_web_ui=False, help="lab: output folder")
+    parser.add_argument("--lab-warmup", type=float, default=0.0, include_in_web_ui=False, help="lab: warm-up s")
+    parser.add_argument("--lab-duration", type=float, default=0.0, include_in_web_ui=False, help="lab: measured s")
+    parser.add_argument("--lab-rate", type=float, default=0.0, include_in_web_ui=False, help="lab: open model req/s")
+    parser.add_argument("--lab-arrivals", default="poisson", include_in_web_ui=False, help="lab: poisson|uniform")
+    parser.add_argument("--lab-max-in-flight", type=int, default=200, include_in_web_ui=False, help="lab: cap")
+    parser.add_argument("--lab-when-full", default="wait", include_in_web_ui=False, help="lab: wait|drop")
+    parser.add_argument("--lab-drain", type=float, default=10.0, include_in_web_ui=False, help="lab: drain s")
+    parser.add_argument("--lab-seed", type=int, default=0, include_in_web_ui=False, help="lab: schedule seed")
+
+
+@events.test_start.add_listener
+def _on_start(environment: Environment, **_: Any) -> None:
+    options = environment.parsed_options
+    if options is None or not options.lab_out:
+        return
+    out = Path(options.lab_out)
+    if isinstance(environment.runner, MasterRunner):
+        # The workers measure; the master only keeps Locust's own CSVs to the measured window.
+        gevent.spawn(_reset_after_warmup, environment, float(options.lab_warmup))
+        gevent.spawn(_watch_owner, environment)
+        return
+    share = Share(0, 1)
+    if isinstance(environment.runner, WorkerRunner):
+        share = Share(environment.runner.worker_index, max(1, int(options.expect_workers or 1)))
+        out = out / f"gen-{share.index}"
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    handle = (out / "requests.csv").open("w", newline="")
+    handle.write(HEADER)
+    window: dict[str, Any] = {"t0": t0, "warmup_s": options.lab_warmup, "duration_s": options.lab_duration}
+    if share.of > 1:
+        window.update(generator=share.index, generators=share.of)
+    open_model = options.lab_rate > 0
+    if open_model:
+        window.update(model="open", rate=options.lab_rate / share.of, arrivals=options.lab_arrivals)
+    _state.update(out=out, handle=handle, window=window, measuring=False, t0=t0)
+    _write_json(out / "window.json", window)
+    if open_model:
+        _state["open"] = OpenLoad(environment, options, t0, share)
+        gevent.spawn(_state["open"].run)
+    gevent.spawn(_tick, environment)
+    gevent.spawn(_watch_owner, environment)
+
+
+@events.request.add_listener
+def _on_request(name: str, response_time: float, exception: Any = None, context: Any = None, **_: Any) -> None:
+    if "t0" in _state:
+        row: tuple[Any, ...] = (time.time() - _state["t0"], name, response_time, 0 if exception else 1)
+        sched = (context or {}).get("lab_sched")
+        if sched is not None:
+            row += (sched, context["lab_sent"], context["lab_wait"])
+            _state["open"].answered += 1
+        _rows.append(row)
+        key = (context or {}).get("lab_key")
+        if key and not exception:
+            _confirmed.append(str(key))
+
+
+@dataclass(frozen=True)
+class Share:
+    """This process's part of the load: generator `index` of `of`."""
+
+    index: int
+    of: int
+
+
+def _reset_after_warmup(environment: Environment, warmup_s: float) -> None:
+    gevent.sleep(warmup_s)
+    environment.stats.reset_all()
+
+
+class OpenLoad:
+    """Arrivals on a fixed schedule, each run as one task of the locustfile's users.
+
+    Up to `max_in_flight` requests are outstanding at once (each slot keeps its own user and so its
+    own keep-alive connection). An arrival that finds every slot busy waits for one (`wait`: the
+    wait is part of its latency, and is recorded apart) or is dropped and recorded as a failure
+    (`drop`). Nothing is skipped silently: every scheduled arrival ends as a row."""
+
+    def __init__(self, environment: Environment, options: Any, t0: float, share: Share) -> None:
+        self.environment, self.t0 = environment, t0
+        self.rate, self.when_full = float(options.lab_rate), options.lab_when_full
+        self.end = options.lab_warmup + options.lab_duration
+        self.drain = float(options.lab_drain)
+        self.schedule = arrivals.schedule(
+            self.rate, self.end, options.lab_arrivals, options.lab_seed, share.index, share.of
+        )
+        seed = arrivals.stream_seed(options.lab_seed, share.index, share.of)
+        self.choose = arrivals.task_picker([c for c in environment.user_classes], seed)
+        self.free: LifoQueue[dict[type[User], User]] = LifoQueue()
+        # The client's pool is the whole generator's: each process holds its share of it.
+        for _ in range(max(1, options.lab_max_in_flight // share.of)):
+            self.free.put({})
+        self.due = 0
+        self.done = 0  # tasks finished (their slot is free again)
+        self.answered = 0  # arrivals with a row: answered, failed, dropped
+        self.outstanding: dict[gevent.Greenlet, float] = {}  # greenlet -> its scheduled time
+        self.finished = False
+        self.cap_blocked_until = 0.0  # when the last wait for a free slot ended
+        self.sampling = True
+        self.in_flight_samples: list[tuple[float, int]] = []
+
+    def in_flight(self) -> int:
+        """Arrivals that are due and not yet answered: waiting for a slot, or on the wire (counted
+        out when their answer is recorded, the moment their latency ends)."""
+        now = time.time() - self.t0
+        while self.due < len(self.schedule) and self.schedule[self.due] <= now:
+            self.due += 1
+        return self.due - self.answered
+
+    def sample(self) -> None:
+        """In flight, every 10 ms, as the generator sees it: Little's law is checked against these."""
+        while self.sampling:
+            self.in_flight_samples.append((time.time() - self.t0, self.in_flight()))
+            gevent.sleep(0.01)
+
+    def run(self) -> None:
+        sampler = gevent.spawn(self.sample)
+        for index, sched in enumerate(self.schedule):
+            delay = self.t0 + sched - time.time()
+            if delay > 0:
+                gevent.sleep(delay)
+            if self.when_full == "drop" and self.free.empty():
+                self._unsent(sched, raw.DROPPED)
+                continue
+            asked = time.time()
+            try:
+                # Waiting for a slot is part of the latency, but never past the schedule's end: the run
+                # stays bounded in time however far behind the server falls.
+                slot = self.free.get(timeout=max(0.0, self.t0 + self.end - asked))
+            except Empty:
+                for late in self.schedule[index:]:
+                    self._unsent(late, raw.UNSENT)
+                break
+            got, due = time.time(), self.t0 + sched
+            # An arrival reached late because the loop was waiting for a slot for an earlier one was
+            # held back by the cap too: all its lateness is slot wait, none of it the generator's.
+            wait = got - due if self.cap_blocked_until >= due else got - asked
+            if got - asked > 0.001:
+                self.cap_blocked_until = got
+            cls, task = self.choose()
+            self.outstanding[gevent.spawn(self._one, slot, cls, task, sched, max(0.0, wait))] = sched
+        deadline = time.time() + self.drain
+        while self.outstanding and time.time() < deadline:
+            gevent.sleep(0.05)
+        for sched in self.outstanding.values():
+            # Still unanswered after the drain: a failure at the latency it had reached, never a gap.
+            _rows.append((time.time() - self.t0, raw.UNANSWERED, 0.0, 0, sched, None, None))
+        gevent.killall(list(self.outstanding), block=False)
+        self.sampling = False
+        sampler.join()
+        with (_state["out"] / "in_flight.csv").open("w") as handle:
+            handle.write("t,in_flight\n")
+            handle.writelines(f"{t:.3f},{n}\n" for t, n in self.in_flight_samples)
+        self.finished = True  # only now may the test end: everything above is written
+
+    def _unsent(self, sched: float, name: str) -> None:
+        _rows.append((time.time() - self.t0, name, 0.0, 0, sched, None, None))
+        self.done += 1
+        self.answered += 1
+
+    def _one(self, slot: dict[type[User], User], cls: type[User], task: Any, sched: float, wait: float) -> None:
+        user = slot.get(cls) or slot.setdefault(cls, cls(self.environment))
+        sent = time.time() - self.t0
+        # Locust merges the user's context() into every request event this task fires.
+        user.context = lambda: {"lab_sched": sched, "lab_sent": sent, "lab_wait": wait}  # type: ignore[method-assign]
+        try:
+            task(user)
+        except Exception as exc:  # a task's own bug must show up, not end the schedule
+            _rows.append((time.time() - self.t0, raw.TASK_ERROR, 0.0, 0, sched, sent, wait))
+            self.answered += 1
+            self.environment.events.user_error.fire(user_instance=user, exception=exc, tb=exc.__traceback__)  # type: ignore[no-untyped-call]
+        finally:
+            self.done += 1
+            self.outstanding.pop(gevent.getcurrent(), None)
+            self.free.put(slot)
+
+
+def _tick(environment: Environment) -> None:
+    """Once a second: flush rows, end the warm-up and the test when due, publish progress."""
+    window = _state["window"]
+    end = window["warmup_s"] + window["duration_s"]
+    while "handle" in _state:
+        elapsed = time.time() - _state["t0"]
+        if window["duration_s"] and elapsed >= end:
+            window["end_s"] = round(elapsed, 4)
+            load = _state.get("open")
+            if load is not None:
+                # The schedule ended at `end`; what it sent must answer (or be counted unanswered).
+                window["end_s"] = round(end, 4)
+                while not load.finished:
+                    gevent.sleep(0.05)
+                window["drained_s"] = round(time.time() - _state["t0"] - end, 3)
+            _write_json(_state["out"] / "window.json", window)
+            if environment.runner is not None:
+                environment.runner.quit()
+            return
+        gevent.sleep(min(1.0, end - elapsed) if window["duration_s"] else 1.0)
+        if "handle" not in _state:
+            break
+        elapsed = time.time() - _state["t0"]
+        if not _state["measuring"] and elapsed >= window["warmup_s"]:
+            environment.stats.reset_all()
+            _state["measuring"] = True
+        completed = len(_rows)  # rows are flushed every tick: this is the last second's count
+        _flush(_state["handle"])
+        total = environment.stats.total
+        _write_json(
+            _state["out"] / "progress.json",
+            {
+                "elapsed_s": round(elapsed, 1),
+                "phase": "measure" if _state["measuring"] else "warmup",
+                "rps_now": completed,
+                "requests": total.num_requests,
+                "failures": total.num_failures,
+                "p99_ms": total.get_response_time_percentile(0.99) if total.num_requests else None,
+                "users": environment.runner.user_count if environment.runner else 0,
+                **({"in_flight": _state["open"].in_flight()} if "open" in _state else {}),
+            },
+        )
+
+
+def _watch_owner(environment: Environment) -> None:
+    """If the lab's harness dies (SIGKILL, OOM), stop at once rather than load a server nobody reads."""
+    owner = int(os.environ.get("LAB_OWNER_PID", "0") or 0)
+    while owner and "handle" in _state:
+        gevent.sleep(1.0)
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            if environment.runner is not None:
+                environment.runner.quit()
+            return
+        except PermissionError:
+            pass
+
+
+def _flush(handle: TextIO) -> None:
+    rows = _rows[:]
+    del _rows[: len(rows)]
+    csv.writer(handle).writerows((f"{r[0]:.4f}", r[1], f"{r[2]:.3f}", r[3], *map(_seconds, r[4:])) for r in rows)
+    handle.flush()
+
+
+@events.quitting.add_listener
+def _on_quit(**_: Any) -> None:
+    handle = _state.pop("handle", None)
+    if handle is not None:
+        _flush(handle)
+        handle.close()
+        if _confirmed:
+            (_state["out"] / "confirmed_keys.txt").write_text("".join(f"{k}\n" for k in _confirmed))
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.5f}"
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    write_atomic(path, json.dumps(data))

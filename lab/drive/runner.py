@@ -1,0 +1,511 @@
+"""Run a plan: for each cell, server up -> verify -> load + samplers -> server down -> summary.
+
+Orchestration only: the record is built by lab/record/, numbers by lab/analysis/, claims by
+lab/analysis/claims.py, services by lab/drive/services/. The runner owns every process it starts. Whatever
+happens (a failed cell, Ctrl-C, SIGTERM, a crash), every process tagged with the run id is gone
+when `run` returns or raises, and run.json says whether the run is `complete`, `incomplete` or
+`failed`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import pandas as pd
+
+from lab.analysis import sequential, sweep
+from lab.analysis.cell import ledger, summarise
+from lab.analysis.claims import CONFIDENCE, evaluate
+from lab.analysis.repeats import aggregate
+from lab.analysis.sequential import Rule
+from lab.analysis.traffic import measured, prepare
+from lab.drive import depsets, generators, load, services
+from lab.drive.checks import verify_answers
+from lab.drive.machine import capture
+from lab.drive.machine import state as machine_state
+from lab.drive.processes import (
+    OWNER_TAG,
+    RUN_TAG,
+    CoreLayout,
+    core_layout,
+    free_port,
+    kill_orphans,
+    kill_tagged,
+    port_in_use,
+    remove_dead_scratch,
+    tagged,
+)
+from lab.drive.progress import Progress
+from lab.drive.sampling import Sampler, app_probe, cores_probe, mechanism_probe
+from lab.drive.servers import Server
+from lab.drive.target import External, Target
+from lab.errors import CellError, LabError
+from lab.paths import RESULTS, ROOT
+from lab.record import store
+from lab.record.models import Affinity, CellRecord, CellSummary, Pinning, RunRecord, Sequential, ServerExit
+from lab.record.raw import read_requests, read_window
+from lab.scenario import versions
+from lab.scenario.models import Generators, LoadProfile, Scenario
+from lab.scenario.plan import Cell, expand
+
+
+@dataclass
+class RunOptions:
+    profile: str = "default"
+    repeats: int | None = None
+    port: int | None = None
+    results_root: Path = RESULTS
+    progress: bool = True
+    versions: list[str] | None = None
+    null: bool = False  # every variant runs the reference variant's app
+    # Repeats up to the rule's maximum, stopping once every claim is decided (lab/analysis/sequential.py).
+    sequential: Rule | None = None
+    target: Target | None = None  # load a server started elsewhere; only its variant's cells run
+    generators: Generators | None = None  # Locust processes, over the profile's and the matrix's
+
+
+@dataclass
+class Outcome:
+    directory: Path
+    record: RunRecord
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CellContext:
+    """What every cell of a run shares."""
+
+    scenario: Scenario
+    directory: Path
+    layout: CoreLayout
+    env: dict[str, str]
+    port: int | None
+    run_id: str
+    progress: Progress | None
+    services: services.Services
+    # Capacity per (repeat, matrix point, variant) of the cells run so far: `at_rate` claims' rates.
+    capacities: dict[tuple[int, str, str], float] = field(default_factory=dict)
+    target: Target | None = None  # a server started elsewhere (lab/drive/target.py)
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # A terminated run must clean up exactly like an interrupted one.
+    raise KeyboardInterrupt
+
+
+def run(scenario: Scenario, options: RunOptions) -> Outcome:
+    load.require_locust()
+    for spec in options.versions or []:
+        versions.parse(spec)  # a malformed set fails here, before anything starts
+    rule = options.sequential
+    repeats = rule.max_repeats if rule else options.repeats
+    cells = expand(scenario, options.profile, repeats, options.versions, options.null, options.generators)
+    if options.target is not None:
+        cells = [c for c in cells if c.variant == options.target.variant]
+    layout = core_layout(scenario.pinning.server, scenario.pinning.generator)
+    if options.port is not None and port_in_use(scenario.server.host, options.port):
+        raise LabError(f"port {options.port} on {scenario.server.host} is taken; free it or choose another --port")
+
+    run_id = store.new_run_id()
+    directory = store.run_dir(scenario.name, run_id, options.results_root)
+    directory.mkdir(parents=True)
+    pinning = Pinning(server_cores=layout.server, generator_cores=layout.generator, pinned=layout.pinned)
+    rec = store.new_run(scenario, options.profile, run_id, pinning, capture(), options.versions)
+    rec.null_mode, rec.reference = options.null, scenario.reference_variant
+    rec.target = options.target.url if options.target else None
+    rec.load = cells[0].load if cells else rec.load  # with --repeats, what actually ran
+    confidence = CONFIDENCE
+    if rule:
+        rec.load = rec.load.model_copy(update={"min_repeats": rule.min_repeats})
+        confidence = rule.confidence
+        rec.sequential = Sequential(
+            min_repeats=rule.min_repeats, max_repeats=rule.max_repeats, confidence=round(confidence, 6)
+        )
+    rec.environment.machine = machine_state(sorted({*layout.server, *layout.generator}))
+    store.write(directory, rec)
+    outcome = Outcome(directory, rec)
+    progress = Progress(cells) if options.progress else None
+    env = {**os.environ, RUN_TAG: run_id, OWNER_TAG: str(os.getpid()), "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    orphans, scratch = kill_orphans(), remove_dead_scratch()
+    if (orphans or scratch) and progress:
+        progress.say(
+            f"cleaned up after an earlier run whose harness died: {len(orphans)} processes killed, "
+            f"{len(scratch)} scratch folders removed"
+        )
+
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    started = time.monotonic()
+    # The harness (its sampling threads) keeps off the server's core too.
+    own_cores = os.sched_getaffinity(0)
+    if layout.pinned:
+        os.sched_setaffinity(0, layout.generator)
+    try:
+        with ExitStack() as stack:
+            # A target brings its own database and upstream: the lab starts none for it (it samples
+            # and seeds the target's database when DATABASE_URL names it).
+            shared = services.start(
+                scenario, options.profile, run_id, directory, layout.generator, env, stack, target=bool(options.target)
+            )
+            rec.database, rec.upstream = shared.database, shared.upstream
+            if shared.database is not None:
+                rec.environment.postgres = shared.database.server_version
+            store.write(directory, rec)
+            context = CellContext(
+                scenario,
+                directory,
+                layout,
+                env | shared.env,
+                options.port,
+                run_id,
+                progress,
+                shared,
+                target=options.target,
+            )
+            for index, cell in enumerate(cells):
+                if progress:
+                    progress.cell_start(index, cell)
+                try:
+                    cell_record = _run_cell(cell, context)
+                except CellError as exc:
+                    outcome.errors.append(str(exc))
+                    cell_record = store.new_cell(cell, "failed", error=str(exc))
+                    if progress:
+                        progress.say(f"    error: {exc}")
+                rec.cells.append(cell_record)
+                rec.variants = aggregate(rec.cells)
+                store.write(directory, rec)
+                if rule and _look(rule, rec, cells, index, scenario, progress):
+                    break
+        rec.claims = evaluate(scenario.claims, rec.ok_cells(), rec.load.min_repeats, confidence)
+        if rec.sequential:
+            rec.sequential.repeats_run = max((c.repeat for c in rec.cells), default=0)
+            rec.sequential.undecided = [
+                c.text + (f" [{c.setting}]" if c.setting else "") for c in sequential.undecided(rec.claims)
+            ]
+        rec.status = "failed" if outcome.errors else "complete"
+        rec.error = outcome.errors[0] if outcome.errors else None
+    except KeyboardInterrupt:
+        rec.status, rec.error = "incomplete", "interrupted (Ctrl-C or SIGTERM) before the plan finished"
+        raise
+    except BaseException as exc:
+        rec.status, rec.error = "failed", f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        os.sched_setaffinity(0, own_cores)
+        left = kill_tagged(run_id)
+        if left:
+            rec.left_behind_pids = left
+            if rec.status == "complete":
+                rec.status, rec.error = "failed", f"processes left behind and killed: {left}"
+        rec.finished_at = store.now()
+        rec.wall_s = round(time.monotonic() - started, 2)
+        store.write(directory, rec)
+    return outcome
+
+
+def _look(
+    rule: Rule,
+    rec: RunRecord,
+    cells: Sequence[Cell],
+    index: int,
+    scenario: Scenario,
+    progress: Progress | None,
+) -> bool:
+    """At the end of a repeat the rule looks at: whether every claim is decided, so the run stops."""
+    cell, later = cells[index], cells[index + 1 :]
+    if not later or later[0].repeat == cell.repeat or not rule.looks_after(cell.repeat):
+        return False
+    if not sequential.decided(sequential.judge(scenario.claims, rec.ok_cells(), rule)):
+        return False
+    assert rec.sequential is not None
+    rec.sequential.stopped_early = True
+    rec.sequential.saved_s = sequential.saved_s(rec.cells, later)
+    if progress:
+        progress.say(
+            f"every claim decided after repeat {cell.repeat} of at most {rule.max_repeats} "
+            f"({rule.confidence:.2%} intervals): stopping, ~{rec.sequential.saved_s:.0f} s saved"
+        )
+    return True
+
+
+def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
+    out = ctx.directory / "cells" / cell.id
+    out.mkdir(parents=True)
+    started = time.monotonic()
+    host = ctx.target.host if ctx.target else cell.server.host
+    port = ctx.target.port if ctx.target else ctx.port or free_port(host)
+    what = f"variant {cell.variant!r} ({cell.app})" if not ctx.target else f"the target {ctx.target.url}"
+    sampler = Sampler(cell.id)
+    # Per cell: the database sees which variant connects; a fix can size its pool per worker.
+    env = {**ctx.env, "PGAPPNAME": f"lab-{cell.variant}", "WEB_CONCURRENCY": str(cell.server.workers)}
+    if ctx.scenario.mechanism:
+        env["LAB_MECHANISM"] = "1"
+    python, installed = sys.executable, None
+    if cell.server.deps:
+        if ctx.progress:
+            ctx.progress.say(
+                f"    dependency set {cell.server.deps}: preparing its environment (cached after the first run)"
+            )
+        python, installed = depsets.ensure(cell.server.deps)
+        what = f"{what} with {cell.server.deps}"
+    log = out / "server.log"
+    server: Server | External = (
+        External(ctx.target)
+        if ctx.target
+        else Server(
+            cell.app, cell.server, port, cores=ctx.layout.server, env=env, log=log, cwd=ROOT, what=what, python=python
+        )
+    )
+    ctx.services.before_cell()
+    steps: list[tuple[Path, LoadProfile, str]] = []  # each Locust run of the cell: folder, load, tag
+    with server:
+        answers = verify_answers(host, port, ctx.scenario.verify, what)
+        with sampler:
+            if server.pid is not None:  # a target's server is not the lab's to sample: absent, never zero
+                sampler.watch("server", server.pid)
+            roles = {"server": ctx.layout.server, "generator": ctx.layout.generator} if ctx.layout.pinned else {}
+            if ctx.target:
+                roles.pop("server", None)
+            sampler.add_probe(cores_probe(roles), every_s=1.0, first_in=1.0)
+            ctx.services.watch(sampler)
+            for probe in ctx.scenario.app_probes:
+                sampler.add_probe(app_probe(host, port, probe), every_s=0.5)
+            if ctx.scenario.mechanism:
+                sampler.add_probe(mechanism_probe(host, port), every_s=0.5)
+            done: list[sweep.Step] = []
+            processes = generators.count(cell.load.generators, ctx.layout.generator, cell.load.model, cell.load.users)
+            while True:
+                step_load, folder, tag = cell.load, out, ""
+                if cell.load.model == "open":
+                    rate = sweep.next_rate(cell.load, done)
+                    if rate is None:
+                        extra = _fraction_step(cell, ctx, done, {t for _, _, t in steps})
+                        if extra is None:
+                            break
+                        rate, tag = extra
+                    warmup = cell.load.warmup_s if not steps else cell.load.settle_s
+                    duration = cell.load.duration_s
+                    claimed = tag or rate in {c.at_rps for c in ctx.scenario.claims}
+                    if cell.load.claimed_duration_s and claimed:
+                        duration = cell.load.claimed_duration_s
+                    step_load = cell.load.model_copy(update={"rate": rate, "warmup_s": warmup, "duration_s": duration})
+                    folder = out / (f"rate-{rate:g}" + ("-at-fraction" if tag else ""))
+                    folder.mkdir()
+                    if ctx.progress:
+                        why = f" ({tag})" if tag else ""
+                        ctx.progress.say(f"    {rate:g} req/s offered{why} (open model, {cell.load.arrivals} arrivals)")
+                generator_cores = load.run(
+                    ctx.scenario.locustfile,
+                    step_load,
+                    f"http://{host}:{port}",
+                    folder,
+                    cores=ctx.layout.generator,
+                    env=env,
+                    on_start=lambda pid: sampler.watch("generator", pid),
+                    on_tick=ctx.progress.tick if ctx.progress else lambda _: None,
+                    on_window=(lambda w: _load_started(w, ctx, server, sampler)) if not done else None,
+                    seed=cell.repeat * 1000 + len(steps),
+                    processes=processes,
+                )
+                steps.append((folder, step_load, tag))
+                if cell.load.model == "closed":
+                    break
+                interim = _summarise(folder, step_load, sampler.rows[:], ctx, pinned=ctx.layout.pinned)
+                result, misses = sweep.outcome(interim, ctx.scenario.slo) if ctx.scenario.slo else ("meets", [])
+                if not tag:  # a step run for a claim does not move the sweep
+                    done.append(sweep.Step(float(step_load.rate or 0), result))
+                if ctx.progress:
+                    ctx.progress.cell_done(interim, f"{result}{': ' + '; '.join(misses) if misses else ''}")
+            server.check_restart()
+            confirmed = _confirmed_keys([f for f, _, _ in steps])
+            if confirmed:
+                _settle(ctx)
+    store.append_samples(ctx.directory, sampler.rows)
+    left = tagged(ctx.run_id, exclude=ctx.services.pids())
+    if left:
+        raise CellError(f"{what}: processes left after the cell: {[p.pid for p in left]}")
+
+    affinity = Affinity(
+        server=server.affinity,
+        generator=generator_cores,
+        as_requested=(ctx.target is not None or server.affinity == sorted(ctx.layout.server))
+        and generator_cores == sorted(ctx.layout.generator),
+        generator_processes=processes,
+    )
+    pinned = ctx.layout.pinned and affinity.as_requested
+    points = [_summarise(folder, load_, sampler.rows, ctx, pinned, sampler.errors) for folder, load_, _ in steps]
+    for point, (_, _, tag) in zip(points, steps, strict=True):
+        point.tag = tag
+    bound = None
+    if cell.load.model == "open":
+        summary, bound = _open_cell(points, [f for f, _, _ in steps], cell.variant, ctx)
+        capacity = summary.value("capacity")
+        if capacity is not None and bound == "exact":
+            ctx.capacities[(cell.repeat, cell.setting_label, cell.variant)] = capacity
+    else:
+        summary, points = points[0], []
+    if confirmed and ctx.services.upstream_service is not None:
+        # Read after the server stopped: what a graceful stop still delivered counts as delivered.
+        summary.metrics.update(ledger(confirmed, ctx.services.upstream_service.taken_keys()))
+    if ctx.progress and not points:
+        ctx.progress.cell_done(summary)
+    return store.new_cell(
+        cell,
+        port=port,
+        startup_s=round(server.startup_s, 3) if server.startup_s is not None else None,
+        wall_s=round(time.monotonic() - started, 2),
+        answers=answers,
+        versions=installed,
+        affinity=affinity,
+        server_exit=ServerExit(code=server.stopped.code, killed=server.stopped.killed, grace_s=cell.server.stop_grace_s)
+        if server.stopped is not None
+        else None,
+        restarts=server.restarts,
+        summary=summary,
+        points=points,
+        capacity_bound=bound,
+    )
+
+
+def _load_started(window: dict[str, Any], ctx: CellContext, server: Server | External, sampler: Sampler) -> None:
+    """The load's clock has started: fault windows and the server's restart count from now."""
+    ctx.services.on_window(window)
+    server.schedule_restart(window["t0"], on_restart=lambda pid: sampler.watch("server", pid))
+
+
+def _confirmed_keys(folders: list[Path]) -> list[str]:
+    """The writes the server confirmed to Locust (locust_plugin: requests sent with a `lab_key`)."""
+    found = [folder / "confirmed_keys.txt" for folder in folders]
+    return [key for path in found if path.is_file() for key in path.read_text().split()]
+
+
+SETTLE_MAX_S, SETTLE_QUIET_S = 15.0, 1.0
+
+
+def _settle(ctx: CellContext) -> None:
+    """Before the server stops: wait until the upstream has taken no write for a second (at most
+    15 s), so work queued after the answer (a task, an outbox) is delivered rather than counted
+    lost when the lab's own stop would have been what interrupted it."""
+    upstream = ctx.services.upstream_service
+    if upstream is None:
+        return
+    deadline, last, quiet_since = time.monotonic() + SETTLE_MAX_S, -1, time.monotonic()
+    while time.monotonic() < deadline:
+        taken = int(upstream.control("GET", "/stats")["requests"])
+        if taken != last:
+            last, quiet_since = taken, time.monotonic()
+        elif time.monotonic() - quiet_since >= SETTLE_QUIET_S:
+            return
+        time.sleep(0.1)
+
+
+def _fraction_step(cell: Cell, ctx: CellContext, done: list[sweep.Step], ran: set[str]) -> tuple[float, str] | None:
+    """The next step an `at_rate` claim needs in this cell: a fraction of its `of` variant's capacity
+    in this repeat (this cell's own, just measured, when it is that variant)."""
+    for claim in ctx.scenario.claims:
+        tag = claim.at_tag
+        if tag is None or tag in ran or claim.of is None:
+            continue
+        if claim.of == cell.variant:
+            capacity, bound = sweep.capacity(done)
+            capacity = capacity if bound == "exact" else None  # a bound is no base for a fraction
+        else:
+            capacity = ctx.capacities.get((cell.repeat, cell.setting_label, claim.of))
+        if capacity and claim.at_rate is not None:
+            return float(f"{claim.at_rate * capacity:.3g}"), tag
+    return None
+
+
+def _summarise(
+    folder: Path,
+    step: LoadProfile,
+    rows: Sequence[tuple[object, ...]],
+    ctx: CellContext,
+    pinned: bool,
+    sampler_errors: list[str] | None = None,
+) -> CellSummary:
+    in_flight = folder / "in_flight.csv"
+    return summarise(
+        read_requests(folder / "requests.csv"),
+        read_window(folder / "window.json"),
+        pd.DataFrame(rows, columns=store.SAMPLE_COLUMNS),
+        faults=ctx.services.faults,
+        pinned=pinned,
+        sampler_errors=sampler_errors or [],
+        in_flight=pd.read_csv(in_flight) if in_flight.is_file() else None,
+        lag_bound_ms=step.lag_bound_ms if step.model == "open" else None,
+        pacing_s=_pacing(step),
+        unpaced=step.unpaced,
+        generator_cores=len(ctx.layout.generator),
+    )
+
+
+def _pacing(step: LoadProfile) -> float | None:
+    """A closed model's pacing (locustfiles/_common.py: PacedUser); 0 or absent: users never wait."""
+    value = step.options.get("pacing")
+    if step.model != "closed" or isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return float(value) or None
+    except ValueError:
+        return None
+
+
+def _open_cell(
+    points: list[CellSummary], folders: list[Path], variant: str, ctx: CellContext
+) -> tuple[CellSummary, sweep.Bound | None]:
+    """The steps of an open-model cell, judged: SLO outcome and queue prediction per step, and the
+    cell's summary (the step at its capacity, or its only step) carrying the capacity."""
+    scenario = ctx.scenario
+    pool = None
+    if scenario.queue is not None and points and scenario.queue.describes(variant):
+        lowest = min((i for i, p in enumerate(points) if not p.tag), key=lambda i: points[i].target_rps or 0)
+        pool = sweep.service_pool(_inside(folders[lowest]))
+    done = []
+    for point, folder in zip(points, folders, strict=True):
+        if scenario.slo is not None:
+            result, point.slo_misses = sweep.outcome(point, scenario.slo)
+            point.meets_slo = result == "meets" if result != "untrusted" else None
+            if not point.tag:
+                done.append(sweep.Step(float(point.target_rps or 0), result))
+        if pool is not None and scenario.queue is not None:
+            window = read_window(folder / "window.json")
+            requests = prepare(read_requests(folder / "requests.csv"), window)
+            point.predicted_ms = sweep.predict(
+                requests,
+                pool,
+                scenario.queue.servers,
+                window["warmup_s"],
+                window["end_s"],
+                discipline=scenario.queue.discipline,
+                request=scenario.queue.request,
+            )
+            part = point.part(scenario.queue.request or "all")
+            for key, predicted in point.predicted_ms.items():
+                measured = part.latency_ms.get(key) if part is not None else None
+                if predicted and measured is not None:
+                    point.metrics[f"queue_ratio_{key}"] = round(measured / predicted, 4)
+    value, bound = sweep.capacity(done)
+    if len(points) == 1 or value is None:
+        summary = points[-1].model_copy(deep=True)
+    else:
+        summary = next(p for p in points if p.target_rps == value and not p.tag).model_copy(deep=True)
+    if value is not None and len(points) > 1:
+        summary.metrics["capacity"] = value
+    return summary, bound if len(points) > 1 else None
+
+
+def _inside(folder: Path) -> pd.DataFrame:
+    window = read_window(folder / "window.json")
+    requests, _, _ = measured(prepare(read_requests(folder / "requests.csv"), window), window)
+    return requests

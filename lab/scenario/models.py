@@ -1,0 +1,552 @@
+"""Scenario models: pure data, validated strictly; every error is one line naming the field.
+
+Nothing in a scenario file is executed; apps are named as `module:attribute` strings and
+only ever imported by the server process under test. Loading a file: lab/scenario/loading.py.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from lab import metrics
+from lab.errors import LabError
+from lab.paths import ROOT
+from lab.scenario import versions
+
+AppRef = Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]
+
+
+LocustOption = str | int | float | bool
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Generators = int | Literal["auto"]  # Locust processes (LoadProfile.generators)
+
+
+MAX_GENERATORS = 64
+
+
+def generators_value(value: Any) -> Generators:
+    """A generator count as a scenario file or the command line gives it: 'auto' or 1-64."""
+    if value == "auto":
+        return "auto"
+    number = int(value) if isinstance(value, str) and value.isdigit() else value
+    if isinstance(number, int) and not isinstance(number, bool) and 1 <= number <= MAX_GENERATORS:
+        return number
+    raise ValueError(f"{value!r}: 'auto' or a whole number of Locust processes, 1-{MAX_GENERATORS}")
+
+
+class ServerSettings(Strict):
+    """How the app under test is served. A matrix varies any of these fields."""
+
+    kind: Literal["uvicorn", "gunicorn"] = "uvicorn"
+    workers: int = Field(1, ge=1, le=64)
+    # What `uvicorn[standard]` and gunicorn's UvicornWorker pick; h11/asyncio stays a setting.
+    loop: Literal["auto", "asyncio", "uvloop"] = "uvloop"
+    http: Literal["auto", "h11", "httptools"] = "httptools"
+    host: str = "127.0.0.1"
+    flags: list[str] = []
+    env: dict[str, str] = {}
+    startup_timeout_s: float = Field(15.0, gt=0, le=300)
+    stop_grace_s: float = Field(5.0, gt=0, le=120)
+    startup_budget_s: float = Field(3.0, gt=0)  # launch to first healthy answer: reported, not enforced
+    # A dependency set for the server's own environment (lab/depsets.py); empty: the lab's own.
+    deps: str = ""
+    # Stop the server during the load and start it again, as a deploy or the OOM killer would:
+    # SIGTERM `restart_at_s` seconds after the load starts, SIGKILL `restart_grace_s` later if it
+    # is still running (0: a hard kill at once). What it held only in memory is lost then.
+    restart_at_s: float | None = Field(None, gt=0, le=3600)
+    restart_grace_s: float = Field(5.0, ge=0, le=120)
+
+    @field_validator("deps")
+    @classmethod
+    def _deps_parse(cls, deps: str) -> str:
+        if deps:
+            try:
+                versions.parse(deps)
+            except LabError as exc:
+                raise ValueError(str(exc)) from None
+        return deps
+
+    @model_validator(mode="after")
+    def _gunicorn_worker_exists(self) -> ServerSettings:
+        # uvicorn-worker ships two worker classes; any other combination would be silently ignored.
+        if self.kind == "gunicorn" and gunicorn_worker(self) is None:
+            raise ValueError(
+                f"gunicorn runs loop/http as uvloop+httptools (UvicornWorker) or asyncio+h11 "
+                f"(UvicornH11Worker), not {self.loop}+{self.http}"
+            )
+        return self
+
+    @field_validator("host")
+    @classmethod
+    def _loopback_only(cls, host: str) -> str:
+        # Load goes only to this machine: the server is bound, and load sent, to loopback.
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise ValueError(f"{host!r} is not a loopback address; use 127.0.0.1 (load goes only to loopback)")
+        return host
+
+
+class SeedSize(Strict):
+    """Rows of the deterministic data set: users, orders per user, items per order."""
+
+    users: int = Field(1000, ge=1, le=1_000_000)
+    orders_per_user: int = Field(5, ge=0, le=1000)
+    items_per_order: int = Field(3, ge=0, le=1000)
+
+
+class Database(Strict):
+    """A real PostgreSQL for the run: embedded unless DATABASE_URL names one."""
+
+    max_connections: int = Field(100, ge=10, le=10_000)
+    seed: SeedSize = SeedSize()
+
+
+class UpstreamMode(Strict):
+    """How the upstream answers: log-normal latency (median, p99), an error rate, or a hang/refusal."""
+
+    latency_ms: float = Field(0.0, ge=0, le=60_000)
+    latency_p99_ms: float | None = Field(None, ge=0, le=600_000)
+    error_rate: float = Field(0.0, ge=0, le=1)
+    hang: bool = False
+    refuse: bool = False
+
+
+class Fault(UpstreamMode):
+    """A window, in seconds from the load's start, during which the upstream behaves differently."""
+
+    from_s: float = Field(ge=0)
+    until_s: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Fault:
+        if self.until_s <= self.from_s:
+            raise ValueError(f"until_s ({self.until_s:g}) must be after from_s ({self.from_s:g})")
+        return self
+
+
+class UpstreamConfig(UpstreamMode):
+    """A downstream service the lab runs on loopback for the apps to call (UPSTREAM_URL)."""
+
+    faults: list[Fault] = []
+
+
+class Search(Strict):
+    """Rates growing geometrically from `start` until one misses the SLO or passes `max`."""
+
+    start: float = Field(gt=0)
+    factor: float = Field(2.0, gt=1, le=10)
+    max: float = Field(gt=0, le=100_000)
+
+    def steps(self) -> list[float]:
+        out, rate = [], self.start
+        while rate <= self.max * (1 + 1e-9):
+            out.append(round(rate, 6))
+            rate *= self.factor
+        return out
+
+
+class LoadProfile(Strict):
+    """One load level. `options` are passed to the locustfile as `--name value`."""
+
+    users: int = Field(ge=1, le=5000)
+    spawn_rate: float = Field(gt=0)
+    warmup_s: float = Field(ge=0, le=600)
+    duration_s: float = Field(gt=0, le=3600)
+    repeats: int = Field(1, ge=1, le=50)
+    # Fewer independent repeats than this, and no claim is pass or fail (the default profile: 3).
+    min_repeats: int = Field(1, ge=1, le=50)
+    options: dict[str, LocustOption] = {}
+    # Request names sent back to back by users that do not pace (a stream, an export): their length is
+    # what is measured, not a user falling behind its pacing, so the coordinated-omission check skips them.
+    unpaced: list[str] = []
+    budget_s: float | None = Field(None, gt=0)  # wall-time budget of a whole run: reported, not enforced
+    seed: SeedSize | None = None  # overrides the database's seed size for this profile
+    matrix: dict[str, list[Any]] = {}  # overrides these keys of the scenario's matrix for this profile
+    # `closed`: `users` paced users, each waiting for its answer. `open`: arrivals on a schedule
+    # (lab/arrivals.py) at `rate` req/s, or a sweep over `rates` / `search` on one server process.
+    model: Literal["closed", "open"] = "closed"
+    rate: float | None = Field(None, gt=0, le=100_000)
+    rates: list[Annotated[float, Field(gt=0, le=100_000)]] = []
+    search: Search | None = None
+    bisect: int = Field(0, ge=0, le=6)  # then halve the gap between last rate meeting the SLO and first missing it
+    arrivals: Literal["poisson", "uniform"] = "poisson"
+    max_in_flight: int = Field(200, ge=1, le=10_000)  # requests outstanding at once (the client's pool)
+    when_full: Literal["wait", "drop"] = "wait"  # an arrival that finds the pool full: waits (counted) or is dropped
+    settle_s: float = Field(1.0, ge=0, le=120)  # each later step of a sweep: warm-up at its new rate
+    drain_s: float = Field(10.0, ge=0, le=120)  # after the schedule ends: wait this long for answers
+    lag_bound_ms: float = Field(10.0, gt=0)  # send lag p99 above this: the generator missed its schedule
+    # Locust processes: `auto` is one per generator core the lab allocates (lab/processes.py:
+    # core_layout), so a bigger machine lifts the generator's ceiling by itself; more than one runs
+    # Locust's master and workers (lab/generators.py).
+    generators: Annotated[int, Field(ge=1, le=MAX_GENERATORS)] | Literal["auto"] = "auto"
+    # The rates claims are judged at (`at_rps`) get this longer window, for their percentiles' samples.
+    claimed_duration_s: float | None = Field(None, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _model_fits(self) -> LoadProfile:
+        if self.model == "closed" and (self.rate or self.rates or self.search or self.bisect):
+            raise ValueError('rate, rates, search and bisect need model = "open"')
+        if self.model == "open":
+            given = sum(1 for v in (self.rate, self.rates, self.search) if v)
+            if given != 1:
+                raise ValueError('model = "open" needs exactly one of rate = R, rates = [R, ...] or search = {...}')
+            if self.rates and self.rates != sorted(set(self.rates)):
+                raise ValueError(f"rates must be ascending and distinct, got {self.rates}")
+        return self
+
+    @property
+    def sweep(self) -> bool:
+        return bool(self.rates or self.search)
+
+    def planned_rates(self) -> list[float]:
+        """The rates every variant runs (a sweep may add bisection steps of its own)."""
+        return self.rates or (self.search.steps() if self.search else [self.rate] if self.rate else [])
+
+
+class Slo(Strict):
+    """What a variant must meet at a rate for that rate to count toward its capacity."""
+
+    p50_ms: float | None = Field(None, gt=0)
+    p90_ms: float | None = Field(None, gt=0)
+    p99_ms: float | None = Field(None, gt=0)
+    error_rate: float = Field(0.01, ge=0, le=1)
+    achieved: float = Field(0.95, gt=0, le=1)  # goodput at least this share of the offered rate
+
+    def misses(
+        self, latency_ms: dict[str, float | None], error_rate: float | None, achieved: float | None
+    ) -> list[str]:
+        """What a step missed, in words; empty when it meets the SLO."""
+        out = []
+        for key, bound in (("p50", self.p50_ms), ("p90", self.p90_ms), ("p99", self.p99_ms)):
+            value = latency_ms.get(key)
+            if bound is not None and (value is None or value > bound):
+                out.append(f"{key} {value if value is None else round(value, 1)} ms > {bound:g}")
+        if error_rate is None or error_rate > self.error_rate:
+            out.append(f"error rate {error_rate} > {self.error_rate:g}")
+        if achieved is None or achieved < self.achieved:
+            out.append(
+                f"achieved {achieved if achieved is None else round(achieved, 3)} of offered < {self.achieved:g}"
+            )
+        return out
+
+
+class QueueModel(Strict):
+    """The pitfall's mechanism as a queue: `servers` (1 for a blocked loop, the threadpool's tokens
+    for a pool), fed the measured arrivals and the service times of the sweep's lowest rate."""
+
+    servers: int = Field(1, ge=1, le=10_000)
+    # Which waiting request a free server takes: the earliest (`fifo`), any (`random`), or (one
+    # server) `batches`: an event loop's rounds, each serving what arrived during the previous one.
+    discipline: Literal["fifo", "random", "batches"] = "fifo"
+    # The variants whose mechanism the model describes; empty: every `bad*` variant.
+    variants: list[str] = []
+    # The request name that goes through the queue (e.g. a `def` route through the threadpool,
+    # while an async /health bypasses it); empty: every request (one blocked loop serves all).
+    request: str = ""
+
+    def describes(self, variant: str) -> bool:
+        return variant in self.variants if self.variants else variant.startswith("bad")
+
+
+class Check(Strict):
+    """One answer the runner checks on every variant before loading it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    path: str = Field(pattern=r"^/")
+    status: int = Field(200, ge=100, le=599)
+    body: dict[str, Any] | list[Any] | None = Field(None, alias="json")
+    first: dict[str, Any] | None = None  # for a JSON array whose length varies: its first element
+
+
+class Claim(Strict):
+    """`metric(variant) / metric(baseline) <op> threshold`, or `metric(variant) <op> threshold`."""
+
+    text: str
+    metric: str
+    variant: str
+    baseline: str | None = None
+    op: Literal[">=", "<="] = ">="
+    threshold: float
+    request: str = "all"
+    # Spread over each third of the window too; off for effects confined to part of it (faults).
+    segments: bool = True
+    # Only at the matrix points with these values (e.g. { "env.WORK" = "hash" }); all points when empty.
+    where: dict[str, Any] = {}
+    # The baseline measured at another matrix point: this one with these values instead (e.g.
+    # { deps = "fastapi==0.165.*" }), for a claim across versions or settings; same point when empty.
+    baseline_at: dict[str, Any] = {}
+    # A guard: a claim about a fix itself ("fails no request"), a parity claim ("at least as fast
+    # as", threshold 1x) or a floor on a setup with no bad variant. It holds in null mode by
+    # design, and the audit lists it apart from the claims that must tell bad from fix.
+    guard: bool = False
+    # Open-model sweeps: judge the step at this offered rate (every variant ran it), not the cell.
+    at_rps: float | None = Field(None, gt=0)
+    # Open-model sweeps: judge at this fraction of one variant's (`of`) capacity measured in the
+    # same repeat; the lab runs every variant at that rate after the sweep.
+    at_rate: float | None = Field(None, gt=0, le=2)
+    of: str | None = None
+    # Judged only on runs of this load model (a profile's `model`); other runs skip the claim.
+    load_model: Literal["closed", "open"] | None = None
+
+    @property
+    def at_tag(self) -> str | None:
+        """How the step a claim is judged at is labelled in the record (`at_rate` claims)."""
+        return f"{self.at_rate:g} x capacity of {self.of}" if self.at_rate is not None else None
+
+    @property
+    def needs_model(self) -> str | None:
+        """The load model a run must have for this claim to be judged on it."""
+        implied = self.at_rps is not None or self.at_rate is not None or self.metric == "capacity"
+        return self.load_model or ("open" if implied else None)
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, name: str) -> str:
+        known = metrics.get(name)
+        if known is None or not known.claimable:
+            raise ValueError(
+                f"unknown metric {name!r}; one of {', '.join(metrics.claimable())}, or app_<probe>_peak|mean|last"
+            )
+        return name
+
+    @model_validator(mode="after")
+    def _baseline_elsewhere(self) -> Claim:
+        if self.baseline_at and self.baseline is None:
+            raise ValueError("baseline_at needs a baseline: the variant measured at that matrix point")
+        return self
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> Claim:
+        if self.at_rps is not None and self.at_rate is not None:
+            raise ValueError("at_rps and at_rate: name one rate to judge at, not both")
+        if (self.at_rate is None) != (self.of is None):
+            raise ValueError(
+                "at_rate needs `of`, the variant whose capacity it is a fraction of (and `of` needs at_rate)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _request_needs_traffic_metric(self) -> Claim:
+        known = metrics.get(self.metric)
+        if self.request != "all" and known is not None and known.scope == "cell":
+            raise ValueError(
+                f"request {self.request!r} given for {self.metric!r}, which is measured per cell, not per "
+                "request name; drop `request` or claim a traffic metric"
+            )
+        return self
+
+
+class Reference(Strict):
+    """A predicted throughput drawn beside the measured one (e.g. threads / call duration)."""
+
+    label: str
+    rps: float = Field(gt=0)
+    request: str = "all"
+
+
+class AppProbe(Strict):
+    """A route every variant answers with a JSON number the lab samples every 0.5 s during the load."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    path: str = Field(pattern=r"^/")
+    field: str
+
+
+class Pinning(Strict):
+    """CPU cores for the server and for Locust; empty lists mean: decide from the machine."""
+
+    server: list[int] = []
+    generator: list[int] = []
+
+
+def gunicorn_worker(server: ServerSettings) -> str | None:
+    if server.loop in ("auto", "uvloop") and server.http in ("auto", "httptools"):
+        return "uvicorn_worker.UvicornWorker"
+    if server.loop == "asyncio" and server.http == "h11":
+        return "uvicorn_worker.UvicornH11Worker"
+    return None
+
+
+MATRIX_KEYS = sorted(set(ServerSettings.model_fields) - {"host", "env"})
+
+
+# The one matrix key that varies the load rather than the server: how many Locust processes.
+LOAD_MATRIX_KEY = "generators"
+
+
+def setting_keys(key: str) -> list[str]:
+    """`loop+http` varies two settings together: its values are `uvloop+httptools`, `asyncio+h11`."""
+    return key.split("+")
+
+
+class CiSettings(Strict):
+    """How CI gates this scenario against its baseline (lab/gate.py)."""
+
+    profile: str = "quick"
+    tolerance: float = Field(0.25, ge=0, le=10)  # how far a value may move the worse way before it regresses
+    gate_absolute: bool = False  # also gate rps and p99 themselves (same machine only)
+    # Deciding fast (lab/analysis/sequential.py): at least this many repeats, then stop once every claim is decided.
+    # Two, because one repeat's thirds cannot show how much a fresh server process moves the value.
+    min_repeats: int = Field(2, ge=1, le=20)
+    max_repeats: int = Field(4, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _repeats_ordered(self) -> CiSettings:
+        if self.min_repeats > self.max_repeats:
+            raise ValueError(f"min_repeats ({self.min_repeats}) is above max_repeats ({self.max_repeats})")
+        return self
+
+
+class Scenario(Strict):
+    name: str
+    path: str
+    sha256: str
+    title: str
+    pitfall: str
+    claim: str
+    locustfile: str
+    variants: dict[str, AppRef] = Field(min_length=1)
+    # The variant null mode runs in every variant's place; default: the first that is not `bad*`.
+    reference: str | None = None
+    server: ServerSettings = ServerSettings()
+    # Server flags one variant adds to `server.flags`, for a fix that is a server setting rather
+    # than code (uvicorn's --limit-concurrency): the app is the same, the command line is not.
+    variant_flags: dict[str, list[str]] = {}
+    database: Database | None = None
+    upstream: UpstreamConfig | None = None
+    matrix: dict[str, list[Any]] = {}
+    pinning: Pinning = Pinning()
+    verify: list[Check] = Field(min_length=1)
+    profiles: dict[str, LoadProfile]
+    claims: list[Claim] = []
+    references: list[Reference] = []
+    app_probes: list[AppProbe] = []
+    slo: Slo | None = None  # capacity = the highest rate of a sweep that meets it
+    queue: QueueModel | None = None  # draw the queueing prediction beside the measured curve
+    ci: CiSettings = CiSettings()
+    # Sample the mechanism inside the app (event-loop lag, threadpool tokens in use): apps/common.py.
+    mechanism: bool = False
+
+    @field_validator("locustfile")
+    @classmethod
+    def _locustfile_exists(cls, value: str) -> str:
+        if not (ROOT / value).is_file():
+            raise ValueError(f"no such file {value!r} (paths are relative to the checkout)")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Scenario:
+        matrices = [self.matrix, *(p.matrix for p in self.profiles.values())]
+        for key, values in ((k, v) for m in matrices for k, v in m.items()):
+            if key == LOAD_MATRIX_KEY:
+                for value in values:
+                    try:
+                        generators_value(value)
+                    except ValueError as exc:
+                        raise ValueError(f"matrix.{key}: value {exc}") from None
+                continue
+            for part in setting_keys(key):
+                if part not in MATRIX_KEYS and not part.startswith("env."):
+                    raise ValueError(
+                        f"matrix: unknown server setting {part!r}; one of {', '.join(MATRIX_KEYS)}, env.NAME or "
+                        f"{LOAD_MATRIX_KEY} (Locust processes) "
+                        "(join settings varied together with '+': \"loop+http\")"
+                    )
+            for value in values:
+                try:
+                    apply_setting(self.server, {key: value})
+                except ValidationError as exc:
+                    raise ValueError(
+                        f"matrix.{key}: value {value!r} is not a valid server setting: {exc.errors()[0]['msg']}"
+                    ) from None
+                except ValueError as exc:
+                    raise ValueError(str(exc)) from None
+        for i, claim in enumerate(self.claims):
+            for role, name in (("variant", claim.variant), ("baseline", claim.baseline)):
+                if name is not None and name not in self.variants:
+                    raise ValueError(f"claims[{i}].{role}: unknown variant {name!r}; one of {', '.join(self.variants)}")
+        if self.reference is not None and self.reference not in self.variants:
+            raise ValueError(f"reference: unknown variant {self.reference!r}; one of {', '.join(self.variants)}")
+        for name in self.variant_flags:
+            if name not in self.variants:
+                raise ValueError(f"variant_flags.{name}: unknown variant {name!r}; one of {', '.join(self.variants)}")
+        for name, profile in self.profiles.items():
+            if profile.sweep and self.slo is None:
+                raise ValueError(f"profiles.{name}: a sweep needs an slo (e.g. slo = {{ p99_ms = 100 }})")
+        for i, claim in enumerate(self.claims):
+            if claim.of is not None:
+                first = next(iter(self.variants))
+                if claim.of != first:
+                    raise ValueError(
+                        f"claims[{i}].of: {claim.of!r} must be the first variant ({first!r}): its capacity is "
+                        "measured first in each repeat, then every variant runs at the fraction"
+                    )
+            if claim.at_rps is not None:
+                if claim.load_model == "closed":
+                    raise ValueError(f"claims[{i}].at_rps: a closed-model claim has no arrival rate")
+                for name, profile in self.profiles.items():
+                    if profile.model == "open" and claim.at_rps not in profile.planned_rates():
+                        raise ValueError(
+                            f"claims[{i}].at_rps: {claim.at_rps:g} req/s is not a rate profile {name!r} runs "
+                            f"({', '.join(f'{r:g}' for r in profile.planned_rates())})"
+                        )
+        if self.ci.profile not in self.profiles:
+            raise ValueError(f"ci.profile: no profile {self.ci.profile!r}; one of {', '.join(self.profiles)}")
+        for required in ("quick", "default"):
+            if required not in self.profiles:
+                raise ValueError(f"profiles: a {required!r} profile is required")
+        return self
+
+    @property
+    def reference_variant(self) -> str:
+        fixes = [v for v in self.variants if not v.startswith("bad")]
+        return self.reference or (fixes[0] if fixes else next(iter(self.variants)))
+
+    def served(self, variant: str, server: ServerSettings) -> ServerSettings:
+        """`server` with the variant's own flags added (none for most variants)."""
+        extra = self.variant_flags.get(variant, [])
+        return server.model_copy(update={"flags": [*server.flags, *extra]}) if extra else server
+
+    def profile(self, name: str) -> LoadProfile:
+        if name not in self.profiles:
+            raise LabError(f"{self.path}: no profile {name!r}; one of {', '.join(self.profiles)}")
+        return self.profiles[name]
+
+
+def apply_setting(server: ServerSettings, setting: dict[str, Any]) -> ServerSettings:
+    """Server settings at one matrix point; `env.NAME` keys set one environment variable."""
+    data = server.model_dump()
+    for key, value in _split(setting).items():
+        if key == LOAD_MATRIX_KEY:
+            continue  # the load's, not the server's (plan.expand applies it)
+        if key.startswith("env."):
+            data["env"] = {**data["env"], key[4:]: str(value)}
+        else:
+            data[key] = value
+    # model_validate, not model_copy: matrix values must pass the same checks as the file's.
+    return ServerSettings.model_validate(data)
+
+
+def _split(setting: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in setting.items():
+        keys = setting_keys(key)
+        if len(keys) == 1:
+            out[key] = value
+            continue
+        values = str(value).split("+")
+        if len(values) != len(keys):
+            raise ValueError(f"matrix.{key}: value {value!r} needs {len(keys)} parts joined by '+'")
+        out.update(zip(keys, values, strict=True))
+    return out
