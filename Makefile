@@ -16,7 +16,7 @@ strict ?=
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: images up down test-compose compose-tools setup browser bench bench-all bench-generator bench-overhead baseline bench-ci slides audit catalogue compare report list test lint format clean
+.PHONY: images up down test-compose compose-tools setup browser bench bench-all bench-generator bench-overhead baseline bench-ci slides audit catalogue compare report list test test-unit test-catalogue test-all lint format clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed, found " + sys.version.split()[0])'
@@ -91,8 +91,22 @@ browser:
 	      || echo "warning: could not install chromium; the browser tests will skip"; \
 	  else echo "note: chromium is not installed and cannot be here (not root, or no apt-get); the browser tests will skip"; fi; }
 
+# The README's test command: unit, contract and recorded-data tests plus a small real end-to-end set
+# (loop-blocking quick, a database and an upstream scenario, interrupts, PostgreSQL, the upstream,
+# the browser, the compose files). Within 10 minutes on 2 cores.
 test: setup browser
 	.venv/bin/python -m pytest --durations=15
+
+# Only what starts no server, Locust, PostgreSQL or Docker: under two minutes.
+test-unit: setup
+	.venv/bin/python -m pytest -m "not e2e and not compose"
+
+# Every scenario's quick profile end to end, and the slower end-to-end checks (null mode and repeats
+# on loop-blocking, a CI gate run, two FastAPI versions, a target with two generators).
+test-catalogue: setup
+	.venv/bin/python -m pytest -m "catalogue or slow" --durations=15
+
+test-all: test test-catalogue
 
 # Docker's engine and compose, and debootstrap for `make images` (Debian's packages, as root).
 compose-tools:
@@ -124,10 +138,17 @@ lint: setup
 	.venv/bin/ruff check lab apps locustfiles tests
 	.venv/bin/ruff format --check lab apps locustfiles tests
 	.venv/bin/mypy
+	.venv/bin/lint-imports
 
 format: setup
 	.venv/bin/ruff format lab apps locustfiles tests
 	.venv/bin/ruff check --fix lab apps locustfiles tests
 
+# Also the Docker engine data `make test-compose` keeps between runs (its image cache, ~1.6 GB in
+# /tmp/lab-dockerd): its engine must be stopped first, which the test does when it ends.
 clean:
-	rm -rf .venv .tools .lab-envs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv .tools .lab-envs .pytest_cache .mypy_cache .ruff_cache results/test-failures
+	@if [ -d /tmp/lab-dockerd ]; then \
+	  if [ -f /tmp/lab-dockerd/dockerd.pid ] && kill -0 "$$(cat /tmp/lab-dockerd/dockerd.pid)" 2>/dev/null; then \
+	    echo "the test's Docker engine is running (pid $$(cat /tmp/lab-dockerd/dockerd.pid)); stop it, then make clean"; exit 2; fi; \
+	  umount -R /tmp/lab-dockerd 2>/dev/null || true; rm -rf /tmp/lab-dockerd; echo "removed /tmp/lab-dockerd (the compose test's Docker data)"; fi

@@ -38,6 +38,9 @@ class Metric:
     table: str = ""  # column header in the terminal and report tables; empty: not a column
     column: int = 0  # its place among the columns
     digits: int = 1
+    # A request-scope metric kept inside one of Traffic's dicts: (field, key), e.g. ("service_ms", "p50");
+    # empty: Traffic's attribute of the metric's own name.
+    at: tuple[str, str] | tuple[()] = ()
 
     @property
     def is_latency(self) -> bool:
@@ -46,7 +49,9 @@ class Metric:
 
 def _latency(name: str, text: str, column: int = 0) -> Metric:
     header = f"{name} ms" if column else ""
-    return Metric(name, "ms", "request", "traffic", "lower", text, "latency", table=header, column=column)
+    return Metric(
+        name, "ms", "request", "traffic", "lower", text, "latency", table=header, column=column, at=("latency_ms", name)
+    )
 
 
 REGISTRY: tuple[Metric, ...] = (
@@ -62,12 +67,13 @@ REGISTRY: tuple[Metric, ...] = (
     Metric("failures", "requests", "request", "traffic", "lower", "failed requests", "traffic", table="fail", column=6, digits=0),
     Metric("error_rate", "ratio", "request", "traffic", "lower", "failures / requests", "traffic"),
     Metric("failed_max", "ms", "request", "traffic", "neither",
-           "the slowest failed request: how long a failure kept its caller waiting", "traffic"),
+           "the slowest failed request: how long a failure kept its caller waiting", "traffic", at=("failed_latency_ms", "max")),
     Metric("offered_rps", "req/s", "request", "traffic", "neither", "open model: arrivals scheduled per second", "traffic"),
-    Metric("service_p50", "ms", "request", "traffic", "lower", "open model: median time from the actual send", "traffic"),
-    Metric("service_p99", "ms", "request", "traffic", "lower", "open model: p99 of the time from the actual send", "traffic"),
+    Metric("service_p50", "ms", "request", "traffic", "lower", "open model: median time from the actual send", "traffic", at=("service_ms", "p50")),
+    Metric("service_p99", "ms", "request", "traffic", "lower", "open model: p99 of the time from the actual send", "traffic", at=("service_ms", "p99")),
     Metric("send_lag_p99", "ms", "request", "traffic", "lower",
-           "open model: p99 of how late the generator sent (waits for a free slot aside)", "traffic"),
+           "open model: p99 of how late the generator sent (waits for a free slot aside)", "traffic",
+           at=("send_lag_ms", "p99")),
     Metric("server_cpu_pct", "% of a core", "cell", "server", "lower", "the server's process tree, mean",
            "mean", series="server_cpu_pct", table="srv cpu%", column=7, digits=0),
     Metric("server_cpu_ms", "ms", "cell", "server", "lower", "CPU time the server's process tree used in the window",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -86,3 +87,63 @@ def start_lab(*args: str, **options: Any) -> subprocess.Popen[str]:
 def dirs(tmp_path: Path) -> tuple[Path, Path]:
     """Results and reports folders of one test, so tests never touch the user's."""
     return tmp_path / "results", tmp_path / "reports"
+
+
+# -- a failed end-to-end test keeps what explains it -------------------------------------------------
+FAILURES = ROOT / "results" / "test-failures"
+# Folders a module-scoped fixture ran the lab in (test_e2e's shared run): kept when a test using it fails.
+KEPT: dict[str, list[Path]] = {}
+
+
+def keep_on_failure(module: str, folder: Path) -> None:
+    KEPT.setdefault(module, []).append(folder)
+
+
+def _evidence(item: pytest.Item) -> list[Path]:
+    found = []
+    for name in ("dirs", "tmp_path"):
+        value = getattr(item, "funcargs", {}).get(name)
+        if isinstance(value, tuple):
+            value = value[0].parent
+        if isinstance(value, Path) and value.is_dir():
+            found.append(value)
+    return [*dict.fromkeys(found), *KEPT.get(item.module.__name__ if item.module else "", [])]
+
+
+def _explain(folder: Path) -> list[str]:
+    """The run records' status, failed cells and claims, so the CI log says why without the files."""
+    from lab.errors import LabError
+    from lab.record import store
+
+    lines = []
+    for path in sorted(folder.rglob("run.json")):
+        try:
+            rec = store.load(path.parent)
+        except LabError as exc:
+            lines.append(f"{path}: {exc}")
+            continue
+        lines.append(f"{path.parent}: {rec.status} {rec.error or ''}")
+        lines += [
+            f"  cell {c.id}: {c.status} {c.error or ''} flags={c.summary.flags if c.summary else []}" for c in rec.cells
+        ]
+        lines += [f"  {c.verdict}: {c.describe()} {c.reason}" for c in rec.claims]
+    for log in sorted(folder.rglob("*.log"))[:12]:
+        tail = log.read_text(errors="replace").splitlines()[-3:]
+        lines += [f"  {log.relative_to(folder)}: {line}" for line in tail]
+    return lines
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed or item.get_closest_marker("e2e") is None:
+        return
+    folders = _evidence(item)
+    if not folders:
+        return
+    target = FAILURES / "".join(c if c.isalnum() or c in "-_." else "_" for c in item.nodeid)[:150]
+    shutil.rmtree(target, ignore_errors=True)
+    for index, folder in enumerate(folders):
+        shutil.copytree(folder, target / f"{index}-{folder.name}", dirs_exist_ok=True)
+    report.sections.append(("kept for diagnosis", "\n".join([f"copied to {target}", *_explain(target)])))

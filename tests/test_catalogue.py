@@ -14,7 +14,14 @@ from tests.conftest import lab
 
 pytestmark = pytest.mark.e2e
 
-SCENARIOS = [name for name in loading.known() if name != "loop-blocking"]
+# `make test` runs one database and one upstream scenario of the catalogue (loop-blocking has
+# test_e2e.py); `make test-catalogue` runs every other.
+IN_MAKE_TEST = {"n-plus-one", "client-per-request"}
+SCENARIOS = [
+    pytest.param(name, marks=() if name in IN_MAKE_TEST else pytest.mark.catalogue)
+    for name in loading.known()
+    if name != "loop-blocking"
+]
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -45,7 +52,9 @@ def test_quick_profile_runs_end_to_end_with_claims_evaluated(name: str, dirs: tu
     judged = [c for c in loaded.claims if c.needs_model in (None, model) and dimensions >= {*c.where, *c.baseline_at}]
     assert len(rec.claims) >= len(judged), "a claim was not evaluated"
     for claim in rec.claims:
-        assert claim.value is not None, claim
+        # A claim has a value, unless a cell it needs was untrusted (a step flagged generator_bound:
+        # the lab refuses to present the generator's limit as the server's); the reason says which.
+        assert claim.value is not None or "was flagged" in claim.reason, claim
         assert claim.describe() in proc.stdout
     if loaded.database is not None:
         assert rec.database is not None and rec.database.server_version == rec.environment.postgres

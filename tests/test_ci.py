@@ -161,6 +161,8 @@ SLOW_FIX = 'good = "apps.loop_blocking.fix_await:app"'
 CLAIM = '[[claims]]\ntext = "the median stays fast"\nmetric = "p50"\nvariant = "good"\nop = "<="\nthreshold = 10\n'
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_bench_ci_gates_a_real_run_against_a_baseline_made_here(tmp_path: Path) -> None:
     """Baseline and a clean re-run (exit 0), then a `time.sleep` planted in the fix (exit 1)."""
     results, baselines, out = tmp_path / "results", tmp_path / "baselines", tmp_path / "ci"

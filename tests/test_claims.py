@@ -15,12 +15,13 @@ from lab.errors import LabError
 from lab.record import store
 from lab.record.models import CellRecord
 from lab.record.store import new_cell
+from lab.record.window import Window
 from lab.scenario.loading import load
 from lab.scenario.models import Claim
 from lab.scenario.plan import expand
 from tests.recorded import loop_blocking
 
-WINDOW = {"t0": 0.0, "warmup_s": 0.0, "duration_s": 9.0, "end_s": 9.0}
+WINDOW = Window.model_validate({"t0": 0.0, "warmup_s": 0.0, "duration_s": 9.0, "end_s": 9.0})
 NO_SAMPLES = pd.DataFrame(columns=["ts", "cell", "metric", "value"])
 TEMPLATE = expand(load("loop-blocking"), "quick")[0]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from lab.record.models import RunRecord
 from lab.report.compare import render
 from tests.conftest import lab, write_scenario
@@ -40,6 +42,7 @@ def test_runs_that_differ_in_kind_say_so() -> None:
     assert "no verdict changed" in text
 
 
+@pytest.mark.e2e
 def test_strict_exits_1_on_a_failed_claim(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
     impossible = (
         '[[claims]]\ntext = "no request at all"\nmetric = "requests"\nvariant = "good"\nop = "<="\nthreshold = 0\n'

@@ -25,6 +25,9 @@ from lab.scenario import loading
 from lab.scenario.models import Scenario, SeedSize
 
 # Variants that change the contract on purpose; each must still differ, or the entry is stale.
+# In-process calls, but against the real PostgreSQL and upstream this module starts.
+pytestmark = pytest.mark.e2e
+
 CHANGED_CONTRACT = {
     ("response-model-large-list", "fix_paginated"): "answers one page of 100 rows instead of all 5000",
 }

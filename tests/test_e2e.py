@@ -10,7 +10,7 @@ import pytest
 from lab.drive.processes import port_in_use, tagged
 from lab.record import store
 from lab.record.models import RunRecord
-from tests.conftest import lab
+from tests.conftest import keep_on_failure, lab
 
 pytestmark = pytest.mark.e2e
 
@@ -18,6 +18,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunRecord, Path, Path, str]:
     root = tmp_path_factory.mktemp("e2e")
+    keep_on_failure(__name__, root)
     results, reports = root / "results", root / "reports"
     proc = lab("run", "loop-blocking", "--profile", "quick", "--results", str(results), "--reports", str(reports))
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -160,6 +161,7 @@ def test_report_rebuilds_from_the_record_alone(run: tuple[RunRecord, Path, Path,
     assert (tmp_path / "loop-blocking.html").exists() and (tmp_path / "index.html").exists()
 
 
+@pytest.mark.slow
 def test_null_mode_gives_no_passing_discriminating_claim(dirs: tuple[Path, Path]) -> None:
     """bad replaced by the fix: every claim that tells them apart must fail or be inconclusive."""
     results, _ = dirs
@@ -173,6 +175,7 @@ def test_null_mode_gives_no_passing_discriminating_claim(dirs: tuple[Path, Path]
     assert "0 defect(s) among 4 discriminating claims" in proc.stdout
 
 
+@pytest.mark.slow
 def test_repeats_interleave_and_give_an_interval(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
     from tests.conftest import write_scenario
 

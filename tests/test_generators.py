@@ -65,8 +65,8 @@ def test_worker_files_merge_by_wall_clock_into_the_files_a_single_process_writes
     _worker(tmp_path, 1, 1000.25, ["1.2000,/a,5.000,1,1.19500,1.19500,0.00000"], ["0.750,3", "0.760,0"])
     generators.merge(tmp_path, 2)
     window = read_window(tmp_path / "window.json")
-    assert window["t0"] == 1000.0 and window["skew_s"] == 0.25 and window["rate"] == 100.0
-    assert window["end_s"] == 3.0 and window["drained_s"] == 0.2 and window["generators"] == 2
+    assert window.t0 == 1000.0 and window.skew_s == 0.25 and window.rate == 100.0
+    assert window.end_s == 3.0 and window.drained_s == 0.2 and window.generators == 2
     requests = read_requests(tmp_path / "requests.csv")
     assert len(requests) == 3  # every worker's rows, none lost or doubled
     assert list(requests["t"]) == [1.45, 1.5, 2.5]  # worker 1 started 0.25 s later: its 1.2 s is 1.45 s

@@ -76,6 +76,7 @@ def test_a_stall_is_reported_by_every_request_scheduled_during_it_and_not_by_clo
     assert summary is not None and summary.service_ms["max"] < summary.latency_ms["max"] + 1
 
 
+@pytest.mark.slow
 def test_a_claim_at_a_fraction_of_a_measured_capacity_runs_every_variant_at_that_rate(
     tmp_path: Path, dirs: tuple[Path, Path]
 ) -> None:

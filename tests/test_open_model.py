@@ -14,7 +14,11 @@ from lab.analysis.flags import littles_law
 from lab.analysis.traffic import prepare
 from lab.drive import arrivals
 from lab.record.models import CellSummary
+from lab.record.window import Window
 from lab.scenario.models import LoadProfile, Search, Slo
+
+# A window of the open model: `prepare` reads only its model.
+OPEN = Window(t0=0.0, warmup_s=0.0, duration_s=1.0, model="open")
 
 
 def test_poisson_schedule_has_the_asked_rate_and_exponential_gaps() -> None:
@@ -131,7 +135,9 @@ def test_open_model_latency_runs_from_the_scheduled_time_and_service_time_from_t
     requests.loc[late, "sent"] = 5.0
     requests.loc[late, "t"] = 5.0 + 0.01
     requests.loc[late, "response_ms"] = 10.0
-    window = {"t0": 0.0, "warmup_s": 1.0, "end_s": 9.0, "model": "open", "rate": 20.0}
+    window = Window.model_validate(
+        {"t0": 0.0, "warmup_s": 1.0, "duration_s": 8.0, "end_s": 9.0, "model": "open", "rate": 20.0}
+    )
     summary = summarise(requests, window, pd.DataFrame(columns=["ts", "metric", "value"]))
     assert summary.model == "open" and summary.target_rps == 20
     assert summary.offered_rps == pytest.approx(20, rel=0.01)
@@ -146,7 +152,9 @@ def test_past_capacity_goodput_counts_completions_in_the_window_not_arrivals_ans
     # 40 arrivals/s at one server of 50 ms (20/s): the backlog grows, and requests scheduled in the
     # window are answered long after it. Goodput is what the server completed inside the window.
     requests = _open_requests(40.0, 20.0, 0.05)
-    window = {"t0": 0.0, "warmup_s": 2.0, "end_s": 10.0, "model": "open", "rate": 40.0}
+    window = Window.model_validate(
+        {"t0": 0.0, "warmup_s": 2.0, "duration_s": 8.0, "end_s": 10.0, "model": "open", "rate": 40.0}
+    )
     summary = summarise(requests, window, pd.DataFrame(columns=["ts", "metric", "value"]))
     assert summary.offered_rps == pytest.approx(40, rel=0.01)
     assert summary.rps == pytest.approx(20, rel=0.02) and summary.attempted_rps == summary.rps
@@ -158,7 +166,7 @@ def test_past_capacity_goodput_counts_completions_in_the_window_not_arrivals_ans
 
 
 def test_littles_law_holds_on_a_steady_queue_and_not_on_a_growing_one() -> None:
-    steady = prepare(_open_requests(20.0, 30.0, 0.03, "poisson"), {"model": "open"})
+    steady = prepare(_open_requests(20.0, 30.0, 0.03, "poisson"), OPEN)
     # In flight at each sample time, counted from the requests themselves (what the generator samples).
     ts = np.arange(0, 30, 0.05)
     counts = [int(((steady["sched"] <= t) & (steady["t"] > t)).sum()) for t in ts]
@@ -176,7 +184,7 @@ def test_queue_prediction_of_a_fifo_server_matches_a_fifo_server() -> None:
     requests = _open_requests(40.0, 30.0, 0.02, "poisson")
     pool = {"/x": np.full(100, 0.02)}
     predicted = sweep.predict(requests, pool, servers=1, start=5, end=25)
-    measured = prepare(requests, {"model": "open"})
+    measured = prepare(requests, OPEN)
     inside = measured[(measured["at"] >= 5) & (measured["at"] < 25)]["latency_ms"]
     assert predicted["p50"] == pytest.approx(float(inside.quantile(0.5)), rel=0.05)
     assert predicted["p99"] == pytest.approx(float(inside.quantile(0.99)), rel=0.05)

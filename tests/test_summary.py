@@ -12,6 +12,7 @@ from lab.analysis.cell import counter_growth, ledger, summarise
 from lab.analysis.repeats import aggregate
 from lab.record.models import CellSummary
 from lab.record.raw import read_requests, read_window
+from lab.record.window import Window
 from tests.recorded import loop_blocking
 
 DATA = Path(__file__).parent / "data" / "cell"
@@ -92,7 +93,9 @@ def test_derived_metrics_come_from_the_registry() -> None:
     }
     rows = [(1000.0 + t, "c", m, f(t)) for t in (0.5, 1.0, 2.0, 3.0, 4.0, 4.5) for m, f in series.items()]
     samples = pd.DataFrame(rows, columns=["ts", "cell", "metric", "value"])
-    summary = summarise(requests, {"t0": 1000.0, "warmup_s": 1.0, "duration_s": 3.0, "end_s": 4.0}, samples)
+    summary = summarise(
+        requests, Window.model_validate({"t0": 1000.0, "warmup_s": 1.0, "duration_s": 3.0, "end_s": 4.0}), samples
+    )
     assert summary.value("upstream_requests") == pytest.approx(30.0)
     assert summary.value("upstream_requests_per_request") == pytest.approx(1.5)
     assert summary.value("upstream_connections_per_request") == pytest.approx(0.75)
@@ -113,7 +116,7 @@ def test_aggregation_over_repeats_is_the_median_of_the_cells() -> None:
 def test_goodput_counts_successes_and_keeps_failures_apart() -> None:
     ok = pd.DataFrame({"t": [1.1 + 0.1 * i for i in range(10)], "name": "/x", "response_ms": 10.0, "ok": 1})
     failed = pd.DataFrame({"t": [1.15 + 0.1 * i for i in range(10)], "name": "/x", "response_ms": 1.0, "ok": 0})
-    window = {"t0": 0.0, "warmup_s": 1.0, "duration_s": 2.0, "end_s": 3.0}
+    window = Window.model_validate({"t0": 0.0, "warmup_s": 1.0, "duration_s": 2.0, "end_s": 3.0})
     summary = summarise(pd.concat([ok, failed]), window, pd.DataFrame(columns=["ts", "cell", "metric", "value"]))
     assert summary.requests == 20 and summary.failures == 10 and summary.error_rate == 0.5
     assert summary.rps == 5.0 and summary.attempted_rps == 10.0  # fast refusals are not throughput
@@ -127,7 +130,9 @@ def test_counters_get_a_spread_per_third_of_the_window() -> None:
     ts = [1000.0 + 0.5 * i for i in range(10)]
     opened = [min(t - 1000.0, 2.0) * 20 for t in ts]  # grows 20/s until t = 2 s, then stays
     samples = pd.DataFrame({"ts": ts, "cell": "c", "metric": "upstream_connections_opened", "value": opened})
-    summary = summarise(requests, {"t0": 1000.0, "warmup_s": 1.0, "duration_s": 3.0, "end_s": 4.0}, samples)
+    summary = summarise(
+        requests, Window.model_validate({"t0": 1000.0, "warmup_s": 1.0, "duration_s": 3.0, "end_s": 4.0}), samples
+    )
     assert summary.value("upstream_connections_per_request") == pytest.approx(20 / 60, abs=1e-4)
     assert summary.segment_values("upstream_connections_per_request") == pytest.approx([1.0, 0.0, 0.0])
 

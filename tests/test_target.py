@@ -56,6 +56,7 @@ def test_the_cli_refuses_a_remote_target_before_anything_starts(dirs: tuple[Path
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_a_server_started_elsewhere_is_loaded_by_two_generators_and_left_running_with_its_samples_absent(
     dirs: tuple[Path, Path], tmp_path: Path
 ) -> None:

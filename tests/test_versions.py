@@ -67,6 +67,7 @@ def test_a_set_that_cannot_be_installed_fails_its_cells_only(tmp_path: Path, dir
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_json_serialization_across_two_fastapi_versions(dirs: tuple[Path, Path]) -> None:
     """The slow one (it may build two environments): the orjson question, version by version."""
     results, reports = dirs

@@ -15,6 +15,7 @@ from lab import metrics
 from lab.analysis.flags import decide_flags, little_tolerance, littles_law
 from lab.analysis.traffic import SEGMENTS, completed_in, measured, prepare, segments, traffic
 from lab.record.models import ALL, CellSummary
+from lab.record.window import Window
 
 
 def _series(samples: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -109,7 +110,7 @@ def recovery_s(requests: pd.DataFrame, faults: list[dict[str, Any]], factor: flo
 
 def summarise(
     requests: pd.DataFrame,
-    window: dict[str, Any],
+    window: Window,
     samples: pd.DataFrame,
     *,
     faults: list[dict[str, Any]] | None = None,
@@ -128,18 +129,18 @@ def summarise(
     inside, start, end = measured(requests, window)
     seconds = end - start
     names = {str(name): part for name, part in inside.groupby("name", sort=True)}
-    cell = cell_metrics(samples, window["t0"] + start, window["t0"] + end, len(inside))
+    cell = cell_metrics(samples, window.t0 + start, window.t0 + end, len(inside))
     if faults:
         cell["recovery_s"] = recovery_s(requests, faults)
     # Open model: a request belongs to the window it was scheduled in (its latency counts the wait),
     # while goodput counts what completed in it: past capacity, a backlog answered after the window
     # must not count as throughput delivered inside it.
-    every = requests if window.get("model") == "open" else None
+    every = requests if window.open else None
     by_name = {str(name): part for name, part in every.groupby("name")} if every is not None else {}
     whole = traffic(inside, seconds, completed_in(every, start, end))
     parts = segments(inside, start, end, every=every)
     step = seconds / SEGMENTS
-    bounds = [(window["t0"] + start + i * step, window["t0"] + start + (i + 1) * step) for i in range(SEGMENTS)]
+    bounds = [(window.t0 + start + i * step, window.t0 + start + (i + 1) * step) for i in range(SEGMENTS)]
     summary = CellSummary(
         **whole.model_dump(),
         window_s=round(seconds, 3),
@@ -154,8 +155,8 @@ def summarise(
         metric_segments=counter_segments(samples, bounds, [p.requests for p in parts]),
         sampler_errors=list(sampler_errors),
     )
-    if window.get("model") == "open":
-        summary.model, summary.target_rps = "open", float(window["rate"])
+    if window.open:
+        summary.model, summary.target_rps = "open", float(window.rate or 0)
         summary.in_flight_mean, summary.little_ratio = littles_law(inside, in_flight, start, end)
         if in_flight is not None and summary.in_flight_mean is not None:
             n = int(((in_flight["t"] >= start) & (in_flight["t"] < end)).sum())
@@ -163,7 +164,7 @@ def summarise(
             summary.little_tolerance = round(little_tolerance(summary.in_flight_mean, n, mean_ms), 4)
     elif pacing_s and not (paced := inside[~inside["name"].isin(list(unpaced))]).empty:
         summary.late_share = round(float((paced["latency_ms"] >= pacing_s * 1000.0).mean()), 4)
-    shared = generator_cores > 0 and int(window.get("generators", 1)) > generator_cores
+    shared = generator_cores > 0 and window.generators > generator_cores
     summary.flags = decide_flags(summary, pinned, lag_bound_ms, shared)
     return summary
 

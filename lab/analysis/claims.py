@@ -86,7 +86,16 @@ def _value(summary: CellSummary, claim: Claim, role: str) -> float:
     value = summary.value(claim.metric, claim.request)
     if value is None:
         where = "" if claim.request == "all" else f" of {claim.request!r}"
-        raise Unmeasurable(f"{claim.metric}{where} was not measured for {role}")
+        untrusted = [f for f in summary.flags if f in UNTRUSTED]
+        # A sweep stops at its first untrusted step; when that is its first step, no rate is decided.
+        why = (
+            f": its step at {summary.target_rps:g} req/s was flagged {', '.join(untrusted)}"
+            if untrusted and summary.target_rps is not None
+            else f": flagged {', '.join(untrusted)}"
+            if untrusted
+            else ""
+        )
+        raise Unmeasurable(f"{claim.metric}{where} was not measured for {role}{why}")
     return value
 
 

@@ -6,25 +6,24 @@ rounded histogram), over the measured window only.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
 from lab import metrics
 from lab.record.models import Traffic
+from lab.record.window import Window
 
 # The measured window is cut into this many equal segments, so a claim can see its own spread.
 SEGMENTS = 3
 
 
-def prepare(requests: pd.DataFrame, window: dict[str, Any]) -> pd.DataFrame:
+def prepare(requests: pd.DataFrame, window: Window) -> pd.DataFrame:
     """Add `at` (when a request counts toward a window) and `latency_ms`.
 
     Closed model: a request counts when it completes, and its latency runs from its actual send.
     Open model: it counts when it was scheduled, and its latency runs from that scheduled time, so a
     request that waited behind a stall (in the client or the server) reports the wait."""
     out = requests.copy()
-    if window.get("model") == "open":
+    if window.open:
         out["at"] = out["sched"]
         out["latency_ms"] = (out["t"] - out["sched"]) * 1000.0
     else:
@@ -77,8 +76,8 @@ def traffic(requests: pd.DataFrame, seconds: float, completed: pd.DataFrame | No
     )
 
 
-def measured(requests: pd.DataFrame, window: dict[str, Any]) -> tuple[pd.DataFrame, float, float]:
-    start, end = window["warmup_s"], window["end_s"]
+def measured(requests: pd.DataFrame, window: Window) -> tuple[pd.DataFrame, float, float]:
+    start, end = window.warmup_s, window.measured_end_s
     at = requests["at"] if "at" in requests else requests["t"]
     inside = requests[(at >= start) & (at < end)]
     return inside, start, end

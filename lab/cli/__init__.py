@@ -16,7 +16,7 @@ from lab.scenario import loading
 from lab.scenario.models import Generators, Scenario, generators_value
 
 SCHEMA_FILE = RESULTS / "run.schema.json"
-METRIC_TABLES = [ROOT / "README.md", RESULTS / "README.md"]
+METRIC_TABLES = [ROOT / "docs" / "adding-a-pitfall.md", RESULTS / "README.md"]
 
 # The runner and the report pull in pandas and plotly (seconds to import): only when used.
 
@@ -253,7 +253,7 @@ def _rejudge(args: argparse.Namespace) -> int:
 def _catalogue(args: argparse.Namespace) -> int:
     from lab.report import catalogue
 
-    readme = ROOT / "README.md"
+    readme = ROOT / "docs" / "measured.md"
     readme.write_text(catalogue.refresh(readme.read_text(), args.results))
     print(f"wrote the measured table of {shown(readme)} from the newest complete runs in {shown(args.results)}")
     return 0

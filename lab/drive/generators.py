@@ -18,6 +18,7 @@ import pandas as pd
 
 from lab.errors import CellError
 from lab.paths import write_atomic
+from lab.record.window import Window
 from lab.scenario.models import Generators
 
 
@@ -45,36 +46,34 @@ def _each(out: Path, name: str) -> list[dict[str, Any]]:
     return found
 
 
-def windows(out: Path) -> list[dict[str, Any]]:
+def windows(out: Path) -> list[Window]:
     """The workers' windows written so far (each appears at its test start, gains `end_s` at its end)."""
-    return _each(out, "window.json")
+    return [Window.model_validate(w) for w in _each(out, "window.json")]
 
 
-def merged_window(parts: list[dict[str, Any]]) -> dict[str, Any]:
+def merged_window(parts: list[Window]) -> Window:
     """One window for all workers: it starts at the earliest worker's start (`t0`); `skew_s` is how
     much later the last one started (the master starts them one message apart: milliseconds)."""
-    t0 = min(float(w["t0"]) for w in parts)
+    t0 = min(w.t0 for w in parts)
     first = parts[0]
-    out: dict[str, Any] = {
-        "t0": t0,
-        "warmup_s": first["warmup_s"],
-        "duration_s": first["duration_s"],
-        "generators": len(parts),
-        "skew_s": round(max(float(w["t0"]) for w in parts) - t0, 4),
-    }
-    if first.get("model") == "open":
-        out.update(model="open", rate=round(sum(float(w["rate"]) for w in parts), 6), arrivals=first["arrivals"])
-    if all("end_s" in w for w in parts):
+    out = Window(
+        t0=t0,
+        warmup_s=first.warmup_s,
+        duration_s=first.duration_s,
+        generators=len(parts),
+        skew_s=round(max(w.t0 for w in parts) - t0, 4),
+    )
+    if first.open:
+        out.model, out.arrivals = "open", first.arrivals
+        out.rate = round(sum(w.rate or 0.0 for w in parts), 6)
+    ends = [w.end_s for w in parts]
+    if all(end is not None for end in ends):
         # Open: the schedule's end, the same offset for every worker. Closed: each worker's end on
         # the wall clock; the merged window ends with the last of them.
-        out["end_s"] = (
-            first["end_s"]
-            if first.get("model") == "open"
-            else round(max(float(w["t0"]) + float(w["end_s"]) for w in parts) - t0, 4)
-        )
-        drained = [float(w["drained_s"]) for w in parts if "drained_s" in w]
+        out.end_s = first.end_s if first.open else round(max(w.t0 + w.measured_end_s for w in parts) - t0, 4)
+        drained = [w.drained_s for w in parts if w.drained_s is not None]
         if drained:
-            out["drained_s"] = max(drained)
+            out.drained_s = max(drained)
     return out
 
 
@@ -99,18 +98,18 @@ def merge(out: Path, expected: int) -> None:
     found = windows(out)
     if len(parts) != expected or len(found) != expected:
         raise CellError(f"{expected} Locust workers were to run, {len(found)} wrote a window; see {out / 'locust.log'}")
-    if not all("end_s" in w for w in found):
+    if not all(w.end_s is not None for w in found):
         raise CellError(f"a Locust worker ended before its measured window was over; see {out / 'locust.log'}")
     window = merged_window(found)
-    t0 = window["t0"]
+    t0 = window.t0
     frames = []
     for folder, part in zip(parts, found, strict=True):
         frame = pd.read_csv(folder / "requests.csv", dtype={"name": "string"})
-        shift = float(part["t0"]) - t0
+        shift = part.t0 - t0
         for column in ("t", "sched", "sent"):
             if column in frame:
                 frame[column] = frame[column] + shift
-        frame["gen"] = int(part.get("generator", 0))
+        frame["gen"] = part.generator or 0
         frames.append(frame)
     requests = pd.concat(frames, ignore_index=True).sort_values("t", kind="stable")
     _write_csv(
@@ -118,13 +117,13 @@ def merge(out: Path, expected: int) -> None:
         out / "requests.csv",
         {"t": "%.4f", "response_ms": "%.3f", "sched": "%.5f", "sent": "%.5f", "wait": "%.5f"},
     )
-    flights = [(folder / "in_flight.csv", float(part["t0"]) - t0) for folder, part in zip(parts, found, strict=True)]
+    flights = [(folder / "in_flight.csv", part.t0 - t0) for folder, part in zip(parts, found, strict=True)]
     if all(path.is_file() for path, _ in flights):
         _merge_in_flight(flights, out / "in_flight.csv")
     keys = [folder / "confirmed_keys.txt" for folder in parts if (folder / "confirmed_keys.txt").is_file()]
     if keys:
         (out / "confirmed_keys.txt").write_text("".join(path.read_text() for path in keys))
-    write_atomic(out / "window.json", json.dumps(window))
+    write_atomic(out / "window.json", window.dump())
 
 
 def _merge_in_flight(parts: list[tuple[Path, float]], path: Path) -> None:

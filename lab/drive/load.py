@@ -18,6 +18,8 @@ from lab.drive import generators
 from lab.drive.processes import affinity, free_port, spawn, stop, tail
 from lab.errors import CellError, LabError
 from lab.paths import LOCUST_PLUGIN, ROOT
+from lab.record.window import Window
+from lab.record.window import read as read_window
 from lab.scenario.models import LoadProfile
 
 # Locust needs a second or two to import and spawn; beyond this it is stuck, not slow.
@@ -93,10 +95,10 @@ def command(
     return cmd
 
 
-def _started(out: Path, window_path: Path, processes: int) -> dict[str, Any] | None:
+def _started(out: Path, window_path: Path, processes: int) -> Window | None:
     """The load's window once every process has started it."""
     if processes == 1:
-        return json.loads(window_path.read_text()) if window_path.is_file() else None
+        return read_window(window_path) if window_path.is_file() else None
     parts = generators.windows(out)
     return generators.merged_window(parts) if len(parts) == processes else None
 
@@ -119,7 +121,7 @@ def run(
     env: dict[str, str],
     on_start: Callable[[int], None],
     on_tick: Callable[[dict[str, Any] | None], None],
-    on_window: Callable[[dict[str, Any]], None] | None = None,
+    on_window: Callable[[Window], None] | None = None,
     seed: int = 0,
     processes: int = 1,
 ) -> list[int] | None:
@@ -154,6 +156,6 @@ def run(
         raise CellError(f"Locust exited with code {code}: {tail(log, 2) or 'no output'}")
     if processes > 1:
         generators.merge(out, processes)
-    if not window_path.is_file() or "end_s" not in json.loads(window_path.read_text()):
+    if not window_path.is_file() or read_window(window_path).end_s is None:
         raise CellError(f"Locust ended before the measured window was over: {tail(log, 2) or 'no output'}")
     return in_force

@@ -43,6 +43,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from lab.drive import arrivals
 from lab.paths import write_atomic
 from lab.record import raw
+from lab.record.window import Window
 
 # t (completion), name, response_ms (from the actual send), ok; open model: sched, sent, wait (s).
 _rows: list[tuple[Any, ...]] = []
@@ -83,14 +84,14 @@ def _on_start(environment: Environment, **_: Any) -> None:
     t0 = time.time()
     handle = (out / "requests.csv").open("w", newline="")
     handle.write(HEADER)
-    window: dict[str, Any] = {"t0": t0, "warmup_s": options.lab_warmup, "duration_s": options.lab_duration}
+    window = Window(t0=t0, warmup_s=options.lab_warmup, duration_s=options.lab_duration)
     if share.of > 1:
-        window.update(generator=share.index, generators=share.of)
+        window.generator, window.generators = share.index, share.of
     open_model = options.lab_rate > 0
     if open_model:
-        window.update(model="open", rate=options.lab_rate / share.of, arrivals=options.lab_arrivals)
+        window.model, window.rate, window.arrivals = "open", options.lab_rate / share.of, options.lab_arrivals
     _state.update(out=out, handle=handle, window=window, measuring=False, t0=t0)
-    _write_json(out / "window.json", window)
+    write_atomic(out / "window.json", window.dump())
     if open_model:
         _state["open"] = OpenLoad(environment, options, t0, share)
         gevent.spawn(_state["open"].run)
@@ -234,28 +235,28 @@ class OpenLoad:
 
 def _tick(environment: Environment) -> None:
     """Once a second: flush rows, end the warm-up and the test when due, publish progress."""
-    window = _state["window"]
-    end = window["warmup_s"] + window["duration_s"]
+    window: Window = _state["window"]
+    end = window.warmup_s + window.duration_s
     while "handle" in _state:
         elapsed = time.time() - _state["t0"]
-        if window["duration_s"] and elapsed >= end:
-            window["end_s"] = round(elapsed, 4)
+        if window.duration_s and elapsed >= end:
+            window.end_s = round(elapsed, 4)
             load = _state.get("open")
             if load is not None:
                 # The schedule ended at `end`; what it sent must answer (or be counted unanswered).
-                window["end_s"] = round(end, 4)
+                window.end_s = round(end, 4)
                 while not load.finished:
                     gevent.sleep(0.05)
-                window["drained_s"] = round(time.time() - _state["t0"] - end, 3)
-            _write_json(_state["out"] / "window.json", window)
+                window.drained_s = round(time.time() - _state["t0"] - end, 3)
+            write_atomic(_state["out"] / "window.json", window.dump())
             if environment.runner is not None:
                 environment.runner.quit()
             return
-        gevent.sleep(min(1.0, end - elapsed) if window["duration_s"] else 1.0)
+        gevent.sleep(min(1.0, end - elapsed) if window.duration_s else 1.0)
         if "handle" not in _state:
             break
         elapsed = time.time() - _state["t0"]
-        if not _state["measuring"] and elapsed >= window["warmup_s"]:
+        if not _state["measuring"] and elapsed >= window.warmup_s:
             environment.stats.reset_all()
             _state["measuring"] = True
         completed = len(_rows)  # rows are flushed every tick: this is the last second's count

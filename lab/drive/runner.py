@@ -18,16 +18,14 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 import pandas as pd
 
-from lab.analysis import sequential, sweep
-from lab.analysis.cell import ledger, summarise
+from lab.analysis import sequential, steps, sweep
+from lab.analysis.cell import ledger
 from lab.analysis.claims import CONFIDENCE, evaluate
 from lab.analysis.repeats import aggregate
 from lab.analysis.sequential import Rule
-from lab.analysis.traffic import measured, prepare
 from lab.drive import depsets, generators, load, services
 from lab.drive.checks import verify_answers
 from lab.drive.machine import capture
@@ -52,9 +50,10 @@ from lab.errors import CellError, LabError
 from lab.paths import RESULTS, ROOT
 from lab.record import store
 from lab.record.models import Affinity, CellRecord, CellSummary, Pinning, RunRecord, Sequential, ServerExit
-from lab.record.raw import read_requests, read_window
+from lab.record.raw import StepFiles
+from lab.record.window import Window
 from lab.scenario import versions
-from lab.scenario.models import Generators, LoadProfile, Scenario
+from lab.scenario.models import Generators, Scenario
 from lab.scenario.plan import Cell, expand
 
 
@@ -267,7 +266,6 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
         )
     )
     ctx.services.before_cell()
-    steps: list[tuple[Path, LoadProfile, str]] = []  # each Locust run of the cell: folder, load, tag
     with server:
         answers = verify_answers(host, port, ctx.scenario.verify, what)
         with sampler:
@@ -282,18 +280,19 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
                 sampler.add_probe(app_probe(host, port, probe), every_s=0.5)
             if ctx.scenario.mechanism:
                 sampler.add_probe(mechanism_probe(host, port), every_s=0.5)
-            done: list[sweep.Step] = []
+            files: list[StepFiles] = []  # each Locust run of the cell, read once
+            points: list[CellSummary] = []  # each one's summary, judged as it ends
             processes = generators.count(cell.load.generators, ctx.layout.generator, cell.load.model, cell.load.users)
             while True:
                 step_load, folder, tag = cell.load, out, ""
                 if cell.load.model == "open":
-                    rate = sweep.next_rate(cell.load, done)
+                    rate = sweep.next_rate(cell.load, steps.judged_steps(points))
                     if rate is None:
-                        extra = _fraction_step(cell, ctx, done, {t for _, _, t in steps})
+                        extra = _fraction_step(cell, ctx, points, {p.tag for p in points})
                         if extra is None:
                             break
                         rate, tag = extra
-                    warmup = cell.load.warmup_s if not steps else cell.load.settle_s
+                    warmup = cell.load.warmup_s if not files else cell.load.settle_s
                     duration = cell.load.duration_s
                     claimed = tag or rate in {c.at_rps for c in ctx.scenario.claims}
                     if cell.load.claimed_duration_s and claimed:
@@ -313,21 +312,39 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
                     env=env,
                     on_start=lambda pid: sampler.watch("generator", pid),
                     on_tick=ctx.progress.tick if ctx.progress else lambda _: None,
-                    on_window=(lambda w: _load_started(w, ctx, server, sampler)) if not done else None,
-                    seed=cell.repeat * 1000 + len(steps),
+                    on_window=(lambda w: _load_started(w, ctx, server, sampler)) if not files else None,
+                    seed=cell.repeat * 1000 + len(files),
                     processes=processes,
                 )
-                steps.append((folder, step_load, tag))
+                step = StepFiles.read(folder)
+                files.append(step)
+                affinity = Affinity(
+                    server=server.affinity,
+                    generator=generator_cores,
+                    as_requested=(ctx.target is not None or server.affinity == sorted(ctx.layout.server))
+                    and generator_cores == sorted(ctx.layout.generator),
+                    generator_processes=processes,
+                )
+                point = steps.summarise_step(
+                    step,
+                    step_load,
+                    _samples_past(sampler, step),
+                    faults=ctx.services.faults,
+                    pinned=ctx.layout.pinned and affinity.as_requested,
+                    sampler_errors=sampler.errors,
+                    generator_cores=len(ctx.layout.generator),
+                    tag=tag,
+                )
+                points.append(point)
                 if cell.load.model == "closed":
                     break
-                interim = _summarise(folder, step_load, sampler.rows[:], ctx, pinned=ctx.layout.pinned)
-                result, misses = sweep.outcome(interim, ctx.scenario.slo) if ctx.scenario.slo else ("meets", [])
-                if not tag:  # a step run for a claim does not move the sweep
-                    done.append(sweep.Step(float(step_load.rate or 0), result))
+                result = steps.judge(point, ctx.scenario.slo)
                 if ctx.progress:
-                    ctx.progress.cell_done(interim, f"{result}{': ' + '; '.join(misses) if misses else ''}")
+                    ctx.progress.cell_done(
+                        point, f"{result}{': ' + '; '.join(point.slo_misses) if point.slo_misses else ''}"
+                    )
             server.check_restart()
-            confirmed = _confirmed_keys([f for f, _, _ in steps])
+            confirmed = [key for step in files for key in step.confirmed_keys]
             if confirmed:
                 _settle(ctx)
     store.append_samples(ctx.directory, sampler.rows)
@@ -335,20 +352,9 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
     if left:
         raise CellError(f"{what}: processes left after the cell: {[p.pid for p in left]}")
 
-    affinity = Affinity(
-        server=server.affinity,
-        generator=generator_cores,
-        as_requested=(ctx.target is not None or server.affinity == sorted(ctx.layout.server))
-        and generator_cores == sorted(ctx.layout.generator),
-        generator_processes=processes,
-    )
-    pinned = ctx.layout.pinned and affinity.as_requested
-    points = [_summarise(folder, load_, sampler.rows, ctx, pinned, sampler.errors) for folder, load_, _ in steps]
-    for point, (_, _, tag) in zip(points, steps, strict=True):
-        point.tag = tag
     bound = None
     if cell.load.model == "open":
-        summary, bound = _open_cell(points, [f for f, _, _ in steps], cell.variant, ctx)
+        summary, bound = steps.open_cell(points, files, cell.variant, ctx.scenario)
         capacity = summary.value("capacity")
         if capacity is not None and bound == "exact":
             ctx.capacities[(cell.repeat, cell.setting_label, cell.variant)] = capacity
@@ -356,7 +362,8 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
         summary, points = points[0], []
     if confirmed and ctx.services.upstream_service is not None:
         # Read after the server stopped: what a graceful stop still delivered counts as delivered.
-        summary.metrics.update(ledger(confirmed, ctx.services.upstream_service.taken_keys()))
+        for name, value in ledger(confirmed, ctx.services.upstream_service.taken_keys()).items():
+            summary.set_metric(name, value)
     if ctx.progress and not points:
         ctx.progress.cell_done(summary)
     return store.new_cell(
@@ -377,16 +384,10 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
     )
 
 
-def _load_started(window: dict[str, Any], ctx: CellContext, server: Server | External, sampler: Sampler) -> None:
+def _load_started(window: Window, ctx: CellContext, server: Server | External, sampler: Sampler) -> None:
     """The load's clock has started: fault windows and the server's restart count from now."""
     ctx.services.on_window(window)
-    server.schedule_restart(window["t0"], on_restart=lambda pid: sampler.watch("server", pid))
-
-
-def _confirmed_keys(folders: list[Path]) -> list[str]:
-    """The writes the server confirmed to Locust (locust_plugin: requests sent with a `lab_key`)."""
-    found = [folder / "confirmed_keys.txt" for folder in folders]
-    return [key for path in found if path.is_file() for key in path.read_text().split()]
+    server.schedule_restart(window.t0, on_restart=lambda pid: sampler.watch("server", pid))
 
 
 SETTLE_MAX_S, SETTLE_QUIET_S = 15.0, 1.0
@@ -409,7 +410,7 @@ def _settle(ctx: CellContext) -> None:
         time.sleep(0.1)
 
 
-def _fraction_step(cell: Cell, ctx: CellContext, done: list[sweep.Step], ran: set[str]) -> tuple[float, str] | None:
+def _fraction_step(cell: Cell, ctx: CellContext, points: list[CellSummary], ran: set[str]) -> tuple[float, str] | None:
     """The next step an `at_rate` claim needs in this cell: a fraction of its `of` variant's capacity
     in this repeat (this cell's own, just measured, when it is that variant)."""
     for claim in ctx.scenario.claims:
@@ -417,7 +418,7 @@ def _fraction_step(cell: Cell, ctx: CellContext, done: list[sweep.Step], ran: se
         if tag is None or tag in ran or claim.of is None:
             continue
         if claim.of == cell.variant:
-            capacity, bound = sweep.capacity(done)
+            capacity, bound = sweep.capacity(steps.judged_steps(points))
             capacity = capacity if bound == "exact" else None  # a bound is no base for a fraction
         else:
             capacity = ctx.capacities.get((cell.repeat, cell.setting_label, claim.of))
@@ -426,86 +427,14 @@ def _fraction_step(cell: Cell, ctx: CellContext, done: list[sweep.Step], ran: se
     return None
 
 
-def _summarise(
-    folder: Path,
-    step: LoadProfile,
-    rows: Sequence[tuple[object, ...]],
-    ctx: CellContext,
-    pinned: bool,
-    sampler_errors: list[str] | None = None,
-) -> CellSummary:
-    in_flight = folder / "in_flight.csv"
-    return summarise(
-        read_requests(folder / "requests.csv"),
-        read_window(folder / "window.json"),
-        pd.DataFrame(rows, columns=store.SAMPLE_COLUMNS),
-        faults=ctx.services.faults,
-        pinned=pinned,
-        sampler_errors=sampler_errors or [],
-        in_flight=pd.read_csv(in_flight) if in_flight.is_file() else None,
-        lag_bound_ms=step.lag_bound_ms if step.model == "open" else None,
-        pacing_s=_pacing(step),
-        unpaced=step.unpaced,
-        generator_cores=len(ctx.layout.generator),
-    )
+SAMPLE_PAST_S = 1.5
 
 
-def _pacing(step: LoadProfile) -> float | None:
-    """A closed model's pacing (locustfiles/_common.py: PacedUser); 0 or absent: users never wait."""
-    value = step.options.get("pacing")
-    if step.model != "closed" or isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        return float(value) or None
-    except ValueError:
-        return None
-
-
-def _open_cell(
-    points: list[CellSummary], folders: list[Path], variant: str, ctx: CellContext
-) -> tuple[CellSummary, sweep.Bound | None]:
-    """The steps of an open-model cell, judged: SLO outcome and queue prediction per step, and the
-    cell's summary (the step at its capacity, or its only step) carrying the capacity."""
-    scenario = ctx.scenario
-    pool = None
-    if scenario.queue is not None and points and scenario.queue.describes(variant):
-        lowest = min((i for i, p in enumerate(points) if not p.tag), key=lambda i: points[i].target_rps or 0)
-        pool = sweep.service_pool(_inside(folders[lowest]))
-    done = []
-    for point, folder in zip(points, folders, strict=True):
-        if scenario.slo is not None:
-            result, point.slo_misses = sweep.outcome(point, scenario.slo)
-            point.meets_slo = result == "meets" if result != "untrusted" else None
-            if not point.tag:
-                done.append(sweep.Step(float(point.target_rps or 0), result))
-        if pool is not None and scenario.queue is not None:
-            window = read_window(folder / "window.json")
-            requests = prepare(read_requests(folder / "requests.csv"), window)
-            point.predicted_ms = sweep.predict(
-                requests,
-                pool,
-                scenario.queue.servers,
-                window["warmup_s"],
-                window["end_s"],
-                discipline=scenario.queue.discipline,
-                request=scenario.queue.request,
-            )
-            part = point.part(scenario.queue.request or "all")
-            for key, predicted in point.predicted_ms.items():
-                measured = part.latency_ms.get(key) if part is not None else None
-                if predicted and measured is not None:
-                    point.metrics[f"queue_ratio_{key}"] = round(measured / predicted, 4)
-    value, bound = sweep.capacity(done)
-    if len(points) == 1 or value is None:
-        summary = points[-1].model_copy(deep=True)
-    else:
-        summary = next(p for p in points if p.target_rps == value and not p.tag).model_copy(deep=True)
-    if value is not None and len(points) > 1:
-        summary.metrics["capacity"] = value
-    return summary, bound if len(points) > 1 else None
-
-
-def _inside(folder: Path) -> pd.DataFrame:
-    window = read_window(folder / "window.json")
-    requests, _, _ = measured(prepare(read_requests(folder / "requests.csv"), window), window)
-    return requests
+def _samples_past(sampler: Sampler, step: StepFiles) -> pd.DataFrame:
+    """The samples so far, once the sampler has read past the step's window (at most 1.5 s): a
+    counter is read at the window's edges, interpolated between the samples on either side."""
+    end = step.window.t0 + step.window.measured_end_s
+    deadline = time.monotonic() + SAMPLE_PAST_S
+    while time.monotonic() < deadline and not any(row[0] > end for row in sampler.rows[-50:]):
+        time.sleep(0.05)
+    return pd.DataFrame(sampler.rows[:], columns=store.SAMPLE_COLUMNS)

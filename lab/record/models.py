@@ -84,18 +84,14 @@ class Traffic(Model):
         return value
 
     def value(self, metric: str) -> float | None:
-        if metric in metrics.LATENCY:
-            found = self.latency_ms.get(metric)
-        elif metric.startswith("service_"):
-            found = self.service_ms.get(metric.removeprefix("service_"))
-        elif metric.startswith("send_lag_"):
-            found = self.send_lag_ms.get(metric.removeprefix("send_lag_"))
-        elif metric == "failed_max":
-            found = self.failed_latency_ms.get("max")
-        elif metric in ("requests", "failures", "error_rate", "rps", "attempted_rps", "offered_rps"):
-            found = getattr(self, metric)
-        else:
+        known = metrics.get(metric)
+        if known is None or known.scope != "request":
             raise KeyError(f"{metric!r} is not a traffic metric")
+        if known.at:
+            field, key = known.at
+            found = getattr(self, field).get(key)
+        else:
+            found = getattr(self, metric)
         return None if found is None else float(found)
 
 
@@ -126,6 +122,12 @@ class CellSummary(Traffic):
     @classmethod
     def _metric_names(cls, value: dict[str, float | None]) -> dict[str, float | None]:
         return _check_metric_names(value, "cell")
+
+    def set_metric(self, name: str, value: float | None) -> None:
+        """A cell-level metric made after the summary (a sweep's capacity, the queue model's ratios):
+        checked against the registry like those the summary was built with."""
+        _check_metric_names({name: value}, "cell")
+        self.metrics[name] = value
 
     def part(self, request: str = ALL) -> Traffic | None:
         return self if request == ALL else self.by_request.get(request)

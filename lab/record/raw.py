@@ -4,12 +4,14 @@ markers the open model writes for arrivals that were never answered.
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from lab.record import window
+from lab.record.window import Window
 
 OPEN_COLUMNS = ("sched", "sent", "wait")
 
@@ -23,9 +25,8 @@ def read_requests(path: Path) -> pd.DataFrame:
     return frame
 
 
-def read_window(path: Path) -> dict[str, Any]:
-    window: dict[str, Any] = json.loads(path.read_text())
-    return window
+def read_window(path: Path) -> Window:
+    return window.read(path)
 
 
 # Names of rows that are not a request the locustfile made.
@@ -42,3 +43,25 @@ TASK_ERROR = "(task error)"
 
 
 NOT_REQUESTS = (DROPPED, UNANSWERED, UNSENT, TASK_ERROR)
+
+
+@dataclass(frozen=True)
+class StepFiles:
+    """What one Locust run left in its folder, read once: its requests, window and in-flight samples."""
+
+    folder: Path
+    window: Window
+    requests: pd.DataFrame
+    in_flight: pd.DataFrame | None
+    confirmed_keys: tuple[str, ...]  # writes the server confirmed (requests sent with a `lab_key`)
+
+    @classmethod
+    def read(cls, folder: Path) -> StepFiles:
+        in_flight, keys = folder / "in_flight.csv", folder / "confirmed_keys.txt"
+        return cls(
+            folder=folder,
+            window=read_window(folder / "window.json"),
+            requests=read_requests(folder / "requests.csv"),
+            in_flight=pd.read_csv(in_flight) if in_flight.is_file() else None,
+            confirmed_keys=tuple(keys.read_text().split()) if keys.is_file() else (),
+        )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -12,6 +11,7 @@ from lab.analysis.traffic import measured, prepare
 from lab.record.models import CellRecord, CellSummary, RunRecord, Traffic, VariantSummary
 from lab.record.raw import read_requests, read_window
 from lab.record.store import read_samples
+from lab.record.window import Window
 
 PERCENTILE_ORDER = [*metrics.PERCENTILES, "max"]
 
@@ -48,14 +48,14 @@ def per_cell(rec: RunRecord) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["variant", "repeat", "request", "rps"])
 
 
-def load_runs(directory: Path, cell_id: str) -> list[tuple[Path, dict[str, Any]]]:
+def load_runs(directory: Path, cell_id: str) -> list[tuple[Path, Window]]:
     """The Locust runs of a cell with their windows, in the order run: the cell's folder itself, or
     (an open-model sweep) one folder per offered rate."""
     folder = directory / "cells" / cell_id
     if (folder / "window.json").is_file():
         return [(folder, read_window(folder / "window.json"))]
     runs = [(f, read_window(f / "window.json")) for f in folder.glob("rate-*") if (f / "window.json").is_file()]
-    return sorted(runs, key=lambda run: float(run[1]["t0"]))
+    return sorted(runs, key=lambda run: run[1].t0)
 
 
 def timeline(rec: RunRecord, directory: Path) -> pd.DataFrame:
@@ -68,8 +68,8 @@ def timeline(rec: RunRecord, directory: Path) -> pd.DataFrame:
         for folder, window in runs:
             requests = prepare(read_requests(folder / "requests.csv"), window)
             # a last, partial second would look like a drop
-            requests = requests[requests["t"] < int(window.get("end_s", 0))].copy()
-            requests["t"] += float(window["t0"]) - float(runs[0][1]["t0"])
+            requests = requests[requests["t"] < int(window.end_s or 0)].copy()
+            requests["t"] += window.t0 - runs[0][1].t0
             parts.append(requests)
         requests = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
         if requests.empty:
@@ -102,7 +102,7 @@ def samples(rec: RunRecord, directory: Path) -> pd.DataFrame:
             continue
         window = runs[0][1]
         part = raw[raw["cell"] == cell.id].copy()
-        part["t"] = part["ts"] - window["t0"]
+        part["t"] = part["ts"] - window.t0
         part["variant"], part["repeat"] = cell.group, cell.repeat
         frames.append(part)
     if not frames:
@@ -130,7 +130,7 @@ def summary_folder(directory: Path, cell: CellRecord) -> Path | None:
         return runs[0][0]
     target = cell.summary.target_rps if cell.summary is not None else None
     for folder, window in runs:
-        if window.get("rate") == target and not folder.name.endswith("-at-fraction"):
+        if window.rate == target and not folder.name.endswith("-at-fraction"):
             return folder
     return None
 

@@ -20,6 +20,7 @@ from lab.drive.services.postgres import Monitor, Postgres
 from lab.drive.services.seed import seed
 from lab.drive.services.upstream import UpstreamService
 from lab.record.models import DatabaseInfo, UpstreamInfo
+from lab.record.window import Window
 from lab.scenario.models import Scenario
 
 
@@ -66,10 +67,10 @@ class Services:
                 sampler.watch("upstream", self.upstream_service.pid)
             sampler.add_probe(self.upstream_service.read, every_s=0.5)
 
-    def on_window(self, window: dict[str, Any]) -> None:
+    def on_window(self, window: Window) -> None:
         """The load has started: fault windows count from now."""
         if self.upstream_service is not None and self.faults:
-            self.upstream_service.arm(window["t0"], self.faults)
+            self.upstream_service.arm(window.t0, self.faults)
 
 
 def start(

@@ -1,0 +1,115 @@
+"""A step (one Locust run at one offered rate, or a closed model's one run) made into numbers, and
+an open-model cell's steps judged together: each step's SLO outcome, the queue model's prediction
+beside it, and the cell's capacity. The runner decides which rate to run next from these; it makes
+no number itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from lab.analysis import sweep
+from lab.analysis.cell import summarise
+from lab.analysis.traffic import measured, prepare
+from lab.record.models import CellSummary
+from lab.record.raw import StepFiles
+from lab.scenario.models import LoadProfile, Scenario, Slo
+
+
+def pacing(step: LoadProfile) -> float | None:
+    """A closed model's pacing (locustfiles/_common.py: PacedUser); 0 or absent: users never wait."""
+    value = step.options.get("pacing")
+    if step.model != "closed" or isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return float(value) or None
+    except ValueError:
+        return None
+
+
+def summarise_step(
+    files: StepFiles,
+    step: LoadProfile,
+    samples: pd.DataFrame,
+    *,
+    faults: list[dict[str, Any]] | None,
+    pinned: bool,
+    sampler_errors: Sequence[str] = (),
+    generator_cores: int = 0,
+    tag: str = "",
+) -> CellSummary:
+    """One step's summary, from its files read once and the samples taken so far."""
+    summary = summarise(
+        files.requests,
+        files.window,
+        samples,
+        faults=faults,
+        pinned=pinned,
+        sampler_errors=sampler_errors,
+        in_flight=files.in_flight,
+        lag_bound_ms=step.lag_bound_ms if step.model == "open" else None,
+        pacing_s=pacing(step),
+        unpaced=step.unpaced,
+        generator_cores=generator_cores,
+    )
+    summary.tag = tag
+    return summary
+
+
+def judge(summary: CellSummary, slo: Slo | None) -> sweep.Outcome:
+    """A step's SLO outcome, recorded on the step (an untrusted step neither meets nor misses)."""
+    if slo is None:
+        return "meets"
+    result, summary.slo_misses = sweep.outcome(summary, slo)
+    summary.meets_slo = result == "meets" if result != "untrusted" else None
+    return result
+
+
+def judged_steps(points: Sequence[CellSummary]) -> list[sweep.Step]:
+    """The sweep's steps as the rate search sees them (a step run for a claim does not move it)."""
+    return [
+        sweep.Step(
+            float(p.target_rps or 0), "untrusted" if p.meets_slo is None else "meets" if p.meets_slo else "misses"
+        )
+        for p in points
+        if not p.tag
+    ]
+
+
+def open_cell(
+    points: list[CellSummary], files: list[StepFiles], variant: str, scenario: Scenario
+) -> tuple[CellSummary, sweep.Bound | None]:
+    """The steps of an open-model cell (each already judged): the queue prediction per step, and the
+    cell's summary (the step at its capacity, or its only step) carrying the capacity."""
+    queue = scenario.queue
+    if queue is not None and points and queue.describes(variant):
+        lowest = min((i for i, p in enumerate(points) if not p.tag), key=lambda i: points[i].target_rps or 0)
+        low = files[lowest]
+        pool = sweep.service_pool(measured(prepare(low.requests, low.window), low.window)[0])
+        for point, step in zip(points, files, strict=True):
+            point.predicted_ms = sweep.predict(
+                prepare(step.requests, step.window),
+                pool,
+                queue.servers,
+                step.window.warmup_s,
+                step.window.measured_end_s,
+                discipline=queue.discipline,
+                request=queue.request,
+            )
+            part = point.part(queue.request or "all")
+            for key, predicted in point.predicted_ms.items():
+                value = part.latency_ms.get(key) if part is not None else None
+                if predicted and value is not None:
+                    point.set_metric(f"queue_ratio_{key}", round(value / predicted, 4))
+    steps = judged_steps(points) if scenario.slo is not None else []
+    value, bound = sweep.capacity(steps)
+    if len(points) == 1 or value is None:
+        summary = points[-1].model_copy(deep=True)
+    else:
+        summary = next(p for p in points if p.target_rps == value and not p.tag).model_copy(deep=True)
+    if value is not None and len(points) > 1:
+        summary.set_metric("capacity", value)
+    return summary, bound if len(points) > 1 else None
