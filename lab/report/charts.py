@@ -304,7 +304,12 @@ def hockey_stick(
             text=f"SLO p99 {slo_ms:g} ms", x=0, xref="x domain", xanchor="left",
             y=math.log10(slo_ms), yref="y", yanchor="bottom", showarrow=False,
         )  # fmt: skip
-    fig.update_xaxes(type="log", title="offered rate (requests/s, log scale)")
+    # Tick at the rates that ran: plotly's own minor ticks on a short log range read "2 3 4 5" for
+    # 20-50 req/s.
+    rates = sorted({float(r) for r in steps["rate"].dropna()}) if not steps.empty else []
+    fig.update_xaxes(
+        type="log", title="offered rate (requests/s, log scale)", tickvals=rates, ticktext=[f"{r:g}" for r in rates]
+    )
     fig.update_yaxes(type="log", title="latency from scheduled time (ms, log scale)")
     return _style(fig, "Latency against offered load (open model): where each variant breaks its SLO")
 

@@ -15,6 +15,8 @@ CSS = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1180px; color: #222; padding: 0 1rem; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem; font-size: 1.2rem; }
 .muted { color: #666; } table { border-collapse: collapse; margin: .6rem 0; font-size: .9rem; }
+/* A table wider than the page scrolls inside it instead of running past the page's edge. */
+table { display: block; max-width: 100%; overflow-x: auto; }
 .wide { overflow-x: auto; }
 td, th { border-bottom: 1px solid #e3e3e3; padding: .3rem .7rem; text-align: left; vertical-align: top; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
@@ -22,8 +24,10 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .pass { background: #2e7d32; } .fail { background: #c62828; } .inconclusive { background: #8d6e63; }
 .claim { font-size: 1.1rem; padding: .8rem 1rem; background: #f6f6f6; border-left: 4px solid #999; }
 .flag { background: #fff3cd; padding: .05rem .4rem; border-radius: .25rem; font-size: .85rem; }
-table.diff { border-collapse: collapse; font-size: .8rem; } table.diff td { border: 0; padding: 0 .6rem; }
-td.code { font-family: ui-monospace, monospace; white-space: pre; } td.del { background: #fde2e2; }
+table.diff { border-collapse: collapse; font-size: .8rem; table-layout: fixed; width: 100%; display: table; }
+table.diff td { border: 0; padding: 0 .6rem; }
+/* Bad beside fix: long lines wrap within their half rather than push the fix off the right edge. */
+td.code { font-family: ui-monospace, monospace; white-space: pre-wrap; overflow-wrap: anywhere; } td.del { background: #fde2e2; }
 td.add { background: #dcf5dc; } td.chg { background: #fff1c2; }
 pre.cmd { background: #f6f6f6; padding: .6rem 1rem; }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(330px, 1fr)); gap: 1rem; }

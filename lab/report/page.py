@@ -241,7 +241,7 @@ def _capacity(rec: RunRecord, scenario: str, palette: dict[str, str]) -> str:
 <h2>Capacity at the SLO</h2>
 <p class='muted'>Open model: arrivals on a Poisson schedule at each offered rate, latency from each
 request's scheduled time. Capacity is the highest offered rate whose step met the SLO
-({esc(rec.slo.model_dump(exclude_none=True) if rec.slo else {})}); <code>&gt;=</code> marks a sweep that
+({esc(rec.slo.text() if rec.slo else "none")}); <code>&gt;=</code> marks a sweep that
 ended before any step missed it, <code>&lt;</code> one whose lowest rate missed it.</p>
 {table}
 {figure(charts.hockey_stick(curve, capacity.steps(rec), palette, slo, label), f"{scenario}-hockey-stick")}

@@ -223,6 +223,13 @@ class Slo(Strict):
     error_rate: float = Field(0.01, ge=0, le=1)
     achieved: float = Field(0.95, gt=0, le=1)  # goodput at least this share of the offered rate
 
+    def text(self) -> str:
+        """In words, as a report prints it: `p99 <= 100 ms, errors <= 1%, goodput >= 95% of offered`."""
+        bounds = [
+            f"{k} <= {v:g} ms" for k, v in (("p50", self.p50_ms), ("p90", self.p90_ms), ("p99", self.p99_ms)) if v
+        ]
+        return ", ".join([*bounds, f"errors <= {self.error_rate:.0%}", f"goodput >= {self.achieved:.0%} of offered"])
+
     def misses(
         self, latency_ms: dict[str, float | None], error_rate: float | None, achieved: float | None
     ) -> list[str]:
