@@ -17,7 +17,8 @@ from lab.drive.processes import core_layout, free_port
 from lab.drive.servers import Server
 from lab.errors import CellError
 from lab.paths import ROOT
-from lab.record.raw import read_requests, read_window
+from lab.record.raw import read_requests
+from lab.record.window import read_window
 from lab.scenario.models import LoadProfile, ServerSettings
 from tests.conftest import lab
 

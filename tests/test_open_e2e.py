@@ -9,7 +9,8 @@ import pytest
 from lab.analysis.traffic import prepare
 from lab.record import store
 from lab.record.models import RunRecord
-from lab.record.raw import read_requests, read_window
+from lab.record.raw import read_requests
+from lab.record.window import read_window
 from tests.conftest import lab, write_scenario
 
 pytestmark = pytest.mark.e2e

@@ -11,8 +11,8 @@ import pytest
 from lab.analysis.cell import counter_growth, ledger, summarise
 from lab.analysis.repeats import aggregate
 from lab.record.models import CellSummary
-from lab.record.raw import read_requests, read_window
-from lab.record.window import Window
+from lab.record.raw import read_requests
+from lab.record.window import Window, read_window
 from tests.recorded import loop_blocking
 
 DATA = Path(__file__).parent / "data" / "cell"

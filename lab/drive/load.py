@@ -18,8 +18,7 @@ from lab.drive import generators
 from lab.drive.processes import affinity, free_port, spawn, stop, tail
 from lab.errors import CellError, LabError
 from lab.paths import LOCUST_PLUGIN, ROOT
-from lab.record.window import Window
-from lab.record.window import read as read_window
+from lab.record.window import Window, read_window
 from lab.scenario.models import LoadProfile
 
 # Locust needs a second or two to import and spawn; beyond this it is stuck, not slow.

@@ -24,7 +24,8 @@ from lab.drive.processes import core_layout, free_port, spawn, stop
 from lab.drive.servers import Server
 from lab.errors import LabError
 from lab.paths import ROOT
-from lab.record.raw import read_requests, read_window
+from lab.record.raw import read_requests
+from lab.record.window import read_window
 from lab.scenario import loading, models
 
 TOLERANCE = 0.05

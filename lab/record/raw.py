@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lab.record import window
-from lab.record.window import Window
+from lab.record.window import Window, read_window
 
 OPEN_COLUMNS = ("sched", "sent", "wait")
 
@@ -23,10 +22,6 @@ def read_requests(path: Path) -> pd.DataFrame:
     for column in OPEN_COLUMNS:
         frame[column] = frame[column].astype("float64") if column in frame else np.nan
     return frame
-
-
-def read_window(path: Path) -> Window:
-    return window.read(path)
 
 
 # Names of rows that are not a request the locustfile made.

@@ -46,7 +46,7 @@ class Window(BaseModel):
         return self.model_dump_json(exclude_none=True)
 
 
-def read(path: Path) -> Window:
+def read_window(path: Path) -> Window:
     try:
         return Window.model_validate_json(path.read_text())
     except FileNotFoundError:

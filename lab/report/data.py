@@ -9,9 +9,9 @@ import pandas as pd
 from lab import metrics
 from lab.analysis.traffic import measured, prepare
 from lab.record.models import CellRecord, CellSummary, RunRecord, Traffic, VariantSummary
-from lab.record.raw import read_requests, read_window
+from lab.record.raw import read_requests
 from lab.record.store import read_samples
-from lab.record.window import Window
+from lab.record.window import Window, read_window
 
 PERCENTILE_ORDER = [*metrics.PERCENTILES, "max"]
 
