@@ -70,11 +70,25 @@ def test_server_that_never_becomes_healthy(tmp_path: Path, dirs: tuple[Path, Pat
     assert only_record(dirs[0]).status == "failed"
 
 
-def test_variant_that_answers_wrongly_is_an_error_not_a_data_point(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
+def test_variant_that_answers_wrongly_stops_the_run_before_any_load(tmp_path: Path, dirs: tuple[Path, Path]) -> None:
     variants = 'good = "apps.loop_blocking.fix_await:app"\nwrong = "tests.apps.wrong_answer:app"'
     path = write_scenario(tmp_path, variants=variants)
     line = one_error_line(lab("run", str(path), "--profile", "quick", "--results", str(dirs[0]), "--no-report"))
     assert "variant 'wrong'" in line and "GET /work answered {'ok': False, 'waited_ms': 0}" in line
+    rec = only_record(dirs[0])
+    assert rec.status == "failed"
+    assert [(c.variant, c.status) for c in rec.cells] == [("wrong", "failed")]  # good was checked, never loaded
+    assert not list(dirs[0].glob("*/*/cells/*/requests.csv"))
+
+
+def test_keep_going_runs_the_other_variants_and_records_the_wrong_one_as_failed(
+    tmp_path: Path, dirs: tuple[Path, Path]
+) -> None:
+    variants = 'good = "apps.loop_blocking.fix_await:app"\nwrong = "tests.apps.wrong_answer:app"'
+    path = write_scenario(tmp_path, variants=variants)
+    args = ("run", str(path), "--profile", "quick", "--results", str(dirs[0]), "--no-report", "--keep-going")
+    line = one_error_line(lab(*args))
+    assert "variant 'wrong'" in line
     rec = only_record(dirs[0])
     assert rec.status == "failed"
     assert [c.status for c in rec.cells] == ["ok", "failed"]  # the good cell still ran

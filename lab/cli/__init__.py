@@ -89,6 +89,7 @@ def _run(args: argparse.Namespace) -> int:
             null=args.null,
             target=found,
             generators=args.generators,
+            keep_going=args.keep_going,
         )
         try:
             outcome = run(item, options)
@@ -117,7 +118,7 @@ def _run(args: argparse.Namespace) -> int:
             status = max(status, EXIT_CLAIM_FAILED)
         if outcome.errors:
             status = EXIT_ERROR
-            for error in outcome.errors:
+            for error in dict.fromkeys(outcome.errors):
                 print(f"error: {error}", file=sys.stderr)
     return status
 
@@ -386,6 +387,12 @@ def parser() -> argparse.ArgumentParser:
         "e.g. 'fastapi==0.129.*,fastapi==0.165.*' (each set gets a cached environment built with uv)",
     )
     p.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    p.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="a variant that fails its check before any load (import, start, health, [[verify]]) does not stop "
+        "the run: its cells are recorded as failed and the other variants run",
+    )
     p.add_argument("--strict", action="store_true", help="exit 1 when a claim fails (CI); inconclusive never fails")
     p.add_argument("--quiet", action="store_true", help="no live progress")
     p.add_argument(

@@ -70,6 +70,9 @@ class RunOptions:
     sequential: Rule | None = None
     target: Target | None = None  # load a server started elsewhere; only its variant's cells run
     generators: Generators | None = None  # Locust processes, over the profile's and the matrix's
+    # A variant that fails its check before any load (import, start, health, [[verify]]) stops the
+    # run; with keep_going its cells are recorded as failed and the other variants still run.
+    keep_going: bool = False
 
 
 @dataclass
@@ -169,10 +172,19 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
                 shared,
                 target=options.target,
             )
+            broken = _preflight(cells, context)
+            if broken and not options.keep_going:
+                outcome.errors += list(dict.fromkeys(broken.values()))
+                rec.cells += [
+                    store.new_cell(c, "failed", error=broken[c.variant]) for c in cells if c.variant in broken
+                ]
+                cells = []
             for index, cell in enumerate(cells):
                 if progress:
                     progress.cell_start(index, cell)
                 try:
+                    if cell.variant in broken:
+                        raise CellError(broken[cell.variant])
                     cell_record = _run_cell(cell, context)
                 except CellError as exc:
                     outcome.errors.append(str(exc))
@@ -382,6 +394,43 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
         points=points,
         capacity_bound=bound,
     )
+
+
+def _preflight(cells: Sequence[Cell], ctx: CellContext) -> dict[str, str]:
+    """Every variant started once and checked (import, start, health, [[verify]]) before any load,
+    so a misspelt module fails the run in seconds rather than after the other variants' minutes.
+    Returns the variants that failed, with why. A target is checked in its own cell; a dependency
+    set's environment is built, and may fail, in its own cells only."""
+    if ctx.target is not None:
+        return {}
+    broken: dict[str, str] = {}
+    first: dict[str, Cell] = {}
+    for c in cells:
+        if not c.server.deps:
+            first.setdefault(c.variant, c)
+    folder = ctx.directory / "preflight"
+    for variant, cell in first.items():
+        folder.mkdir(exist_ok=True)
+        port = ctx.port or free_port(cell.server.host)
+        what = f"variant {variant!r} ({cell.app})"
+        if ctx.progress:
+            ctx.progress.say(f"checking {what} before any load")
+        server = Server(
+            cell.app,
+            cell.server,
+            port,
+            cores=ctx.layout.server,
+            env={**ctx.env, "PGAPPNAME": f"lab-{variant}", "WEB_CONCURRENCY": str(cell.server.workers)},
+            log=folder / f"{variant}.log",
+            cwd=ROOT,
+            what=what,
+        )
+        try:
+            with server:
+                verify_answers(cell.server.host, port, ctx.scenario.verify, what)
+        except CellError as exc:
+            broken[variant] = str(exc)
+    return broken
 
 
 def _load_started(window: Window, ctx: CellContext, server: Server | External, sampler: Sampler) -> None:
