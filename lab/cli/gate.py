@@ -1,0 +1,103 @@
+"""`lab baseline` and `lab ci`: committed baselines and the CI gate against them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lab.cli.common import EXIT_CLAIM_FAILED, EXIT_ERROR, Subparsers, folders
+from lab.errors import LabError
+from lab.paths import RESULTS, shown
+from lab.record import store
+from lab.scenario import loading
+
+
+def _baseline(args: argparse.Namespace) -> int:
+    from lab.analysis.sequential import Rule
+    from lab.ci import baseline, history
+    from lab.drive.runner import RunOptions, run
+
+    for name in args.scenarios:
+        item = loading.load(name)
+        if args.run:
+            rec = store.load(store.run_dir(item.name, args.run, args.results))
+        else:
+            print(f"{item.name}: running its CI profile ({item.ci.profile}) for the baseline", flush=True)
+            options = RunOptions(
+                item.ci.profile, results_root=args.results, progress=not args.quiet, sequential=Rule.of(item.ci)
+            )
+            outcome = run(item, options)
+            if outcome.errors:
+                raise LabError(f"{item.name}: {outcome.errors[0]}")
+            rec = outcome.record
+            history.keep(rec, args.results)
+        path = baseline.save(baseline.from_run(rec), args.baselines)
+        verdicts = ", ".join(f"{c.verdict}" for c in rec.claims) or "no claims"
+        print(f"wrote {shown(path)} from run {rec.run_id} ({verdicts}); commit it")
+    return 0
+
+
+def _ci(args: argparse.Namespace) -> int:
+    """Run each scenario's CI profile, gate it against its baseline, write the CI outputs.
+    Exit 0 clean, 1 on a regression, 2 when a scenario could not run."""
+    from lab import report
+    from lab.analysis.sequential import Rule
+    from lab.ci import baseline, history
+    from lab.ci import outputs as ci_outputs
+    from lab.ci.gate import gate
+    from lab.drive.runner import RunOptions, run
+
+    names = args.scenarios or sorted(p.stem for p in args.baselines.glob("*.json"))
+    if not names:
+        raise LabError(f"no baselines in {shown(args.baselines)}; make one with `make baseline scenario=NAME`")
+    gated, could_not_run = [], []
+    for name in names:
+        try:
+            item = loading.load(name)
+            base = baseline.load(item.name, args.baselines)
+            options = RunOptions(
+                item.ci.profile,
+                results_root=args.results,
+                progress=not args.quiet,
+                sequential=Rule.of(item.ci),
+            )
+            outcome = run(item, options)
+            if outcome.errors or outcome.record.status != "complete":
+                raise LabError(outcome.errors[0] if outcome.errors else f"run {outcome.record.status}")
+        except LabError as exc:
+            could_not_run.append(f"{name}: {exc}")
+            print(f"error: {name}: {exc}", file=sys.stderr)
+            continue
+        result = gate(base, outcome.record, item.ci.tolerance, item.ci.gate_absolute)
+        gated.append(result)
+        history.append(outcome.record, args.results / "history.parquet", [f.what for f in result.regressions])
+        report.build(item.name, outcome.directory, args.reports)
+    written = ci_outputs.write_all(gated, args.out, could_not_run)
+    report.build_index(args.results, args.reports)
+    history.trends_page(history.read(args.results / "history.parquet"), args.reports)
+    print(ci_outputs.markdown(gated, could_not_run))
+    print(f"wrote {', '.join(shown(p) for p in written)} and {shown(args.reports / 'trends.html')}")
+    if any(r.regressions for r in gated):
+        return EXIT_CLAIM_FAILED
+    return EXIT_ERROR if could_not_run else 0
+
+
+def add_baseline(sub: Subparsers) -> None:
+    p = sub.add_parser("baseline", help="store a scenario's CI-profile run as its committed baseline")
+    p.add_argument("scenarios", nargs="+", help="scenario names")
+    p.add_argument("--run", help="take this complete run instead of running the CI profile now")
+    p.add_argument("--quiet", action="store_true", help="no live progress")
+    folders(p, results=True)
+    folders(p, baselines=True)
+    p.set_defaults(func=_baseline)
+
+
+def add_ci(sub: Subparsers) -> None:
+    p = sub.add_parser("ci", help="CI gate: run CI profiles, compare with baselines (exit 0 ok, 1 regression, 2 error)")
+    p.add_argument("scenarios", nargs="*", help="scenario names (default: every one with a baseline)")
+    p.add_argument("--quiet", action="store_true", help="no live progress")
+    folders(p, results=True, reports=True)
+    folders(p, baselines=True)
+    p.add_argument("--out", type=Path, default=RESULTS / "ci", metavar="DIR", help="CI outputs (default: results/ci/)")
+    p.set_defaults(func=_ci)

@@ -1,0 +1,70 @@
+"""`lab audit` (null mode) and `lab rejudge` (claims judged again from a record)."""
+
+from __future__ import annotations
+
+import argparse
+
+from lab.cli.common import EXIT_CLAIM_FAILED, Subparsers, folders
+from lab.errors import LabError
+from lab.record import store
+from lab.scenario import loading
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from lab.analysis import audit
+    from lab.drive.runner import RunOptions, run
+
+    names = args.scenarios or loading.known()
+    loaded = [loading.load(name) for name in names]
+    found: list[audit.Row] = []
+    for item in loaded:
+        print(
+            f"{item.name}: null mode, {args.profile} profile, every variant runs {item.reference_variant}", flush=True
+        )
+        outcome = run(item, RunOptions(args.profile, results_root=args.results, progress=False, null=True))
+        if outcome.errors:
+            raise LabError(f"{item.name}: the null run failed: {outcome.errors[0]}")
+        found += audit.rows(outcome.record)
+    print()
+    print(audit.render(found))
+    return EXIT_CLAIM_FAILED if any(r.defect for r in found) else 0
+
+
+def _rejudge(args: argparse.Namespace) -> int:
+    """Judge a complete run's claims again with this lab's claim code, from its recorded cells and the
+    claims as the record declares them (never the scenario file, which may have moved on)."""
+    from lab.analysis.claims import CONFIDENCE, declared, evaluate
+    from lab.drive.machine import lab_commit
+
+    names = args.scenarios or loading.known()
+    for name in names:
+        directory = store.run_dir(name, args.run, args.results) if args.run else store.latest(name, args.results)
+        if directory is None:
+            print(f"{name}: no complete run")
+            continue
+        rec = store.load(directory)
+        confidence = rec.sequential.confidence if rec.sequential else CONFIDENCE
+        claims = evaluate(declared(rec), rec.ok_cells(), rec.load.min_repeats, confidence)
+        changed = [
+            (a.verdict, b.verdict, b.text) for a, b in zip(rec.claims, claims, strict=False) if a.verdict != b.verdict
+        ]
+        rec.claims, rec.rejudged_by = claims, lab_commit()
+        store.write(directory, rec)
+        print(f"{name} {rec.run_id}: {len(claims)} claims judged again; changed: {changed or 'none'}")
+    return 0
+
+
+def add_audit(sub: Subparsers) -> None:
+    p = sub.add_parser("audit", help="null mode for every scenario: which claims pass when bad == fix (exit 1)")
+    p.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
+    p.add_argument("--profile", default="quick", help="load profile (default: quick)")
+    folders(p, results=True)
+    p.set_defaults(func=_audit)
+
+
+def add_rejudge(sub: Subparsers) -> None:
+    p = sub.add_parser("rejudge", help="judge complete runs' claims again with this lab's claim code")
+    p.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
+    p.add_argument("--run", help="a run id (default: the newest complete run)")
+    folders(p, results=True)
+    p.set_defaults(func=_rejudge)

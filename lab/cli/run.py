@@ -1,0 +1,151 @@
+"""`lab run`: scenarios run, verdicts printed, reports written."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lab.cli.common import EXIT_CLAIM_FAILED, EXIT_ERROR, EXIT_INTERRUPTED, Subparsers, folders
+from lab.drive.target import Target
+from lab.errors import LabError
+from lab.paths import shown
+from lab.record import store
+from lab.scenario import loading
+from lab.scenario.models import Generators, Scenario, generators_value
+
+
+def _generators(text: str) -> Generators:
+    """`--generators`: 'auto' or a whole number of Locust processes."""
+    try:
+        return generators_value(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _target(args: argparse.Namespace, loaded: list[Scenario]) -> Target | None:
+    """`--target`, checked before anything starts: one scenario, loopback unless --allow-remote."""
+    from lab.drive import target as targets
+
+    if args.target is None:
+        for flag, given in (("--variant", args.variant), ("--allow-remote", args.allow_remote)):
+            if given:
+                raise LabError(f"{flag} goes with --target URL (a server started elsewhere)")
+        return None
+    if len(loaded) != 1:
+        raise LabError("--target loads one server: name one scenario")
+    for flag, given in (("--null", args.null), ("--versions", args.versions), ("--port", args.port)):
+        if given:
+            raise LabError(f"{flag} needs a server the lab starts; it does not go with --target")
+    found = targets.parse(args.target, args.variant, loaded[0], args.allow_remote)
+    if found.remote:
+        print(f"warning: loading {found.url}, a host that is not this machine (--allow-remote)", file=sys.stderr)
+    return found
+
+
+def _run(args: argparse.Namespace) -> int:
+    from lab import report
+    from lab.ci import history
+    from lab.drive.runner import RunOptions, run
+    from lab.report.terminal import budgets, render
+
+    names = loading.known() if args.all else args.scenarios
+    if not names:
+        raise LabError("name a scenario (see `make list`) or pass --all")
+    loaded = [loading.load(name) for name in names]  # every file is validated before any load runs
+    found = _target(args, loaded)
+    status = 0
+    for item in loaded:
+        versions = [v.strip() for v in args.versions.split(",") if v.strip()] if args.versions else None
+        options = RunOptions(
+            args.profile,
+            args.repeats,
+            args.port,
+            args.results,
+            not args.quiet,
+            versions,
+            null=args.null,
+            target=found,
+            generators=args.generators,
+            keep_going=args.keep_going,
+        )
+        try:
+            outcome = run(item, options)
+        except LabError as exc:
+            if len(loaded) == 1:
+                raise
+            print(f"error: {item.name}: {exc}", file=sys.stderr)  # the other scenarios still run
+            status = EXIT_ERROR
+            continue
+        except KeyboardInterrupt:
+            print(
+                f"\ninterrupted: run left as incomplete in {shown(_latest_dir(args.results, item.name))}",
+                file=sys.stderr,
+            )
+            return EXIT_INTERRUPTED
+        history.keep(outcome.record, args.results)
+        print(flush=True)
+        print(render(outcome.record))
+        print(budgets(outcome.record))
+        print(f"\nrun record: {shown(outcome.directory / 'run.json')}")
+        if outcome.record.status == "complete" and not args.no_report and not args.null:
+            path = report.build(item.name, outcome.directory, args.reports)
+            report.build_index(args.results, args.reports)
+            print(f"report:     {shown(path)}")
+        if args.strict and any(c.verdict == "fail" for c in outcome.record.claims):
+            status = max(status, EXIT_CLAIM_FAILED)
+        if outcome.errors:
+            status = EXIT_ERROR
+            for error in dict.fromkeys(outcome.errors):
+                print(f"error: {error}", file=sys.stderr)
+    return status
+
+
+def _latest_dir(root: Path, name: str) -> Path:
+    found = store.runs(name, root)
+    return found[-1] if found else root / name
+
+
+def add_run(sub: Subparsers) -> None:
+    p = sub.add_parser("run", help="run scenarios, print verdicts, write reports")
+    p.add_argument("scenarios", nargs="*", help="scenario names (see `list`) or paths to .toml files")
+    p.add_argument("--all", action="store_true", help="every scenario in scenarios/")
+    p.add_argument("--profile", default="default", help="load profile in the scenario file (default: default)")
+    p.add_argument("--repeats", type=int, help="override the profile's number of repeats")
+    p.add_argument("--port", type=int, help="serve on this loopback port instead of a free one")
+    p.add_argument(
+        "--generators",
+        type=_generators,
+        metavar="N",
+        help="Locust processes (a master and N workers when N > 1), or 'auto': one per generator core "
+        "(the default); overrides the profile and the matrix",
+    )
+    p.add_argument(
+        "--versions",
+        help="dependency sets to run the server under, comma-separated; specs within a set joined with +, "
+        "e.g. 'fastapi==0.129.*,fastapi==0.165.*' (each set gets a cached environment built with uv)",
+    )
+    p.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    p.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="a variant that fails its check before any load (import, start, health, [[verify]]) does not stop "
+        "the run: its cells are recorded as failed and the other variants run",
+    )
+    p.add_argument("--strict", action="store_true", help="exit 1 when a claim fails (CI); inconclusive never fails")
+    p.add_argument("--quiet", action="store_true", help="no live progress")
+    p.add_argument(
+        "--null", action="store_true", help="null mode: every variant runs the reference variant's app (A/A)"
+    )
+    p.add_argument(
+        "--target",
+        metavar="URL",
+        help="load a server started elsewhere (http://HOST:PORT) instead of starting one; the lab starts no "
+        "server, database or upstream, and what it cannot sample there is recorded as absent",
+    )
+    p.add_argument("--variant", help="with --target: the variant the target serves (only its cells run)")
+    p.add_argument(
+        "--allow-remote", action="store_true", help="with --target: allow a host that is not loopback (warns)"
+    )
+    folders(p, results=True, reports=True)
+    p.set_defaults(func=_run)

@@ -1,0 +1,65 @@
+"""`lab list`, the compose stack's settings and server, and the generator's wrk check."""
+
+from __future__ import annotations
+
+import argparse
+
+from lab.cli.common import Subparsers
+from lab.drive import compose, wrkcheck
+from lab.errors import LabError
+from lab.paths import shown
+from lab.scenario import loading
+
+
+def _list(_: argparse.Namespace) -> int:
+    names = loading.known()
+    width = max(map(len, names), default=0)
+    for name in names:
+        try:
+            loaded = loading.load(name)
+            print(f"{name:<{width}}  {loaded.title}: {', '.join(loaded.variants)}")
+        except LabError as exc:
+            print(f"{name:<{width}}  (invalid) {exc}")
+    return 0
+
+
+def _compose_env(args: argparse.Namespace) -> int:
+    """Write the settings and print what `make up` starts and where."""
+    loaded = loading.load(args.scenario)
+    stack = compose.write(loaded, args.variant, args.network, args.free_ports)
+    s = stack.settings
+    print(f"settings: {shown(stack.env_file)}")
+    print(f"  app       {s['APP']} on {s['SERVER']} x{s['WORKERS']} -> {stack.app_url}  (cpus {s['LAB_SERVER_CPUS']})")
+    print(f"  postgres  max_connections={s['PG_MAX_CONNECTIONS']} -> {stack.database_url}")
+    print(f"  upstream  -> http://127.0.0.1:{s['UPSTREAM_PORT']} (control {s['UPSTREAM_CONTROL_PORT']})")
+    print(
+        f"  locust    web UI http://127.0.0.1:{s['LOCUST_WEB_PORT']} (with load=N workers; cpus {s['LAB_GENERATOR_CPUS']})"
+    )
+    print(
+        f"  the lab's load: DATABASE_URL={stack.database_url} UPSTREAM_CONTROL_URL={stack.upstream_control_url} "
+        f"lab run {loaded.name} --target {stack.app_url} --variant {args.variant}"
+    )
+    return 0
+
+
+def add_list(sub: Subparsers) -> None:
+    sub.add_parser("list", help="scenarios with one-line descriptions").set_defaults(func=_list)
+
+
+def add_wrk_check(sub: Subparsers) -> None:
+    p = sub.add_parser("wrk-check", help="benchmark: the open model's achieved maximum against wrk's (needs wrk)")
+    p.set_defaults(func=lambda _: wrkcheck.main())
+
+
+def add_compose_env(sub: Subparsers) -> None:
+    p = sub.add_parser("compose-env", help="the compose stack's settings for one variant of a scenario (make up)")
+    p.add_argument("scenario")
+    p.add_argument("--variant", required=True, help="the variant the stack's app serves")
+    p.add_argument("--network", choices=["bridge", "host"], default="bridge", help="compose network or the host's")
+    p.add_argument("--free-ports", action="store_true", help="free loopback ports instead of the defaults")
+    p.set_defaults(func=_compose_env)
+
+
+def add_serve(sub: Subparsers) -> None:
+    p = sub.add_parser("serve", help="the app container's command: APP served as SERVER, WORKERS, LOOP, HTTP")
+    p.set_defaults(func=lambda _: compose.serve())
