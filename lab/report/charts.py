@@ -24,13 +24,27 @@ def colors(variants: list[str]) -> dict[str, str]:
     return {v: by_variant[v.split("[", 1)[0]] for v in variants}
 
 
-def _style(fig: go.Figure, title: str) -> go.Figure:
+def _style(
+    fig: go.Figure,
+    title: str,
+    *,
+    shade: Shade | None = None,
+    facets: bool = False,
+    height: int = 420,
+    legend: str = "variant",
+) -> go.Figure:
+    """Every chart's finish: the title, the look, the legend's title, restarts and faults shaded
+    (`shade`), facet labels without plotly's `name=` prefix (`facets`)."""
+    if shade is not None:
+        _shade(fig, shade)
+    if facets:
+        fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
     fig.update_layout(
         title=title,
         template="plotly_white",
-        legend_title_text="variant",
+        legend_title_text=legend,
         margin={"t": 70, "l": 60, "r": 20, "b": 50},
-        height=420,
+        height=height,
     )
     return fig
 
@@ -47,8 +61,7 @@ def latency_percentiles(frame: pd.DataFrame, palette: dict[str, str]) -> go.Figu
         color_discrete_map=palette,
         labels={"ms": "latency (ms, log scale)", "percentile": ""},
     )
-    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
-    return _style(fig, "Latency percentiles over the measured window (median of repeats)")
+    return _style(fig, "Latency percentiles over the measured window (median of repeats)", facets=True)
 
 
 def throughput(frame: pd.DataFrame, palette: dict[str, str], references: list[dict[str, Any]]) -> go.Figure:
@@ -146,7 +159,7 @@ def over_time(
         color_discrete_map=palette,
         labels={"second": "seconds since load start", column: label},
     )
-    return _style(_shade(fig, shade), f"{label} per second")
+    return _style(fig, f"{label} per second", shade=shade)
 
 
 def _series_rows(part: pd.DataFrame, palette: dict[str, str], shade: Shade, title: str) -> go.Figure:
@@ -164,10 +177,7 @@ def _series_rows(part: pd.DataFrame, palette: dict[str, str], shade: Shade, titl
         labels=labels,
     )
     fig.update_yaxes(matches=None, rangemode="tozero")
-    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
-    fig = _style(_shade(fig, shade), title)
-    fig.update_layout(height=200 * max(1, part["metric"].nunique()) + 100)
-    return fig
+    return _style(fig, title, shade=shade, facets=True, height=200 * max(1, part["metric"].nunique()) + 100)
 
 
 RESOURCES = {
@@ -202,7 +212,6 @@ def db_connections(frame: pd.DataFrame, max_connections: int | None, shade: Shad
         color_discrete_map=DB_STATE_COLORS,
         labels={"t": "seconds since load start", "value": "connections"},
     )
-    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
     if max_connections:
         fig.add_hline(
             y=max_connections,
@@ -213,9 +222,8 @@ def db_connections(frame: pd.DataFrame, max_connections: int | None, shade: Shad
             annotation_text="max_connections",
             annotation_position="top left",
         )
-    fig = _style(_shade(fig, shade), "PostgreSQL connections by state (pg_stat_activity, every 0.5 s)")
-    fig.update_layout(legend_title_text="state")
-    return fig
+    title = "PostgreSQL connections by state (pg_stat_activity, every 0.5 s)"
+    return _style(fig, title, shade=shade, facets=True, legend="state")
 
 
 UPSTREAM_SERIES = {
@@ -247,10 +255,7 @@ def matrix(frame: pd.DataFrame, palette: dict[str, str]) -> go.Figure:
         labels={"setting": "matrix point", "value": ""},
     )
     fig.update_yaxes(matches=None)
-    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
-    fig = _style(fig, "Variants across the matrix (median of repeats)")
-    fig.update_layout(height=640)
-    return fig
+    return _style(fig, "Variants across the matrix (median of repeats)", facets=True, height=640)
 
 
 def hockey_stick(
