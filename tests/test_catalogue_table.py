@@ -45,3 +45,20 @@ def test_a_scenario_without_runs_here_keeps_its_rows_while_its_claims_are_curren
     # Refreshing again changes nothing: the note keeps its run id, the kept rows their machine.
     again = refresh(f"{BEGIN}\n{text}\n{END}", RUNS)
     assert again == f"{BEGIN}\n{text}\n{END}"
+
+
+def test_the_pitfall_table_is_made_from_the_scenario_files_and_a_new_one_needs_no_catalogue_table() -> None:
+    from lab.report import pitfalls
+    from lab.scenario import loading
+
+    text = pitfalls.table()
+    assert len(text.splitlines()) == 2 + len(loading.known())  # a row per scenario, none typed in
+    blocking = loading.load("loop-blocking")
+    assert pitfalls.row(blocking).startswith(
+        f"| {blocking.catalogue.pitfall} | [`loop-blocking`](apps/loop_blocking/README.md)"
+    )
+    bare = blocking.model_copy(update={"catalogue": type(blocking.catalogue)()})
+    assert pitfalls.row(bare) == (
+        f"| {blocking.title} | [`loop-blocking`](apps/loop_blocking/README.md) | `bad`, `fix_await`, `fix_threadpool` "
+        f"| {blocking.claim} |  |"
+    )

@@ -94,10 +94,15 @@ def published() -> dict[Path, str]:
     import json
 
     from lab import metrics
+    from lab.report import pitfalls
+    from lab.scenario import reference
 
     out = {SCHEMA_FILE: json.dumps(store.json_schema(), indent=2) + "\n"}
     for readme in METRIC_TABLES:
         out[readme] = metrics.refresh(readme.read_text())
+    readme = ROOT / "README.md"
+    out[readme] = pitfalls.refresh(readme.read_text())
+    out[ROOT / "docs" / "scenario-reference.md"] = reference.markdown()
     return out
 
 

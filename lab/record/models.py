@@ -30,7 +30,7 @@ CellStatus = Literal["ok", "failed"]
 Verdict = Literal["pass", "fail", "inconclusive"]
 
 
-# Why a cell's numbers are not the server's alone; decided once per cell (lab/summary.py: decide_flags).
+# Why a cell's numbers are not the server's alone; decided once per cell (lab/analysis/cell.py: decide_flags).
 Flag = Literal[
     "no_requests",
     "few_requests",
@@ -209,7 +209,7 @@ class CellRecord(Model):
 
 
 class VariantSummary(Traffic):
-    """One variant at one matrix point: medians over its repeats (lab/summary.py: aggregate)."""
+    """One variant at one matrix point: medians over its repeats (lab/analysis/cell.py: aggregate)."""
 
     variant: str
     app: str
@@ -342,7 +342,7 @@ class UpstreamInfo(Model):
 
 
 class Sequential(Model):
-    """A run that stopped adding repeats once its claims were decided (lab/sequential.py)."""
+    """A run that stopped adding repeats once its claims were decided (lab/analysis/sequential.py)."""
 
     min_repeats: int
     max_repeats: int

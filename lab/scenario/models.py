@@ -45,24 +45,24 @@ def generators_value(value: Any) -> Generators:
 class ServerSettings(Strict):
     """How the app under test is served. A matrix varies any of these fields."""
 
-    kind: Literal["uvicorn", "gunicorn"] = "uvicorn"
-    workers: int = Field(1, ge=1, le=64)
+    kind: Literal["uvicorn", "gunicorn"] = "uvicorn"  # the server: uvicorn, or gunicorn with uvicorn-worker
+    workers: int = Field(1, ge=1, le=64)  # server processes
     # What `uvicorn[standard]` and gunicorn's UvicornWorker pick; h11/asyncio stays a setting.
     loop: Literal["auto", "asyncio", "uvloop"] = "uvloop"
-    http: Literal["auto", "h11", "httptools"] = "httptools"
-    host: str = "127.0.0.1"
-    flags: list[str] = []
-    env: dict[str, str] = {}
-    startup_timeout_s: float = Field(15.0, gt=0, le=300)
-    stop_grace_s: float = Field(5.0, gt=0, le=120)
+    http: Literal["auto", "h11", "httptools"] = "httptools"  # HTTP parser
+    host: str = "127.0.0.1"  # bind address: loopback only
+    flags: list[str] = []  # extra command-line flags of the server
+    env: dict[str, str] = {}  # environment of the server process (apps read their settings at import)
+    startup_timeout_s: float = Field(15.0, gt=0, le=300)  # launch to a healthy /health, or the cell fails
+    stop_grace_s: float = Field(5.0, gt=0, le=120)  # SIGTERM, then SIGKILL this much later
     startup_budget_s: float = Field(3.0, gt=0)  # launch to first healthy answer: reported, not enforced
-    # A dependency set for the server's own environment (lab/depsets.py); empty: the lab's own.
+    # A dependency set for the server's own environment (lab/drive/depsets.py); empty: the lab's own.
     deps: str = ""
     # Stop the server during the load and start it again, as a deploy or the OOM killer would:
     # SIGTERM `restart_at_s` seconds after the load starts, SIGKILL `restart_grace_s` later if it
     # is still running (0: a hard kill at once). What it held only in memory is lost then.
     restart_at_s: float | None = Field(None, gt=0, le=3600)
-    restart_grace_s: float = Field(5.0, ge=0, le=120)
+    restart_grace_s: float = Field(5.0, ge=0, le=120)  # see restart_at_s
 
     @field_validator("deps")
     @classmethod
@@ -100,33 +100,33 @@ class ServerSettings(Strict):
 class SeedSize(Strict):
     """Rows of the deterministic data set: users, orders per user, items per order."""
 
-    users: int = Field(1000, ge=1, le=1_000_000)
-    orders_per_user: int = Field(5, ge=0, le=1000)
-    items_per_order: int = Field(3, ge=0, le=1000)
+    users: int = Field(1000, ge=1, le=1_000_000)  # rows of users
+    orders_per_user: int = Field(5, ge=0, le=1000)  # orders of each user
+    items_per_order: int = Field(3, ge=0, le=1000)  # items of each order
 
 
 class Database(Strict):
     """A real PostgreSQL for the run: embedded unless DATABASE_URL names one."""
 
-    max_connections: int = Field(100, ge=10, le=10_000)
-    seed: SeedSize = SeedSize()
+    max_connections: int = Field(100, ge=10, le=10_000)  # PostgreSQL's max_connections
+    seed: SeedSize = SeedSize()  # the deterministic data set loaded before the run
 
 
 class UpstreamMode(Strict):
     """How the upstream answers: log-normal latency (median, p99), an error rate, or a hang/refusal."""
 
-    latency_ms: float = Field(0.0, ge=0, le=60_000)
-    latency_p99_ms: float | None = Field(None, ge=0, le=600_000)
-    error_rate: float = Field(0.0, ge=0, le=1)
-    hang: bool = False
-    refuse: bool = False
+    latency_ms: float = Field(0.0, ge=0, le=60_000)  # median answer time (log-normal)
+    latency_p99_ms: float | None = Field(None, ge=0, le=600_000)  # p99 answer time; none: a fixed latency
+    error_rate: float = Field(0.0, ge=0, le=1)  # share of answers that are 500s
+    hang: bool = False  # hold every request open until the mode changes
+    refuse: bool = False  # close the listener: connections are refused
 
 
 class Fault(UpstreamMode):
     """A window, in seconds from the load's start, during which the upstream behaves differently."""
 
-    from_s: float = Field(ge=0)
-    until_s: float = Field(gt=0)
+    from_s: float = Field(ge=0)  # seconds from the load's start
+    until_s: float = Field(gt=0)  # until this many seconds from the load's start
 
     @model_validator(mode="after")
     def _ordered(self) -> Fault:
@@ -138,15 +138,15 @@ class Fault(UpstreamMode):
 class UpstreamConfig(UpstreamMode):
     """A downstream service the lab runs on loopback for the apps to call (UPSTREAM_URL)."""
 
-    faults: list[Fault] = []
+    faults: list[Fault] = []  # windows in which the upstream behaves differently
 
 
 class Search(Strict):
     """Rates growing geometrically from `start` until one misses the SLO or passes `max`."""
 
-    start: float = Field(gt=0)
-    factor: float = Field(2.0, gt=1, le=10)
-    max: float = Field(gt=0, le=100_000)
+    start: float = Field(gt=0)  # the first rate
+    factor: float = Field(2.0, gt=1, le=10)  # each next rate is this times the last
+    max: float = Field(gt=0, le=100_000)  # the last rate at most
 
     def steps(self) -> list[float]:
         out, rate = [], self.start
@@ -159,14 +159,15 @@ class Search(Strict):
 class LoadProfile(Strict):
     """One load level. `options` are passed to the locustfile as `--name value`."""
 
-    users: int = Field(ge=1, le=5000)
-    spawn_rate: float = Field(gt=0)
-    warmup_s: float = Field(ge=0, le=600)
-    duration_s: float = Field(gt=0, le=3600)
+    users: int = Field(ge=1, le=5000)  # closed model: paced users (open model: the Locust users that carry arrivals)
+    spawn_rate: float = Field(gt=0)  # users started per second
+    warmup_s: float = Field(ge=0, le=600)  # load before the measured window
+    duration_s: float = Field(gt=0, le=3600)  # the measured window (each step of a sweep)
+    # Independent repeats of every cell (a fresh server process each), interleaved.
     repeats: int = Field(1, ge=1, le=50)
     # Fewer independent repeats than this, and no claim is pass or fail (the default profile: 3).
     min_repeats: int = Field(1, ge=1, le=50)
-    options: dict[str, LocustOption] = {}
+    options: dict[str, LocustOption] = {}  # passed to the locustfile as --name value (e.g. pacing = 0.2)
     # Request names sent back to back by users that do not pace (a stream, an export): their length is
     # what is measured, not a user falling behind its pacing, so the coordinated-omission check skips them.
     unpaced: list[str] = []
@@ -174,21 +175,23 @@ class LoadProfile(Strict):
     seed: SeedSize | None = None  # overrides the database's seed size for this profile
     matrix: dict[str, list[Any]] = {}  # overrides these keys of the scenario's matrix for this profile
     # `closed`: `users` paced users, each waiting for its answer. `open`: arrivals on a schedule
-    # (lab/arrivals.py) at `rate` req/s, or a sweep over `rates` / `search` on one server process.
+    # (lab/drive/arrivals.py) at `rate` req/s, or a sweep over `rates` / `search` on one server process.
     model: Literal["closed", "open"] = "closed"
-    rate: float | None = Field(None, gt=0, le=100_000)
+    rate: float | None = Field(None, gt=0, le=100_000)  # open model: arrivals per second
+    # Open model: a sweep's offered rates, each a step on the same server process.
     rates: list[Annotated[float, Field(gt=0, le=100_000)]] = []
-    search: Search | None = None
+    search: Search | None = None  # open model: rates growing geometrically instead of `rates`
     bisect: int = Field(0, ge=0, le=6)  # then halve the gap between last rate meeting the SLO and first missing it
+    # Open model: Poisson (random gaps) or uniform (even gaps) arrival times.
     arrivals: Literal["poisson", "uniform"] = "poisson"
     max_in_flight: int = Field(200, ge=1, le=10_000)  # requests outstanding at once (the client's pool)
     when_full: Literal["wait", "drop"] = "wait"  # an arrival that finds the pool full: waits (counted) or is dropped
     settle_s: float = Field(1.0, ge=0, le=120)  # each later step of a sweep: warm-up at its new rate
     drain_s: float = Field(10.0, ge=0, le=120)  # after the schedule ends: wait this long for answers
     lag_bound_ms: float = Field(10.0, gt=0)  # send lag p99 above this: the generator missed its schedule
-    # Locust processes: `auto` is one per generator core the lab allocates (lab/processes.py:
+    # Locust processes: `auto` is one per generator core the lab allocates (lab/drive/processes.py:
     # core_layout), so a bigger machine lifts the generator's ceiling by itself; more than one runs
-    # Locust's master and workers (lab/generators.py).
+    # Locust's master and workers (lab/drive/generators.py).
     generators: Annotated[int, Field(ge=1, le=MAX_GENERATORS)] | Literal["auto"] = "auto"
     # The rates claims are judged at (`at_rps`) get this longer window, for their percentiles' samples.
     claimed_duration_s: float | None = Field(None, gt=0, le=3600)
@@ -217,10 +220,10 @@ class LoadProfile(Strict):
 class Slo(Strict):
     """What a variant must meet at a rate for that rate to count toward its capacity."""
 
-    p50_ms: float | None = Field(None, gt=0)
-    p90_ms: float | None = Field(None, gt=0)
-    p99_ms: float | None = Field(None, gt=0)
-    error_rate: float = Field(0.01, ge=0, le=1)
+    p50_ms: float | None = Field(None, gt=0)  # median latency of a step at most this
+    p90_ms: float | None = Field(None, gt=0)  # p90 at most this
+    p99_ms: float | None = Field(None, gt=0)  # p99 at most this
+    error_rate: float = Field(0.01, ge=0, le=1)  # failures at most this share of requests
     achieved: float = Field(0.95, gt=0, le=1)  # goodput at least this share of the offered rate
 
     def text(self) -> str:
@@ -252,6 +255,7 @@ class QueueModel(Strict):
     """The pitfall's mechanism as a queue: `servers` (1 for a blocked loop, the threadpool's tokens
     for a pool), fed the measured arrivals and the service times of the sweep's lowest rate."""
 
+    # Servers of the queue: 1 for a blocked loop, the threadpool's tokens for `def` routes.
     servers: int = Field(1, ge=1, le=10_000)
     # Which waiting request a free server takes: the earliest (`fifo`), any (`random`), or (one
     # server) `batches`: an event loop's rounds, each serving what arrived during the previous one.
@@ -270,8 +274,9 @@ class Check(Strict):
     """One answer the runner checks on every variant before loading it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    path: str = Field(pattern=r"^/")
-    status: int = Field(200, ge=100, le=599)
+    path: str = Field(pattern=r"^/")  # GET this path
+    status: int = Field(200, ge=100, le=599)  # the status it must answer
+    # Written `json`: the exact JSON body it must answer.
     body: dict[str, Any] | list[Any] | None = Field(None, alias="json")
     first: dict[str, Any] | None = None  # for a JSON array whose length varies: its first element
 
@@ -279,13 +284,13 @@ class Check(Strict):
 class Claim(Strict):
     """`metric(variant) / metric(baseline) <op> threshold`, or `metric(variant) <op> threshold`."""
 
-    text: str
-    metric: str
-    variant: str
-    baseline: str | None = None
-    op: Literal[">=", "<="] = ">="
-    threshold: float
-    request: str = "all"
+    text: str  # the claim in words, as reports print it
+    metric: str  # a claimable metric of the registry (docs/adding-a-pitfall.md lists them)
+    variant: str  # the variant measured
+    baseline: str | None = None  # divided by this variant's value (a ratio claim); none: the value itself
+    op: Literal[">=", "<="] = ">="  # the value (or ratio) must be >= or <= the threshold
+    threshold: float  # what the value must reach; a ratio's `x`
+    request: str = "all"  # a request name of the locustfile, or all
     # Spread over each third of the window too; off for effects confined to part of it (faults).
     segments: bool = True
     # Only at the matrix points with these values (e.g. { "env.WORK" = "hash" }); all points when empty.
@@ -302,7 +307,7 @@ class Claim(Strict):
     # Open-model sweeps: judge at this fraction of one variant's (`of`) capacity measured in the
     # same repeat; the lab runs every variant at that rate after the sweep.
     at_rate: float | None = Field(None, gt=0, le=2)
-    of: str | None = None
+    of: str | None = None  # the variant whose capacity `at_rate` is a fraction of (the first variant)
     # Judged only on runs of this load model (a profile's `model`); other runs skip the claim.
     load_model: Literal["closed", "open"] | None = None
 
@@ -357,24 +362,24 @@ class Claim(Strict):
 class Reference(Strict):
     """A predicted throughput drawn beside the measured one (e.g. threads / call duration)."""
 
-    label: str
-    rps: float = Field(gt=0)
-    request: str = "all"
+    label: str  # the line's label
+    rps: float = Field(gt=0)  # its throughput
+    request: str = "all"  # the request name whose chart it goes on
 
 
 class AppProbe(Strict):
     """A route every variant answers with a JSON number the lab samples every 0.5 s during the load."""
 
-    name: str = Field(pattern=r"^[a-z0-9_]+$")
-    path: str = Field(pattern=r"^/")
-    field: str
+    name: str = Field(pattern=r"^[a-z0-9_]+$")  # recorded as app_<name>_peak, _mean, _last
+    path: str = Field(pattern=r"^/")  # the route the app publishes it at
+    field: str  # the JSON field holding the number
 
 
 class Pinning(Strict):
     """CPU cores for the server and for Locust; empty lists mean: decide from the machine."""
 
-    server: list[int] = []
-    generator: list[int] = []
+    server: list[int] = []  # the server's cores
+    generator: list[int] = []  # Locust's cores
 
 
 def gunicorn_worker(server: ServerSettings) -> str | None:
@@ -398,15 +403,15 @@ def setting_keys(key: str) -> list[str]:
 
 
 class CiSettings(Strict):
-    """How CI gates this scenario against its baseline (lab/gate.py)."""
+    """How CI gates this scenario against its baseline (lab/ci/gate.py)."""
 
-    profile: str = "quick"
+    profile: str = "quick"  # the profile CI runs
     tolerance: float = Field(0.25, ge=0, le=10)  # how far a value may move the worse way before it regresses
     gate_absolute: bool = False  # also gate rps and p99 themselves (same machine only)
     # Deciding fast (lab/analysis/sequential.py): at least this many repeats, then stop once every claim is decided.
     # Two, because one repeat's thirds cannot show how much a fresh server process moves the value.
     min_repeats: int = Field(2, ge=1, le=20)
-    max_repeats: int = Field(4, ge=1, le=20)
+    max_repeats: int = Field(4, ge=1, le=20)  # and at most this many
 
     @model_validator(mode="after")
     def _repeats_ordered(self) -> CiSettings:
@@ -415,35 +420,48 @@ class CiSettings(Strict):
         return self
 
 
+class CatalogueRow(Strict):
+    """The scenario's row in the README's catalogue table (generated: `python -m lab schema`)."""
+
+    order: int = 1000  # the table's order; scenarios without one come last, by name
+    pitfall: str = ""  # short; default: the title
+    variants: str = ""  # the variants as a reader needs them; default: their names
+    claim: str = ""  # short; default: the scenario's claim
+    seeds: str = ""  # what the source articles say, quoted
+
+
 class Scenario(Strict):
     name: str
     path: str
     sha256: str
-    title: str
-    pitfall: str
-    claim: str
-    locustfile: str
+    title: str  # one line: the pitfall, as a report's heading
+    pitfall: str  # what goes wrong and why, in a paragraph
+    claim: str  # what the lab claims and checks, in words (the `[[claims]]` are the checks)
+    locustfile: str  # the load, a path relative to the checkout
+    # Name -> `module:attribute` of the ASGI app; `bad*` are bad, the rest fixes.
     variants: dict[str, AppRef] = Field(min_length=1)
     # The variant null mode runs in every variant's place; default: the first that is not `bad*`.
     reference: str | None = None
-    server: ServerSettings = ServerSettings()
+    server: ServerSettings = ServerSettings()  # how every variant is served (a matrix varies it)
     # Server flags one variant adds to `server.flags`, for a fix that is a server setting rather
     # than code (uvicorn's --limit-concurrency): the app is the same, the command line is not.
     variant_flags: dict[str, list[str]] = {}
-    database: Database | None = None
-    upstream: UpstreamConfig | None = None
+    database: Database | None = None  # a real PostgreSQL for the run (DATABASE_URL for the apps)
+    upstream: UpstreamConfig | None = None  # a service on loopback for the apps to call (UPSTREAM_URL)
+    # Server settings (or env.NAME, or generators) to vary: each combination is a cell; join settings varied together with +.
     matrix: dict[str, list[Any]] = {}
-    pinning: Pinning = Pinning()
-    verify: list[Check] = Field(min_length=1)
-    profiles: dict[str, LoadProfile]
-    claims: list[Claim] = []
-    references: list[Reference] = []
-    app_probes: list[AppProbe] = []
+    pinning: Pinning = Pinning()  # cores for the server and the generator; empty: the lab's split
+    verify: list[Check] = Field(min_length=1)  # checks every variant must answer before any load
+    profiles: dict[str, LoadProfile]  # load levels by name; `quick` and `default` are required
+    claims: list[Claim] = []  # what a run judges: pass, fail or inconclusive
+    references: list[Reference] = []  # reference lines drawn on the throughput chart
+    app_probes: list[AppProbe] = []  # numbers the app publishes at a route, sampled every 0.5 s as app_<name>
     slo: Slo | None = None  # capacity = the highest rate of a sweep that meets it
     queue: QueueModel | None = None  # draw the queueing prediction beside the measured curve
-    ci: CiSettings = CiSettings()
+    ci: CiSettings = CiSettings()  # how CI gates the scenario against its baseline
     # Sample the mechanism inside the app (event-loop lag, threadpool tokens in use): apps/common.py.
     mechanism: bool = False
+    catalogue: CatalogueRow = CatalogueRow()  # its row in the README's catalogue table
 
     @field_validator("locustfile")
     @classmethod
