@@ -103,3 +103,19 @@ def test_a_restarted_role_keeps_one_cpu_counter_across_both_processes(tmp_path: 
     cumulative = [value for _, _, metric, value in sampler.rows if metric == "server_cpu_ms"]
     assert cumulative == sorted(cumulative) and len(cumulative) >= 6
     assert cumulative[-1] >= 1000  # both processes' busy seconds, not the second's alone
+
+
+def test_without_pinning_the_layout_shares_every_core_and_a_child_runs_unpinned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """macOS and Windows have no sched_setaffinity: the lab runs there unpinned, and says so."""
+    from lab.drive import processes
+
+    monkeypatch.setattr(processes, "CAN_PIN", False)
+    layout = processes.core_layout()
+    assert not layout.pinned and layout.server == layout.generator == processes.available_cores()
+    proc = processes.spawn(
+        [sys.executable, "-c", "print('ran')"], cores=[0], env=dict(os.environ), log=tmp_path / "log", cwd=tmp_path
+    )
+    assert proc.wait(timeout=30) == 0 and (tmp_path / "log").read_text().strip() == "ran"
+    assert proc.args[:3] == [sys.executable, "-c", "print('ran')"]  # no pinning wrapper in front

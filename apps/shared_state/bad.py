@@ -4,11 +4,9 @@ request, so a concurrent request overwrites it and the answer carries another us
 from fastapi import FastAPI
 
 from apps.common import asyncpg_pool, make_app
-from apps.shared_state import fix
 from apps.shared_state.accounts import USER
 
 app: FastAPI = make_app("shared-state: bad", asyncpg_pool(min_size=1, max_size=10))
-app.add_api_route("/users/{user_id}/settings", fix.update, methods=["PATCH"])  # right; the bug is below
 current: dict[str, int] = {}  # "the request's user", shared by every request of the process
 
 

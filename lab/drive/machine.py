@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psutil
 
+from lab.drive.processes import available_cores
 from lab.paths import ROOT
 from lab.record.models import Environment, MachineState
 
@@ -72,7 +73,7 @@ def capture() -> Environment:
         python=platform.python_version(),
         packages={name.replace("-", "_"): _version(name) for name in PACKAGES},
         cpu_count=os.cpu_count(),
-        cpus_available=len(os.sched_getaffinity(0)),
+        cpus_available=len(available_cores()),
         cpu_model=_cpu_model(),
         kernel=platform.release(),
         git_sha=_git("rev-parse", "HEAD"),

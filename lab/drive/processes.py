@@ -29,6 +29,22 @@ RUN_TAG = "LAB_RUN_ID"
 OWNER_TAG = "LAB_OWNER_PID"  # the harness that started a process: if it is gone, the process is an orphan
 
 
+# Linux pins a process to cores (sched_setaffinity); macOS and Windows cannot, and there the server
+# and Locust share every core: cells are flagged `unpinned`, and their claims stay inconclusive.
+CAN_PIN = hasattr(os, "sched_setaffinity") and hasattr(os, "sched_getaffinity")
+NO_PINNING = (
+    "note: this platform cannot pin processes to cores (no sched_setaffinity): the server and Locust share "
+    "every core, cells are flagged unpinned, and no claim on them passes or fails"
+)
+
+
+def available_cores() -> list[int]:
+    """The cores this process may run on (every core where the platform cannot say)."""
+    if CAN_PIN:
+        return sorted(os.sched_getaffinity(0))
+    return list(range(psutil.cpu_count() or 1))
+
+
 @dataclass(frozen=True)
 class CoreLayout:
     server: list[int]
@@ -40,7 +56,9 @@ def core_layout(server: Sequence[int] = (), generator: Sequence[int] = ()) -> Co
     """Server and Locust on disjoint cores; on one core nothing can be separated, and we say so.
     Unless told otherwise the server takes the first half of the cores and Locust every other one
     (one Locust process per core: lab/drive/generators.py), so a bigger machine gets a bigger generator."""
-    available = sorted(os.sched_getaffinity(0))
+    available = available_cores()
+    if not CAN_PIN:
+        return CoreLayout(available, available, False)
     for core in [*server, *generator]:
         if core not in available:
             raise LabError(f"pinning: core {core} is not available here; cores: {available}")
@@ -64,7 +82,8 @@ def spawn(cmd: list[str], *, cores: list[int], env: dict[str, str], log: Path, c
 
     The affinity is set in the child itself and inherited by everything it forks; read it back
     with `affinity` to know what was in force."""
-    cmd = [sys.executable, "-I", "-S", "-c", _PIN_AND_EXEC, ",".join(map(str, cores)), *cmd]
+    if CAN_PIN:
+        cmd = [sys.executable, "-I", "-S", "-c", _PIN_AND_EXEC, ",".join(map(str, cores)), *cmd]
     with log.open("ab") as out:
         return subprocess.Popen(
             cmd,
@@ -83,7 +102,7 @@ def affinity(pid: int) -> list[int] | None:
         root = psutil.Process(pid)
         cores: set[int] = set()
         for proc in [root, *root.children(recursive=True)]:
-            with contextlib.suppress(psutil.NoSuchProcess):
+            with contextlib.suppress(psutil.NoSuchProcess, AttributeError):  # no cpu_affinity on macOS
                 cores |= set(proc.cpu_affinity() or [])
         return sorted(cores)
     except psutil.NoSuchProcess:

@@ -31,9 +31,12 @@ from lab.drive.checks import verify_answers
 from lab.drive.machine import capture
 from lab.drive.machine import state as machine_state
 from lab.drive.processes import (
+    CAN_PIN,
+    NO_PINNING,
     OWNER_TAG,
     RUN_TAG,
     CoreLayout,
+    available_cores,
     core_layout,
     free_port,
     kill_orphans,
@@ -147,9 +150,11 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     started = time.monotonic()
     # The harness (its sampling threads) keeps off the server's core too.
-    own_cores = os.sched_getaffinity(0)
+    own_cores = available_cores()
     if layout.pinned:
         os.sched_setaffinity(0, layout.generator)
+    elif not CAN_PIN and progress:
+        progress.say(NO_PINNING)
     try:
         with ExitStack() as stack:
             # A target brings its own database and upstream: the lab starts none for it (it samples
@@ -212,7 +217,8 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
-        os.sched_setaffinity(0, own_cores)
+        if CAN_PIN:
+            os.sched_setaffinity(0, own_cores)
         left = kill_tagged(run_id)
         if left:
             rec.left_behind_pids = left

@@ -172,16 +172,15 @@ def mechanism_probe(host: str, port: int) -> Probe:
 
 
 def _cpu_times() -> dict[int, tuple[float, float]]:
-    """Per core, from /proc/stat: (busy, total) jiffies since boot."""
+    """Per core: (busy, total) CPU seconds since boot, every process and the kernel included (psutil
+    reads /proc/stat on Linux, and the platform's own counters elsewhere). Idle and iowait are not
+    busy; guest time is already inside user time, so it is not added twice."""
     out = {}
-    with open("/proc/stat") as handle:
-        for line in handle:
-            name, *fields = line.split()
-            if not name.startswith("cpu") or name == "cpu":
-                continue
-            values = [float(v) for v in fields[:8]]
-            idle = values[3] + values[4]  # idle + iowait
-            out[int(name[3:])] = (sum(values) - idle, sum(values))
+    for core, times in enumerate(psutil.cpu_times(percpu=True)):
+        fields = times._asdict()
+        total = sum(v for k, v in fields.items() if k not in ("guest", "guest_nice"))
+        idle = fields.get("idle", 0.0) + fields.get("iowait", 0.0)
+        out[core] = (total - idle, total)
     return out
 
 

@@ -423,7 +423,7 @@ class CiSettings(Strict):
 class CatalogueRow(Strict):
     """The scenario's row in the README's catalogue table (generated: `python -m lab schema`)."""
 
-    order: int = 1000  # the table's order; scenarios without one come last, by name
+    order: float = 1000  # the table's order; scenarios without one come last, by name
     pitfall: str = ""  # short; default: the title
     variants: str = ""  # the variants as a reader needs them; default: their names
     claim: str = ""  # short; default: the scenario's claim
