@@ -24,6 +24,16 @@ def colors(variants: list[str]) -> dict[str, str]:
     return {v: by_variant[v.split("[", 1)[0]] for v in variants}
 
 
+# Log axes ticked at 1-2-5 in full numbers: plotly's own minor labels ("2 5" between decades) read as
+# the values themselves, so 20-50 looked like 2-5.
+LOG_TICKS = [m * 10.0**e for e in range(-2, 7) for m in (1, 2, 5)]
+
+
+def _log_ticks(fig: go.Figure, axis: str = "y") -> None:
+    labels = [f"{v:g}" if v < 1e4 else f"{v:,.0f}" for v in LOG_TICKS]
+    (fig.update_yaxes if axis == "y" else fig.update_xaxes)(tickvals=LOG_TICKS, ticktext=labels)
+
+
 def _style(
     fig: go.Figure,
     title: str,
@@ -61,6 +71,7 @@ def latency_percentiles(frame: pd.DataFrame, palette: dict[str, str]) -> go.Figu
         color_discrete_map=palette,
         labels={"ms": "latency (ms, log scale)", "percentile": ""},
     )
+    _log_ticks(fig)
     return _style(fig, "Latency percentiles over the measured window (median of repeats)", facets=True)
 
 
@@ -159,6 +170,8 @@ def over_time(
         color_discrete_map=palette,
         labels={"second": "seconds since load start", column: label},
     )
+    if log:
+        _log_ticks(fig)
     return _style(fig, f"{label} per second", shade=shade)
 
 
@@ -316,6 +329,7 @@ def hockey_stick(
         type="log", title="offered rate (requests/s, log scale)", tickvals=rates, ticktext=[f"{r:g}" for r in rates]
     )
     fig.update_yaxes(type="log", title="latency from scheduled time (ms, log scale)")
+    _log_ticks(fig)
     return _style(fig, "Latency against offered load (open model): where each variant breaks its SLO")
 
 
@@ -355,6 +369,7 @@ def cost_per_request(curve: pd.DataFrame, palette: dict[str, str]) -> go.Figure:
     hover = "%{x:.0f} in flight at %{customdata:g} req/s offered: %{y:.2f} ms CPU per request"
     _line_per_group(fig, curve, "in_flight", "cpu_ms_per_request", palette, hover)
     fig.update_xaxes(type="log", title="requests in flight (mean, sampled at the generator; log scale)")
+    _log_ticks(fig, "x")
     fig.update_yaxes(rangemode="tozero", title="server CPU per completed request (ms)")
     return _style(fig, "What one request costs the server as more wait beside it")
 
@@ -373,6 +388,7 @@ def spectrum(frame: pd.DataFrame, palette: dict[str, str]) -> go.Figure:
         type="log", title="percentile", tickvals=[1 / (1 - p) for p in ticks], ticktext=[f"{100 * p:g}%" for p in ticks]
     )
     fig.update_yaxes(type="log", title="latency (ms, log scale)")
+    _log_ticks(fig)
     return _style(fig, "Latency spectrum: every percentile the samples support (repeats pooled)")
 
 
