@@ -139,7 +139,7 @@ def test_early_stopping_decides_a_clear_case_at_the_first_look_and_a_straddling_
     clear = [c for r in range(1, 5) for c in (cell("bad", [100.0] * 90, r), cell("fix", [5.0] * 90, r))]
     stopped, judged = sequential.replay([make_claim()], clear, rule)
     assert stopped == 2 and [j.verdict for j in judged] == ["pass"]
-    assert judged[0].method.startswith("98.75% bootstrap interval")
+    assert judged[0].method.startswith("98.75% t-interval")
     # Straddling: repeats alternate between 14x and 6x around the 10x threshold. Never decided: all five run.
     close = [
         c for r in range(1, 6) for c in (cell("bad", [70.0 if r % 2 else 30.0] * 90, r), cell("fix", [5.0] * 90, r))
@@ -188,3 +188,39 @@ def test_bench_ci_gates_a_real_run_against_a_baseline_made_here(tmp_path: Path) 
     # A scenario with no baseline could not run: exit 2.
     missing = lab("ci", "loop-blocking", *common, "--out", str(out), "--reports", str(tmp_path / "reports"))
     assert missing.returncode == 2 and "no baseline for loop-blocking" in missing.stderr
+
+
+def test_a_vanished_or_unmeasurable_claim_fails_the_gate() -> None:
+    rec = loop_blocking()
+    base = baseline.from_run(rec)
+    vanished = rec.model_copy(update={"claims": rec.claims[1:]}, deep=True)
+    result = gate(base, vanished, tolerance=0.25)
+    assert result.exit_code == 1 and [f.what for f in result.regressions] == [rec.claims[0].text]
+    assert result.regressions[0].why.startswith("vanished")
+    blank = rec.claims[0].model_copy(update={"value": None, "low": None, "high": None, "reason": "bad did not run"})
+    unmeasured = rec.model_copy(update={"claims": [blank, *rec.claims[1:]]}, deep=True)
+    [finding] = gate(base, unmeasured, tolerance=0.25).regressions
+    assert finding.why == "cannot be measured now: bad did not run"
+
+
+def test_changes_are_judged_against_the_baselines_interval_not_its_point() -> None:
+    """A claim whose interval moved past the baseline's value by the tolerance, but still overlaps
+    the baseline's own interval widened by it, is noise: unchanged."""
+    rec = loop_blocking()
+    claim = next(c for c in rec.claims if c.value is not None and c.op == ">=")
+    wide = claim.model_copy(update={"low": claim.value * 0.4, "high": claim.value * 1.2})
+    base = baseline.from_run(rec.model_copy(update={"claims": [wide]}, deep=True))
+    # Now: an interval wholly below baseline value x 0.75, but above its lower end x 0.75.
+    now = claim.model_copy(update={"value": claim.value * 0.6, "low": claim.value * 0.5, "high": claim.value * 0.7})
+    [finding] = gate(base, rec.model_copy(update={"claims": [now]}, deep=True), tolerance=0.25).findings
+    assert finding.kind == "unchanged"
+    far = now.model_copy(update={"low": claim.value * 0.2, "high": claim.value * 0.29})
+    [finding] = gate(base, rec.model_copy(update={"claims": [far]}, deep=True), tolerance=0.25).findings
+    assert finding.kind == "regression" and "interval's lower end" in finding.why
+
+
+def test_the_summary_states_how_many_claims_were_gated_at_once() -> None:
+    rec = loop_blocking()
+    result = gate(baseline.from_run(rec), rec, tolerance=0.25)
+    text = ci_outputs.markdown([result])
+    assert f"{len(rec.claims)} claims gated at once" in text and "Bonferroni" in text

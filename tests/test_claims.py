@@ -43,29 +43,44 @@ def cell(
     return base.model_copy(update={"variant": variant, "group": variant, "repeat": repeat})
 
 
+def thrice(*cells: CellRecord) -> list[CellRecord]:
+    """The same cells measured in three repeats (identical values: a zero-width interval)."""
+    return [c.model_copy(update={"repeat": r}) for r in (1, 2, 3) for c in cells]
+
+
 def claim(**kw: object) -> Claim:
     base = {"text": "t", "metric": "p50", "variant": "bad", "baseline": "fix", "threshold": 10.0}
     return Claim.model_validate({**base, **kw})
 
 
 def test_clear_ratio_passes_and_reports_value_and_spread() -> None:
-    cells = [cell("bad", [100.0] * 90), cell("fix", [5.0] * 90)]
+    cells = thrice(cell("bad", [100.0] * 90), cell("fix", [5.0] * 90))
     [result] = evaluate([claim()], cells)
     assert result.verdict == "pass"
     assert result.value == 20.0 and result.low == 20.0 and result.high == 20.0
-    assert result.samples == 3 and result.repeats == 1  # one repeat, resampled by thirds of its window
-    assert "p50 bad / fix = 20x (95% interval 20-20, 1 repeats)" in result.describe()
+    assert result.samples == 3 and result.repeats == 3
+    assert "p50 bad / fix = 20x (95% interval 20-20, 3 repeats)" in result.describe()
+
+
+def test_one_repeat_gives_a_value_but_no_interval_and_no_verdict() -> None:
+    """The thirds of one window are serially correlated: they are not independent samples."""
+    [result] = evaluate([claim()], [cell("bad", [100.0] * 90), cell("fix", [5.0] * 90)])
+    assert result.value == 20.0 and result.low is None and result.high is None
+    assert result.verdict == "inconclusive" and "at least two independent repeats" in result.reason
+    assert "no interval: 1 repeat" in result.describe()
 
 
 def test_clear_miss_fails() -> None:
-    [result] = evaluate([claim()], [cell("bad", [20.0] * 90), cell("fix", [5.0] * 90)])
+    [result] = evaluate([claim()], thrice(cell("bad", [20.0] * 90), cell("fix", [5.0] * 90)))
     assert result.verdict == "fail" and result.value == 4.0
 
 
 def test_spread_across_the_threshold_is_inconclusive() -> None:
-    # First third 30x worse, the rest only 5x: the whole-window median says one thing, the spread another.
-    bad = [150.0] * 30 + [25.0] * 60
-    [result] = evaluate([claim()], [cell("bad", bad), cell("fix", [5.0] * 90)])
+    # One repeat 30x worse, the others 5x and 6x: their median says one thing, the spread another.
+    cells = [
+        c for r, v in ((1, 150.0), (2, 25.0), (3, 30.0)) for c in (cell("bad", [v] * 90, r), cell("fix", [5.0] * 90, r))
+    ]
+    [result] = evaluate([claim()], cells)
     assert result.low is not None and result.high is not None
     assert result.low < 10 < result.high
     assert result.verdict == "inconclusive"
@@ -80,9 +95,13 @@ def test_repeats_take_the_median_and_bound_the_interval() -> None:
         cell("fix", [5.0] * 90, repeat=2),
     ]
     [result] = evaluate([claim()], cells)
-    assert result.value == 16.0 and result.low == 12.0 and result.high == 20.0
-    assert result.samples == 6 and result.repeats == 2 and result.verdict == "pass"
-    assert result.method == "95% bootstrap interval of the median, 2 repeats x 3 thirds"
+    # Student's t with one degree of freedom, 97.5 %: 12.706 (any table); on the logs of 20x and 12x.
+    centre, half = (np.log(20) + np.log(12)) / 2, 12.7062 * abs(np.log(20) - np.log(12)) / 2
+    assert result.value == 16.0 and result.repeats == 2
+    assert result.low == pytest.approx(np.exp(centre - half), rel=1e-3)
+    assert result.high == pytest.approx(np.exp(centre + half), rel=1e-3)
+    assert result.verdict == "inconclusive"  # two repeats 1.7x apart decide nothing at 95 %
+    assert result.method == "95% t-interval on log values of 2 repeats"
 
 
 def test_the_interval_narrows_with_more_repeats() -> None:
@@ -108,21 +127,20 @@ def test_fewer_repeats_than_the_profile_needs_are_never_pass_or_fail() -> None:
 
 def test_a_percentile_from_too_few_samples_is_inconclusive() -> None:
     # 900 requests: a p99 would rest on 9 samples above it (10 needed), a p50 on 450 (fine).
-    cells = [cell("bad", [100.0] * 900), cell("fix", [5.0] * 900)]
+    cells = thrice(cell("bad", [100.0] * 900), cell("fix", [5.0] * 900))
     [p99] = evaluate([claim(metric="p99")], cells)
     assert p99.verdict == "inconclusive"
     assert p99.reason == (
         "too few samples for p99 of all: 900 successful requests in a repeat of bad, 1000 needed (10 above the percentile)"
     )
     assert evaluate([claim(metric="p50")], cells)[0].verdict == "pass"
-    # Enough in the whole window but not in each third: the thirds are left out of the interval.
-    cells = [cell("bad", [100.0] * 1200), cell("fix", [5.0] * 1200)]
+    cells = thrice(cell("bad", [100.0] * 1200), cell("fix", [5.0] * 1200))
     [result] = evaluate([claim(metric="p99")], cells)
-    assert result.verdict == "pass" and result.samples == 1 and "thirds" not in result.method
+    assert result.verdict == "pass" and result.samples == 3
 
 
 def test_at_most_claims_and_plain_values() -> None:
-    cells = [cell("bad", [100.0] * 90), cell("fix", [5.0] * 90)]
+    cells = thrice(cell("bad", [100.0] * 90), cell("fix", [5.0] * 90))
     rps = claim(metric="rps", op="<=", threshold=1.5)  # equal load offered: the ratio is 1
     assert evaluate([rps], cells)[0].verdict == "pass"
     ceiling = claim(metric="max", baseline=None, op="<=", threshold=50.0)
@@ -132,7 +150,7 @@ def test_at_most_claims_and_plain_values() -> None:
 
 @pytest.mark.parametrize("flag", ["generator_bound", "unpinned", "no_requests"])
 def test_cells_whose_numbers_describe_the_lab_never_pass_or_fail(flag: str) -> None:
-    cells = [cell("bad", [100.0] * 90), cell("fix", [5.0] * 90, flags=(flag,))]
+    cells = thrice(cell("bad", [100.0] * 90), cell("fix", [5.0] * 90, flags=(flag,)))
     [result] = evaluate([claim()], cells)
     assert result.verdict == "inconclusive"
     assert flag in result.reason
@@ -164,10 +182,11 @@ def test_a_cell_metric_missing_from_the_baseline_is_inconclusive() -> None:
 def test_claims_on_the_recorded_run_are_what_the_lab_printed() -> None:
     rec = loop_blocking()
     # The claims as the record states them (the scenario file has moved on to the open model since).
+    # Their values are the same; their intervals are today's method (the record kept a bootstrap's).
     declared = [Claim.model_validate(c.model_dump(include=set(Claim.model_fields))) for c in rec.claims]
     again = evaluate(declared, rec.ok_cells())
-    assert [c.model_dump() for c in again] == [c.model_dump() for c in rec.claims]
-    assert all(c.repeats == 2 for c in again)
+    assert [c.value for c in again] == [c.value for c in rec.claims]
+    assert all(c.repeats == 2 and "t-interval" in c.method for c in again)
 
 
 def test_unknown_metric_and_request_on_a_cell_metric_are_refused() -> None:
@@ -175,7 +194,6 @@ def test_unknown_metric_and_request_on_a_cell_metric_are_refused() -> None:
         claim(metric="p42")
     with pytest.raises(ValueError, match="measured per cell, not per request name"):
         claim(metric="server_cpu_pct", request="/work")
-    assert {"requests", "failures"} >= claims.COUNTS
 
 
 def test_a_scenario_with_request_on_a_cell_metric_fails_to_load(tmp_path: object) -> None:
@@ -193,12 +211,12 @@ def test_a_generator_bound_throughput_is_a_lower_bound_so_only_the_safe_verdict_
     """fix's rps capped by the generator: the server could have served more. A ratio with it on top
     can only be higher than measured (a pass stands, a fail would not); with it below, only lower."""
     fast, slow = [5.0] * 900, [5.0] * 90  # 100 vs 10 req/s over the 9 s window
-    on_top = [cell("fix", fast, flags=("generator_bound",)), cell("bad", slow)]
+    on_top = thrice(cell("fix", fast, flags=("generator_bound",)), cell("bad", slow))
     [passed] = evaluate([claim(metric="rps", variant="fix", baseline="bad", threshold=2)], on_top)
     assert passed.verdict == "pass" and passed.value == 10.0
     [held] = evaluate([claim(metric="rps", variant="fix", baseline="bad", threshold=20)], on_top)
     assert held.verdict == "inconclusive" and "ran out first" in held.reason and "only a pass" in held.reason
-    below = [cell("bad", slow), cell("fix", fast, flags=("generator_bound",))]
+    below = thrice(cell("bad", slow), cell("fix", fast, flags=("generator_bound",)))
     [failed] = evaluate([claim(metric="rps", variant="bad", baseline="fix", threshold=1)], below)
     assert failed.verdict == "fail" and failed.value == 0.1
     # Latency from a generator-bound cell is still never judged.
@@ -217,9 +235,9 @@ def test_server_cpu_per_request_is_judged_on_a_generator_bound_cell() -> None:
     fast = cell("fix", [1.0] * 900, flags=("generator_bound",), samples=cpu_counter(200.0))  # 2 ms a request
     slow = cell("bad", [10.0] * 90, samples=cpu_counter(200.0))  # 20 ms a request
     cost = claim(metric="server_cpu_ms_per_request", threshold=5)
-    [result] = evaluate([cost], [slow, fast])
+    [result] = evaluate([cost], thrice(slow, fast))
     assert result.verdict == "pass" and result.value == pytest.approx(10.0, rel=0.05)
-    [share] = evaluate([claim(metric="server_cpu_ms", threshold=1)], [slow, fast])
+    [share] = evaluate([claim(metric="server_cpu_ms", threshold=1)], thrice(slow, fast))
     assert share.verdict == "inconclusive" and "generator_bound" in share.reason
 
 
@@ -232,10 +250,10 @@ def test_a_generator_bound_servers_peak_memory_is_a_lower_bound_so_only_the_safe
 
     whole = cell("bad", [5.0] * 90, flags=("generator_bound",), samples=peak(400.0))
     streamed = cell("fix", [5.0] * 90, samples=peak(50.0))
-    [passed] = evaluate([claim(metric="server_rss_mb_hwm", threshold=3)], [whole, streamed])
+    [passed] = evaluate([claim(metric="server_rss_mb_hwm", threshold=3)], thrice(whole, streamed))
     assert passed.verdict == "pass" and passed.value == pytest.approx(8.0)
     assert passed.bound == "at_least"  # a lower bound on top: the pass stands
-    [held] = evaluate([claim(metric="server_rss_mb_hwm", threshold=10)], [whole, streamed])
+    [held] = evaluate([claim(metric="server_rss_mb_hwm", threshold=10)], thrice(whole, streamed))
     assert held.verdict == "inconclusive" and "only a pass" in (held.reason or "")
 
 
@@ -262,13 +280,13 @@ def test_paced_users_that_fell_behind_make_latency_a_lower_bound() -> None:
     mixed = pd.DataFrame({"t": np.linspace(0, 8.999, 90), "name": names, "response_ms": late, "ok": 1})
     unpaced = summarise(mixed, WINDOW, NO_SAMPLES, pacing_s=0.2, unpaced=["/export"])
     assert unpaced.late_share == 0 and "coordinated_omission" not in unpaced.flags
-    bad_behind = [cell("bad", [100.0] * 90, flags=("coordinated_omission",)), cell("fix", [5.0] * 90)]
+    bad_behind = thrice(cell("bad", [100.0] * 90, flags=("coordinated_omission",)), cell("fix", [5.0] * 90))
     [passed] = evaluate([claim(threshold=10)], bad_behind)
     assert passed.verdict == "pass"  # 20x, and the true ratio can only be higher
     assert passed.bound == "at_least" and "= >=20x" in passed.describe()
     [held] = evaluate([claim(threshold=40)], bad_behind)
     assert held.verdict == "inconclusive" and "coordinated omission" in held.reason and "only a pass" in held.reason
-    fix_behind = [cell("bad", [100.0] * 90), cell("fix", [5.0] * 90, flags=("coordinated_omission",))]
+    fix_behind = thrice(cell("bad", [100.0] * 90), cell("fix", [5.0] * 90, flags=("coordinated_omission",)))
     [capped] = evaluate([claim(threshold=10)], fix_behind)
     assert capped.verdict == "inconclusive" and "only a fail" in capped.reason and capped.bound == "at_most"
     # Throughput is not latency: a flagged cell's rps is judged as usual.
@@ -276,17 +294,20 @@ def test_paced_users_that_fell_behind_make_latency_a_lower_bound() -> None:
     assert count.verdict == "pass"
 
 
-def test_an_error_rate_is_judged_on_whole_windows_not_on_unweighted_thirds() -> None:
+def test_an_error_rate_is_judged_on_whole_windows_and_covers_its_pooled_count() -> None:
     """A stalled first third (10 answers, all failing) and two busy ones (100 each, none failing):
-    the window's share is 10/210; the mean of the thirds' shares would be a third."""
+    the window's share is 10/210 (the mean of the thirds' shares would be a third). Three identical
+    repeats: the interval is still the Wilson interval of 30 failures in 630, not a point."""
     t = np.concatenate([np.linspace(0, 2.9, 10), np.linspace(3.0, 8.999, 200)])
     ok = [0] * 10 + [1] * 200
     requests = pd.DataFrame({"t": t, "name": "/work", "response_ms": 5.0, "ok": ok})
     summary = summarise(requests, WINDOW, NO_SAMPLES)
     stalled = new_cell(TEMPLATE, summary=summary).model_copy(update={"variant": "bad", "group": "bad"})
-    [result] = evaluate([claim(metric="error_rate", baseline=None, threshold=0.2)], [stalled])
+    [result] = evaluate([claim(metric="error_rate", baseline=None, threshold=0.2)], thrice(stalled))
     assert result.value == pytest.approx(10 / 210, abs=1e-4)
-    assert result.low <= result.value <= result.high
+    assert result.low is not None and result.high is not None
+    assert result.low < result.value < result.high and result.high - result.low > 0.02
+    assert "Wilson interval of the pooled 30 of 630 requests" in result.method
     assert result.verdict == "fail"
 
 
@@ -301,7 +322,11 @@ def test_rejudge_judges_a_recorded_run_again_from_its_cells_and_declared_claims(
     proc = lab("rejudge", "loop-blocking", "--results", str(tmp_path / "results"))
     assert proc.returncode == 0, proc.stderr
     again = store.load(copy)
-    assert again.rejudged_by and [c.verdict for c in again.claims] == [c.verdict for c in loop_blocking().claims]
+    recorded = loop_blocking()
+    assert again.rejudged_by and [c.value for c in again.claims] == [c.value for c in recorded.claims]
+    assert [c.model_dump() for c in again.claims] == [
+        c.model_dump() for c in evaluate(claims.declared(recorded), recorded.ok_cells())
+    ]
     assert "changed: none" in proc.stdout
 
 
@@ -321,3 +346,30 @@ def test_a_claim_across_matrix_points_takes_its_baseline_from_the_other_point() 
     assert evaluate([across], [cell("fix", [40.0] * 90)]) == []
     with pytest.raises(ValueError, match="baseline_at needs a baseline"):
         claim(baseline=None, baseline_at={"deps": "new"})
+
+
+def swept(variant: str, outcomes: dict[float, bool], repeat: int) -> CellRecord:
+    """An open-model cell whose steps met (True) or missed (False) the SLO at these rates."""
+    base = cell(variant, [5.0] * 90, repeat)
+    assert base.summary is not None
+    points = [base.summary.model_copy(update={"target_rps": r, "meets_slo": m}) for r, m in outcomes.items()]
+    met = [r for r, m in outcomes.items() if m]
+    summary = base.summary.model_copy(deep=True)
+    summary.set_metric("capacity", max(met))
+    bound = "exact" if not all(outcomes.values()) else "at_least"
+    return base.model_copy(update={"summary": summary, "points": points, "capacity_bound": bound})
+
+
+def test_a_capacity_ratio_spans_the_grid_between_met_and_missed_rates() -> None:
+    """fix met every rate up to 80 (no upper end); bad met 10 and missed 40: bad's truth lies in
+    [10, 40), so fix / bad is at least 80 / 40 = 2, not the grid's point 8."""
+    cells = [
+        c
+        for r in (1, 2, 3)
+        for c in (swept("fix", {10: True, 40: True, 80: True}, r), swept("bad", {10: True, 40: False, 80: False}, r))
+    ]
+    [result] = evaluate([claim(metric="capacity", variant="fix", baseline="bad", threshold=5)], cells)
+    assert result.value == 8.0 and result.low == 2.0 and result.high is None
+    assert result.verdict == "inconclusive" and "= >=8x (95% interval >=2" in result.describe()
+    [clear] = evaluate([claim(metric="capacity", variant="fix", baseline="bad", threshold=1.5)], cells)
+    assert clear.verdict == "pass"

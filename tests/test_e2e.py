@@ -190,6 +190,6 @@ def test_repeats_interleave_and_give_an_interval(tmp_path: Path, dirs: tuple[Pat
     assert [c.id for c in rec.cells] == ["r1-one", "r1-two", "r2-one", "r2-two", "r3-one", "r3-two"]
     assert len({c.port for c in rec.cells}) >= 1 and all(c.server_exit for c in rec.cells)  # a fresh server each
     [result] = rec.claims
-    assert result.repeats == 3 and result.method.startswith("95% bootstrap interval of the median, 3 repeats")
+    assert result.repeats == 3 and result.method == "95% t-interval on log values of 3 repeats"
     assert result.low is not None and result.high is not None and result.low <= result.value <= result.high  # type: ignore[operator]
     assert result.verdict == "pass"  # the same rate offered to both: the ratio is about 1

@@ -104,7 +104,8 @@ def test_a_claim_at_a_fraction_of_a_measured_capacity_runs_every_variant_at_that
         tagged_points = [p for p in cell.points if p.tag]
         assert [(p.target_rps, p.tag) for p in tagged_points] == [(8.0, "0.8 x capacity of bad")], cell.variant
     [result] = rec.claims
-    assert result.value is not None and result.reason == "" and result.verdict == "pass"
+    # One repeat: a value at the step, and no interval to judge it on.
+    assert result.value is not None and "at least two independent repeats" in result.reason
 
 
 def test_a_server_that_falls_behind_the_cap_still_ends_on_time_and_counts_what_was_not_sent(

@@ -1,14 +1,17 @@
 """Claims, evaluated against a run's cells, never by calling back into the runner.
 
-A claim's value is the ratio (or the plain value) over the whole measured window, the median
-across repeats. Its interval is a 95 % bootstrap interval of that median: repeats are resampled
-with replacement and, within each, the thirds of its window when every third holds enough
-samples (a repeat's value is then the mean of its resampled thirds). Cell-level metrics (CPU,
-database counts) and plain counts resample repeats only.
+A claim's value is the ratio (or the plain value) over each repeat's whole measured window, the
+median across repeats. Its interval (lab/analysis/intervals.py) is a t-interval across repeats on
+log values, 95 % unless a sequential run's look asks for more: the repeat is the unit, since each
+runs on a fresh server process, while the thirds of one window are serially correlated and never
+count as samples. A capacity is known only between the rate that met the SLO and the rate that
+missed it, so its interval runs from the lower ends' lower bound to the upper ends' upper bound (no
+upper bound when the sweep never missed). A share of requests (the error rate) is widened to the
+Wilson interval of the pooled counts. One repeat gives a value and no interval, so no verdict.
 
 The verdict is `pass` only when the whole interval clears the threshold, `fail` only when the
 whole interval misses it, and `inconclusive` otherwise, and also when a value it needs was not
-measured, when a percentile rests on too few samples (fewer than 10 above it), when fewer
+measured, when fewer than two repeats were measured, when a percentile rests on too few samples (fewer than 10 above it), when fewer
 independent repeats than the profile's `min_repeats` were measured, or when a cell's numbers
 describe the lab rather than the server (flags). Noise never flips a coin for us.
 """
@@ -21,20 +24,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import numpy as np
-
 from lab import metrics
+from lab.analysis import intervals, sweep
+from lab.analysis.steps import judged_steps
 from lab.record.models import UNTRUSTED, CellRecord, CellSummary, ClaimResult, RunRecord, Traffic
 from lab.scenario.models import Claim
 
-# A third of the window holds a third of the requests: counts compare across segments only as ratios.
-COUNTS = {"requests", "failures"}
-# Shares of requests: a third's share weighs as much as any other third in the resampling, whatever
-# its request count, so a stalled third (few answers, most failing) would pull the interval away
-# from the window's own share (measured: session-leak's 0.30 outside its per-third 0.35-0.97).
-# Judged on whole repeats.
+# Shares of requests: their interval also covers the pooled count's own binomial interval, so a share
+# measured as zero in every repeat is not claimed to be exactly zero.
 SHARES = {"error_rate"}
-RESAMPLES = 2000
 CONFIDENCE = 0.95
 # Throughput of a generator-bound cell: what the server served at least (it could have served more).
 THROUGHPUT = ("rps", "attempted_rps")
@@ -72,10 +70,13 @@ def min_samples(metric: str) -> int:
 
 @dataclass(frozen=True)
 class Repeat:
-    """One repeat's evidence: its whole-window value, and its segments' values if they can be used."""
+    """One repeat's evidence: its value, the range the truth lies in (wider than a point for a
+    capacity read off a grid of rates), and, for a share of requests, its count."""
 
     whole: float
-    segments: list[float]
+    low: float
+    high: float
+    count: tuple[int, int] | None = None  # (events, requests) of a share
 
 
 def _successes(part: Traffic) -> int:
@@ -116,63 +117,50 @@ def _ratio(a: float, b: float, claim: Claim) -> float:
     return a / b
 
 
-def _counter_segments(cell: CellSummary, base: CellSummary | None, claim: Claim, known: metrics.Metric) -> list[float]:
-    """Per-third values of a counter: rates always, counts only as ratios (a third holds a third)."""
-    if known.reduce not in ("per_request", "delta") or (known.reduce == "delta" and base is None):
-        return []
-    mine = cell.segment_values(claim.metric)
-    theirs = base.segment_values(claim.metric) if base else [1.0] * len(mine)
-    if not mine or len(mine) != len(theirs) or any(v is None for v in [*mine, *theirs]):
-        return []
-    pairs = [(float(a), float(b)) for a, b in zip(mine, theirs, strict=True) if a is not None and b is not None]
-    return [] if any(b == 0 for _, b in pairs) else [a / b for a, b in pairs]
+def _range(cell: CellRecord, point: CellSummary, claim: Claim) -> tuple[float, float]:
+    """Where a repeat's true value lies: a capacity between the highest rate that met the SLO and the
+    lowest that missed it above (0 and infinity where the sweep ran out); any other value is a point."""
+    value = _value(point, claim, cell.variant)
+    if claim.metric != "capacity":
+        return value, value
+    lo, hi = sweep.bracket(judged_steps(cell.points))
+    return lo, math.inf if hi is None else hi
 
 
-def _segments(cell: CellSummary, base: CellSummary | None, claim: Claim) -> list[float]:
-    """Per-third values, or none when the claim is not judged per third or a third is too thin."""
-    known = metrics.BY_NAME.get(claim.metric)
-    if not claim.segments or known is None or claim.metric in SHARES:
-        return []
-    if known.scope == "cell":
-        return _counter_segments(cell, base, claim, known)
-    if base is None and claim.metric in COUNTS:
-        return []
-    need = min_samples(claim.metric)
-    mine = cell.segments.get(claim.request, [])
-    theirs = base.segments.get(claim.request, []) if base else mine
-    if not mine or len(mine) != len(theirs) or any(_successes(s) < need for s in [*mine, *theirs]):
-        return []
-    out = []
-    for a, b in zip(mine, theirs, strict=True):
-        va, vb = a.value(claim.metric), b.value(claim.metric)
-        if va is None or vb is None:
-            return []
-        if base is None:
-            out.append(va)
-        elif vb != 0:
-            out.append(va / vb)
-        else:
-            return []
-    return out
+def _repeat(cell: CellRecord, base: CellRecord | None, claim: Claim, at: float | None, tag: str | None) -> Repeat:
+    point = _at(cell, at, tag)
+    mine = _value(point, claim, claim.variant)
+    lo, hi = _range(cell, point, claim)
+    if base is None:
+        part = point.part(claim.request)
+        count = (part.failures, part.requests) if claim.metric in SHARES and part is not None else None
+        return Repeat(mine, lo, hi, count)
+    theirs_point = _at(base, at, tag)
+    theirs = _value(theirs_point, claim, str(claim.baseline))
+    blo, bhi = _range(base, theirs_point, claim)
+    whole = _ratio(mine, theirs, claim)
+    low = 0.0 if lo == 0 or math.isinf(bhi) else lo / bhi
+    high = math.inf if math.isinf(hi) or blo == 0 else hi / blo
+    return Repeat(whole, low, high)
 
 
-def _repeat(cell: CellSummary, base: CellSummary | None, claim: Claim) -> Repeat:
-    mine = _value(cell, claim, claim.variant)
-    whole = mine if base is None else _ratio(mine, _value(base, claim, str(claim.baseline)), claim)
-    return Repeat(whole, _segments(cell, base, claim))
-
-
-def interval(repeats: Sequence[Repeat], seed: int = 0, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """Bootstrap interval (95 % unless told) of the median over repeats (two-level when segments are there)."""
-    rng = np.random.default_rng(seed)
-    n = len(repeats)
-    stats = np.empty(RESAMPLES)
-    for i in range(RESAMPLES):
-        picked = [repeats[j] for j in rng.integers(0, n, n)]
-        values = [float(np.mean(rng.choice(r.segments, len(r.segments)))) if r.segments else r.whole for r in picked]
-        stats[i] = float(np.median(values))
-    tail = (1 - confidence) / 2 * 100
-    return float(np.percentile(stats, tail)), float(np.percentile(stats, 100 - tail))
+def interval(repeats: Sequence[Repeat], confidence: float = CONFIDENCE) -> intervals.Interval:
+    """The repeats' interval at `confidence` (lab/analysis/intervals.py); needs two repeats."""
+    if any(r.low != r.whole or r.high != r.whole for r in repeats):
+        found = intervals.bounded([r.low for r in repeats], [r.high for r in repeats], confidence)
+    else:
+        found = intervals.t_interval([r.whole for r in repeats], confidence)
+    counts = [r.count for r in repeats if r.count is not None]
+    if len(counts) == len(repeats) and counts:
+        events, trials = sum(c[0] for c in counts), sum(c[1] for c in counts)
+        low, high = intervals.wilson(events, trials, confidence)
+        found = intervals.Interval(
+            max(0.0, min(found.low, low)),
+            max(found.high, high),
+            confidence,
+            f"{found.method}, widened to the Wilson interval of the pooled {events} of {trials} requests",
+        )
+    return found
 
 
 def evaluate_one(
@@ -203,20 +191,24 @@ def evaluate_one(
         where = f"at {tag}" if tag else f"{at:g} req/s (its sweep stopped below)"
         return result.model_copy(update={"reason": f"{missing[0]} did not run {where}"})
     try:
-        repeats = [_repeat(_at(c, at, tag), _at(b, at, tag) if b else None, claim) for c, b in pairs]
+        repeats = [_repeat(c, b, claim, at, tag) for c, b in pairs]
     except Unmeasurable as exc:
         return result.model_copy(update={"reason": str(exc)})
 
-    low, high = interval(repeats, confidence=confidence)
-    per = f" x {len(repeats[0].segments)} thirds" if all(r.segments for r in repeats) else ""
-    measured = {
+    measured: dict[str, Any] = {
         "value": round(statistics.median(r.whole for r in repeats), 4),
-        "low": round(low, 4),
-        "high": round(high, 4),
-        "samples": sum(len(r.segments) or 1 for r in repeats),
+        "samples": len(repeats),
         "repeats": len(repeats),
-        "method": f"{result.confidence_label} bootstrap interval of the median, {len(repeats)} repeats{per}",
     }
+    if len(repeats) >= 2:
+        found = interval(repeats, confidence)
+        measured |= {
+            "low": round(found.low, 4),
+            "high": None if math.isinf(found.high) else round(found.high, 4),
+            "method": f"{result.confidence_label} {found.method}",
+        }
+    low = measured.get("low")
+    high = math.inf if measured.get("low") is not None and measured.get("high") is None else measured.get("high")
     flagged = sorted({f for cell, base in pairs for c in (cell, base) if c and (p := c.at(at, tag)) for f in p.flags})
     # A claim about the generator's own schedule is judged on exactly what the flag would hide; one on
     # throughput reads a generator-bound cell as a lower bound of the server's (see _censored); one on
@@ -241,6 +233,12 @@ def evaluate_one(
     if thin:
         return result.model_copy(update={**measured, "reason": thin[0]})
     censored = _censored(claim, [(c, b) for c, b in pairs], at, tag)
+    if low is None or high is None:
+        reason = (
+            f"{len(repeats)} repeat: an interval needs at least two independent repeats "
+            "(the parts of one window are serially correlated)"
+        )
+        return result.model_copy(update={**measured, "reason": reason})
     if len(repeats) < min_repeats:
         reason = f"{len(repeats)} independent repeats; this profile needs {min_repeats} for a verdict"
         return result.model_copy(update={**measured, "reason": reason})

@@ -9,8 +9,9 @@ Why alpha/K. A verdict is wrong only when an interval lies wholly on the wrong s
 value. Each look's interval misses on a given side with probability at most alpha/K, so the chance
 that any of the K looks does is at most alpha (Bonferroni's bound, the simplest rule for repeated
 confidence intervals; conservative, since consecutive looks share their data). A claim's chance of
-a wrong verdict therefore stays within the fixed-size run's 5 % however early the run stops, as far
-as the bootstrap interval has its nominal coverage (with one to three repeats it is approximate).
+a wrong verdict therefore stays within the fixed-size run's 5 % however early the run stops: the
+t-interval across repeats has its stated coverage at any confidence (lab/analysis/intervals.py,
+checked by simulation in tests/test_intervals.py).
 The price of looking often is width: each look's interval is a little wider than a single 95 %
 interval, so a close call runs to `max_repeats` and may stay inconclusive there.
 """

@@ -2,8 +2,11 @@
 
 A **regression** is
 - a claim whose verdict went from `pass` to `fail`;
-- a claim whose interval (95 %, or each look's stricter one in a sequential run) now lies wholly on the worse side of the baseline's value moved by
-  the scenario's tolerance (worse = toward failing: lower for a `>=` claim, higher for `<=`);
+- a claim whose interval (95 %, or each look's stricter one in a sequential run) now lies wholly on
+  the worse side of the baseline's interval moved by the scenario's tolerance (worse = toward
+  failing: lower for a `>=` claim, higher for `<=`): both runs' noise is taken into account;
+- a claim of the baseline that is no longer judged (vanished), or that is judged but cannot be
+  measured now, or has no interval now: a gate that cannot compare must not pass;
 - a capacity whose highest repeat now lies below the baseline's lowest moved by the tolerance
   (capacities are absolute: gated only when the machine matches the baseline's);
 - an absolute figure (rps, p99) moved past the tolerance the worse way (registry direction),
@@ -15,6 +18,7 @@ anyway, and the differences are listed first.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -23,7 +27,7 @@ from lab.analysis.capacity import capacities, mark
 from lab.ci.baseline import VERSIONS, Baseline, BaselineClaim
 from lab.record.models import ClaimResult, RunRecord, Sequential
 
-Kind = Literal["regression", "improvement", "unchanged", "new", "missing"]
+Kind = Literal["regression", "improvement", "unchanged", "new"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,23 @@ class GateResult:
     @property
     def regressions(self) -> list[Finding]:
         return [f for f in self.findings if f.kind == "regression"]
+
+    @property
+    def claims_gated(self) -> list[Finding]:
+        return [f for f in self.findings if f.claim is not None or f.now == "not judged"]
+
+    @property
+    def multiplicity(self) -> str:
+        """How many claims were judged at once, and what that means for a false alarm."""
+        gated = self.claims_gated
+        levels = sorted({f.claim.confidence for f in gated if f.claim is not None}) or [0.95]
+        miss = 1 - levels[0]
+        return (
+            f"{len(gated)} claims gated at once. A regression needs the run's interval wholly past the "
+            f"baseline's (each {levels[0]:.2%} or stricter, each missing its side at most {miss / 2:.2%} of the "
+            f"time), so an unchanged claim is flagged at most {miss:.0%} of the time and, by Bonferroni, the "
+            f"gate at most {min(1.0, len(gated) * miss):.0%}; `make calibrate` measures the actual rate."
+        )
 
     @property
     def exit_code(self) -> int:
@@ -81,7 +102,7 @@ def same_machine(base: Baseline, rec: RunRecord) -> bool:
 def _shown(value: float | None, low: float | None = None, high: float | None = None, unit: str = "") -> str:
     if value is None:
         return "not measured"
-    spread = f" ({low:.3g}-{high:.3g})" if low is not None and high is not None else ""
+    spread = "" if low is None else f" ({low:.3g}-{high:.3g})" if high is not None else f" (>={low:.3g})"
     return f"{value:.3g}{unit}{spread}"
 
 
@@ -91,21 +112,40 @@ def _claim(base: BaselineClaim, now: ClaimResult, tolerance: float) -> Finding:
     shown_base = f"{_shown(base.value, base.low, base.high, unit)} {base.verdict}"
     shown_now = f"{_shown(now.value, now.low, now.high, unit)} {now.verdict}"
     change = now.value / base.value - 1 if now.value is not None and base.value else None
+
+    def found(kind: Kind, why: str) -> Finding:
+        return Finding(kind, what, shown_base, shown_now, change, why, now)
+
     if base.verdict == "pass" and now.verdict == "fail":
-        return Finding("regression", what, shown_base, shown_now, change, "verdict went from pass to fail", now)
-    if base.value is None or now.value is None or now.low is None or now.high is None:
-        return Finding("unchanged", what, shown_base, shown_now, change, "not measured on one side", now)
+        return found("regression", "verdict went from pass to fail")
+    if now.value is None:
+        if base.value is None:
+            return found("unchanged", "not measured in the baseline either")
+        return found("regression", f"cannot be measured now: {now.reason}")
+    if now.low is None:
+        return found("regression", f"no interval now, so no comparison: {now.reason}")
+    if base.value is None:
+        return found("unchanged", "not measured in the baseline")
+    # The baseline's own interval, not its point: a change must clear both runs' noise.
+    base_low = base.low if base.low is not None else base.value
+    base_high = base.high if base.high is not None else math.inf if base.low is not None else base.value
+    now_high = now.high if now.high is not None else math.inf
     lower_is_worse = now.op == ">="
-    worse_edge = base.value * (1 - tolerance) if lower_is_worse else base.value * (1 + tolerance)
-    better_edge = base.value * (1 + tolerance) if lower_is_worse else base.value * (1 - tolerance)
-    if (now.high < worse_edge) if lower_is_worse else (now.low > worse_edge):
-        why = f"the whole interval moved past {worse_edge:.3g}{unit} (baseline {tolerance:.0%} the worse way)"
-        return Finding("regression", what, shown_base, shown_now, change, why, now)
-    if (now.low > better_edge) if lower_is_worse else (now.high < better_edge):
-        return Finding(
-            "improvement", what, shown_base, shown_now, change, "moved past the tolerance the better way", now
+    if lower_is_worse:
+        worse, edge = now_high < base_low * (1 - tolerance), base_low * (1 - tolerance)
+        better = now.low > base_high * (1 + tolerance)
+    else:
+        worse, edge = now.low > base_high * (1 + tolerance), base_high * (1 + tolerance)
+        better = now_high < base_low * (1 - tolerance)
+    if worse:
+        side = "lower end" if lower_is_worse else "upper end"
+        why = f"the whole interval moved past {edge:.3g}{unit} (the baseline interval's {side}, {tolerance:.0%} the worse way)"
+        return found("regression", why)
+    if better:
+        return found(
+            "improvement", "the whole interval moved past the baseline's, beyond the tolerance, the better way"
         )
-    return Finding("unchanged", what, shown_base, shown_now, change, "within the tolerance", now)
+    return found("unchanged", "the intervals overlap within the tolerance")
 
 
 def gate(base: Baseline, rec: RunRecord, tolerance: float, gate_absolute: bool = False) -> GateResult:
@@ -115,7 +155,8 @@ def gate(base: Baseline, rec: RunRecord, tolerance: float, gate_absolute: bool =
     for claim in base.claims:
         current = now.pop(claim.key, None)
         if current is None:
-            result.findings.append(Finding("missing", claim.text, claim.verdict, "not judged", None))
+            why = "vanished: no longer judged (removed, reworded, or its matrix point or variant is gone)"
+            result.findings.append(Finding("regression", claim.text, claim.verdict, "not judged", None, why))
             continue
         result.findings.append(_claim(claim, current, tolerance))
     for current in now.values():

@@ -19,7 +19,7 @@ from typing import Any
 from lab.ci.gate import GateResult
 from lab.record.models import Sequential
 
-MARK = {"regression": "REGRESSION", "improvement": "improved", "unchanged": "ok", "new": "new", "missing": "missing"}
+MARK = {"regression": "REGRESSION", "improvement": "improved", "unchanged": "ok", "new": "new"}
 
 
 def markdown(results: Sequence[GateResult], could_not_run: Sequence[str] = ()) -> str:
@@ -38,6 +38,7 @@ def markdown(results: Sequence[GateResult], could_not_run: Sequence[str] = ()) -
             parts += ["Not like for like: " + "; ".join(r.differences), ""]
         if r.sequential:
             parts += [decided_line(r.sequential), ""]
+        parts += [r.multiplicity, ""]
         parts += ["| | claim | baseline | now (interval) | change |", "| --- | --- | --- | --- | --- |"]
         for f in r.findings:
             change = "" if f.change is None else f"{f.change:+.0%}"

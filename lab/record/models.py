@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from lab import metrics
 from lab.scenario.models import Claim, LoadProfile, QueueModel, Reference, ServerSettings, Slo
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 ALL = "all"  # the request name that stands for every request of a cell
@@ -261,19 +261,28 @@ class ClaimResult(Claim):
     def confidence_label(self) -> str:
         return f"{self.confidence:.0%}" if round(self.confidence * 100, 6).is_integer() else f"{self.confidence:.2%}"
 
+    @property
+    def spread(self) -> str:
+        """The interval as pages print it: `20.1-48.7`, or `>=20.1` when it has no upper end."""
+        if self.low is None:
+            return ""
+        return f"{self.low:.3g}-{self.high:.3g}" if self.high is not None else f">={self.low:.3g}"
+
     def describe(self) -> str:
-        """`p99 of /work bad / fix_await = 41.2x (range 35.0-47.9 over 4 samples), needs >= 10x`"""
+        """`p99 of /work bad / fix_await = 41.2x (95% interval 35.0-47.9, 3 repeats), needs >= 10x`"""
         elsewhere = ",".join(f"{k}={v}" for k, v in self.baseline_at.items())
         baseline = f"{self.baseline} [{elsewhere}]" if elsewhere else self.baseline
         subject = f"{self.variant} / {baseline}" if self.baseline else self.variant
         request = "" if self.request == ALL else f" of {self.request}"
-        if self.value is None or self.low is None or self.high is None:
+        if self.value is None:
             return f"{self.metric}{request} {subject}: not measurable ({self.reason})"
         unit = "x" if self.baseline else ""
         spread = (
-            f"{self.confidence_label} interval {self.low:.3g}-{self.high:.3g}, {self.repeats} repeats"
-            if self.method
-            else f"range {self.low:.3g}-{self.high:.3g} over {self.samples} samples"  # a schema-1 record
+            f"{self.confidence_label} interval {self.spread}, {self.repeats} repeats"
+            if self.method and self.low is not None
+            else f"range {self.spread} over {self.samples} samples"  # a schema-1 record
+            if self.low is not None
+            else f"no interval: {self.repeats} repeat"
         )
         return f"{self.metric}{request} {subject} = {self.shown} ({spread}), needs {self.op} {self.threshold:g}{unit}"
 
@@ -395,7 +404,9 @@ class RunRecord(Model):
     @classmethod
     def _upgrade(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("schema") == 1:
-            return upgrade_v1(data)
+            data = upgrade_v1(data)
+        if isinstance(data, dict) and data.get("schema") == 2:
+            data = upgrade_v2(data)
         return data
 
     def ok_cells(self) -> list[CellRecord]:
@@ -438,10 +449,17 @@ def _split(data: dict[str, Any], keep: set[str]) -> dict[str, Any]:
     return out
 
 
+def upgrade_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema-2 record: its claims' `segments` key is gone (the thirds of a window no longer count as
+    samples); their intervals stay as they were judged then (a bootstrap of the median)."""
+    claims = [{k: v for k, v in c.items() if k != "segments"} for c in data.get("claims", [])]
+    return {**data, "schema": SCHEMA_VERSION, "claims": claims}
+
+
 def upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
     """A schema-1 record in today's shape: cell metrics move under `metrics`, package versions under
     `environment.packages`."""
-    data = {**data, "schema": SCHEMA_VERSION}
+    data = {**data, "schema": 2}
     env = data["environment"]
     data["environment"] = {k: v for k, v in env.items() if k in _ENV_KEYS} | {
         "packages": {k: v for k, v in env.items() if k not in _ENV_KEYS}

@@ -36,9 +36,9 @@ def newest(name: str, root: Path, wanted: Callable[[RunRecord], bool]) -> RunRec
 
 
 def _value(claim: ClaimResult) -> str:
-    if claim.value is None or claim.low is None or claim.high is None:
+    if claim.value is None:
         return "not measured"
-    return f"{claim.shown} ({claim.low:.3g}-{claim.high:.3g})"
+    return f"{claim.shown} ({claim.spread or 'one repeat: no interval'})"
 
 
 def _judged(name: str, profile: str) -> set[str]:

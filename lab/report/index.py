@@ -71,7 +71,7 @@ def _card(name: str, rec: RunRecord, reports: Path) -> str:
         key = float(headline.value or 0)
         big = (
             f"<div class='big'>{headline.shown}</div><div class='muted'>{headline.confidence_label} interval "
-            f"{headline.low:.3g}-{headline.high:.3g}: {esc(headline.text)}</div>"
+            f"{headline.spread}: {esc(headline.text)}</div>"
         )
     link = f"{name}.html"
     title = f"<a href='{esc(link)}'>{esc(rec.title)}</a>" if (reports / link).exists() else esc(rec.title)

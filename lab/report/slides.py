@@ -35,7 +35,7 @@ def _message(claim: ClaimResult | None, fallback: str) -> str:
     """One sentence a slide can carry: what was claimed, and what was measured."""
     if claim is None or claim.value is None:
         return fallback
-    return f"{_wrap(claim.text)}<br><sup>measured {claim.shown} ({claim.confidence_label} interval {claim.low:.3g}-{claim.high:.3g}): {claim.verdict}</sup>"
+    return f"{_wrap(claim.text)}<br><sup>measured {claim.shown} ({claim.confidence_label} interval {claim.spread or 'none: one repeat'}): {claim.verdict}</sup>"
 
 
 def _wrap(text: str) -> str:

@@ -291,8 +291,6 @@ class Claim(Strict):
     op: Literal[">=", "<="] = ">="  # the value (or ratio) must be >= or <= the threshold
     threshold: float  # what the value must reach; a ratio's `x`
     request: str = "all"  # a request name of the locustfile, or all
-    # Spread over each third of the window too; off for effects confined to part of it (faults).
-    segments: bool = True
     # Only at the matrix points with these values (e.g. { "env.WORK" = "hash" }); all points when empty.
     where: dict[str, Any] = {}
     # The baseline measured at another matrix point: this one with these values instead (e.g.
