@@ -55,12 +55,19 @@ def _latency(name: str, text: str, column: int = 0) -> Metric:
 
 
 REGISTRY: tuple[Metric, ...] = (
-    _latency("p50", "median latency of successful requests", 2),
+    _latency("p50", "median latency of successful requests (`arrival_p50` counts every arrival)", 2),
     _latency("p90", "90th percentile latency"),
-    _latency("p99", "99th percentile latency", 3),
+    _latency("p99", "99th percentile latency of successful requests", 3),
     _latency("p99.9", "99.9th percentile latency", 4),
     _latency("max", "slowest request", 5),
     _latency("mean", "mean latency"),
+    *(
+        Metric(f"arrival_{k}", "ms", "request", "traffic", "lower",
+               f"{k} over every arrival, a failed, dropped or unsent one counted as never answered (infinite): "
+               "what an SLO on latency is defined on", "latency", at=("arrival_latency_ms", k),
+               table="p99 all ms" if k == "p99" else "", column=3 if k == "p99" else 0)
+        for k in ("p50", "p90", "p99", "p99.9")
+    ),
     Metric("rps", "req/s", "request", "traffic", "higher", "successful requests per second (goodput)", "traffic", table="rps", column=1),
     Metric("attempted_rps", "req/s", "request", "traffic", "neither", "completed requests per second, failures included", "traffic"),
     Metric("requests", "requests", "request", "traffic", "neither", "completed requests", "traffic"),
@@ -174,7 +181,7 @@ BY_NAME = {m.name: m for m in REGISTRY}
 APP_REDUCES: tuple[Reduce, ...] = ("peak", "mean", "last")
 APP_METRIC = re.compile(r"^(app_[a-z0-9_]+)_(peak|mean|last)$")
 
-LATENCY = tuple(m.name for m in REGISTRY if m.is_latency)
+LATENCY = tuple(m.name for m in REGISTRY if m.is_latency and not m.name.startswith("arrival_"))
 PERCENTILES = {"p50": 0.50, "p90": 0.90, "p99": 0.99, "p99.9": 0.999}
 TRAFFIC = tuple(m.name for m in REGISTRY if m.scope == "request")
 

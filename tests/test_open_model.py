@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 
 import numpy as np
@@ -93,10 +94,46 @@ def test_slo_outcome_names_what_was_missed() -> None:
     slo = Slo(p99_ms=100)
     assert slo.misses({"p99": 50.0}, 0.0, 1.0) == []
     assert slo.misses({"p99": 150.0}, 0.05, 0.5) == [
-        "p99 150.0 ms > 100",
+        "p99 150.0 ms > 100 ms",
         "error rate 0.05 > 0.01",
         "achieved 0.5 of offered < 0.95",
     ]
+
+
+def test_a_server_that_fails_two_percent_fast_misses_a_p99_slo_its_successes_meet() -> None:
+    """The SLO counts every arrival: 2 % refused in 1 ms are 2 % never answered OK, so the p99 of
+    arrivals is infinite while the p99 of the answered ones is 10 ms."""
+    from lab.analysis import sweep
+    from lab.analysis.traffic import traffic
+
+    n = 2000
+    ok = np.ones(n, dtype=int)
+    ok[::50] = 0  # 2 % fail, fast
+    requests = pd.DataFrame(
+        {
+            "t": np.linspace(0, 9.9, n),
+            "sched": np.linspace(0, 9.9, n),
+            "name": "/work",
+            "response_ms": 10.0,
+            "ok": ok,
+            "wait": 0.0,
+        }
+    )
+    requests["sent"] = requests["sched"]
+    requests["latency_ms"] = np.where(ok == 1, 10.0, 1.0)
+    part = traffic(requests, 10.0)
+    assert part.latency_ms["p99"] == 10.0 and part.arrival_latency_ms["p99"] == math.inf
+    assert part.arrival_latency_ms["p50"] == 10.0
+    summary = CellSummary(
+        **part.model_dump(), window_s=10.0, by_request={}, segments={}, model="open", target_rps=200.0
+    )
+    result, misses = sweep.outcome(summary, Slo(p99_ms=100, error_rate=0.05))
+    assert result == "misses" and misses == ["p99 among the arrivals never answered OK > 100 ms"]
+    # One failure in a thousand stays inside a p99: the SLO holds on its arrivals.
+    ok[:] = 1
+    ok[::1000] = 0
+    requests["ok"] = ok
+    assert traffic(requests, 10.0).arrival_latency_ms["p99"] == 10.0
 
 
 def test_the_achieved_share_allows_for_the_window_edges_but_not_for_a_backlog() -> None:

@@ -64,7 +64,7 @@ class Unmeasurable(Exception):
 
 def min_samples(metric: str) -> int:
     """Successful requests a percentile needs in every slice it is computed from."""
-    q = metrics.PERCENTILES.get(metric.removeprefix("service_").removeprefix("send_lag_"))
+    q = metrics.PERCENTILES.get(metric.removeprefix("service_").removeprefix("send_lag_").removeprefix("arrival_"))
     return math.ceil(ABOVE_PERCENTILE / (1 - q) - 1e-9) if q is not None else 0
 
 
@@ -103,15 +103,21 @@ def _value(summary: CellSummary, claim: Claim, role: str) -> float:
 def _too_few(summary: CellSummary, claim: Claim, role: str) -> str | None:
     """Why a percentile of this repeat rests on too few samples, or None."""
     need, part = min_samples(claim.metric), summary.part(claim.request)
-    if need and part is not None and _successes(part) < need:
+    counted = "arrivals" if claim.metric.startswith("arrival_") else "successful requests"
+    have = (part.requests if counted == "arrivals" else _successes(part)) if part is not None else 0
+    if need and part is not None and have < need:
         return (
-            f"too few samples for {claim.metric} of {claim.request}: {_successes(part)} successful requests "
+            f"too few samples for {claim.metric} of {claim.request}: {have} {counted} "
             f"in a repeat of {role}, {need} needed ({ABOVE_PERCENTILE} above the percentile)"
         )
     return None
 
 
 def _ratio(a: float, b: float, claim: Claim) -> float:
+    if math.isinf(a) and math.isinf(b):
+        raise Unmeasurable(
+            f"{claim.metric} is infinite on both sides (more arrivals failed than the percentile allows)"
+        )
     if b == 0:
         raise Unmeasurable(f"{claim.metric} of the baseline {claim.baseline!r} is zero")
     return a / b
@@ -146,7 +152,9 @@ def _repeat(cell: CellRecord, base: CellRecord | None, claim: Claim, at: float |
 
 def interval(repeats: Sequence[Repeat], confidence: float = CONFIDENCE) -> intervals.Interval:
     """The repeats' interval at `confidence` (lab/analysis/intervals.py); needs two repeats."""
-    if any(r.low != r.whole or r.high != r.whole for r in repeats):
+    if any(math.isinf(r.whole) for r in repeats):
+        found = intervals.order_range([r.whole for r in repeats])
+    elif any(r.low != r.whole or r.high != r.whole for r in repeats):
         found = intervals.bounded([r.low for r in repeats], [r.high for r in repeats], confidence)
     else:
         found = intervals.t_interval([r.whole for r in repeats], confidence)
@@ -205,7 +213,8 @@ def evaluate_one(
         measured |= {
             "low": round(found.low, 4),
             "high": None if math.isinf(found.high) else round(found.high, 4),
-            "method": f"{result.confidence_label} {found.method}",
+            "confidence": round(found.confidence, 6),
+            "method": f"{result.model_copy(update={'confidence': found.confidence}).confidence_label} {found.method}",
         }
     low = measured.get("low")
     high = math.inf if measured.get("low") is not None and measured.get("high") is None else measured.get("high")

@@ -12,6 +12,8 @@ window), so they never count as samples here.
 - `bounded`: for values known only within a range (a capacity between the rate that met the SLO
   and the rate that missed it), the lower end is the t-bound of the ranges' lower ends and the upper
   end that of their upper ends; the true values lie between, so the coverage is at least stated.
+- `order_range`: the repeats' min to max, for values a t-interval cannot take (an infinite arrival
+  percentile), at the confidence it has: 1 - 2 x 0.5^n, 75 % for three repeats.
 - `wilson`: Wilson's score interval for a share of counts (errors out of requests).
 
 No scipy: the t quantile comes from the regularised incomplete beta function (Lentz's continued
@@ -123,6 +125,16 @@ def bounded(lows: Sequence[float], highs: Sequence[float], confidence: float) ->
         f"t-interval on log values of {len(lows)} repeats, each known within a range (lower ends for the lower bound)"
     )
     return Interval(max(low, 0.0) if min(lows) >= 0 else low, high, confidence, method)
+
+
+def order_range(values: Sequence[float]) -> Interval:
+    """The repeats' range (min to max) as an interval for their median: distribution-free, infinite
+    values included, and covering with probability 1 - 2 x 0.5^n (75 % for three repeats), which is
+    the confidence it states."""
+    n = len(values)
+    confidence = 1.0 - 2.0 * 0.5**n
+    method = f"range of {n} repeats ({confidence:.1%}: one is infinite, so no t-interval)"
+    return Interval(min(values), max(values), confidence, method)
 
 
 def wilson(events: int, trials: int, confidence: float) -> tuple[float, float]:

@@ -6,6 +6,9 @@ rounded histogram), over the measured window only.
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 
 from lab import metrics
@@ -41,11 +44,26 @@ def latency_ms(ms: pd.Series) -> dict[str, float | None]:
     return out
 
 
+def arrival_latency_ms(latency: pd.Series, ok: pd.Series) -> dict[str, float | None]:
+    """Percentiles over every arrival, each failure counted as never answered (infinite): linear
+    between neighbours like pandas' quantile, infinite where a neighbour is a failure."""
+    if latency.empty:
+        return {}
+    values = np.sort(np.where(ok.to_numpy(), latency.to_numpy(float), np.inf))
+    out: dict[str, float | None] = {}
+    for key, q in metrics.PERCENTILES.items():
+        h = (len(values) - 1) * q
+        lo, hi = values[int(np.floor(h))], values[int(np.ceil(h))]
+        out[key] = math.inf if math.isinf(hi) else round(float(lo + (h - np.floor(h)) * (hi - lo)), 3)
+    return out
+
+
 def traffic(requests: pd.DataFrame, seconds: float, completed: pd.DataFrame | None = None) -> Traffic:
     """Counts, goodput and latency of one slice of requests that spans `seconds`.
 
-    A fast refusal is not service: `rps` and the latency percentiles count successful requests
-    only; failures have their own rate (`attempted_rps` counts both) and their own latencies.
+    A fast refusal is not service: `rps` and `latency_ms` count successful requests only; failures
+    have their own rate (`attempted_rps` counts both) and their own latencies; `arrival_latency_ms`
+    counts every arrival, a failure as never answered, as an SLO does.
     `completed`: the requests that completed inside the span, when that is not the slice itself
     (the open model's slice is by scheduled time); the rates count completions, what the server
     delivered in the span, never arrivals that a backlog answered after it."""
@@ -64,6 +82,7 @@ def traffic(requests: pd.DataFrame, seconds: float, completed: pd.DataFrame | No
         rps=round(done_ok / seconds, 3) if seconds > 0 else None,
         attempted_rps=round(len(done) / seconds, 3) if seconds > 0 else None,
         latency_ms=latency_ms(latency[ok]),
+        arrival_latency_ms=arrival_latency_ms(latency, ok),
         failed_latency_ms=latency_ms(latency[~ok]) if failures else {},
         offered_rps=round(n / seconds, 3) if open_model and seconds > 0 else None,
         service_ms=latency_ms(requests.loc[ok, "response_ms"]) if open_model else {},

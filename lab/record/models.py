@@ -48,7 +48,9 @@ UNTRUSTED: frozenset[Flag] = frozenset({"generator_bound", "no_requests", "unpin
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # An arrival percentile that falls among arrivals never answered OK is infinite, and so is a
+    # ratio with it on top: written as JSON's common extension `Infinity`, never as null.
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
 
 
 def _check_metric_names(values: dict[str, Any], scope: str) -> dict[str, Any]:
@@ -67,6 +69,9 @@ class Traffic(Model):
     error_rate: float | None
     rps: float | None  # goodput: successful requests per second
     latency_ms: dict[str, float | None]  # of successful requests
+    # Over every arrival: a failed, dropped or unsent one counts as never answered (infinite). The
+    # SLO and tail claims read these.
+    arrival_latency_ms: dict[str, float | None] = {}
     attempted_rps: float | None = None  # every completed request, failures included
     failed_latency_ms: dict[str, float | None] = {}  # of failed requests, apart
     # Open model: latency_ms runs from each request's scheduled time; these run from its actual send.
@@ -398,7 +403,7 @@ class RunRecord(Model):
     rejudged_by: str | None = None
     left_behind_pids: list[int] = []
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, ser_json_inf_nan="constants")
 
     @model_validator(mode="before")
     @classmethod

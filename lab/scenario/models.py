@@ -7,6 +7,7 @@ only ever imported by the server process under test. Loading a file: lab/scenari
 from __future__ import annotations
 
 import ipaddress
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -220,6 +221,8 @@ class LoadProfile(Strict):
 class Slo(Strict):
     """What a variant must meet at a rate for that rate to count toward its capacity."""
 
+    # Percentiles over every arrival of a step: one failed, dropped or never sent counts as never
+    # answered, so p99_ms = 100 holds when at most 1 % of arrivals were not answered OK within 100 ms.
     p50_ms: float | None = Field(None, gt=0)  # median latency of a step at most this
     p90_ms: float | None = Field(None, gt=0)  # p90 at most this
     p99_ms: float | None = Field(None, gt=0)  # p99 at most this
@@ -241,7 +244,12 @@ class Slo(Strict):
         for key, bound in (("p50", self.p50_ms), ("p90", self.p90_ms), ("p99", self.p99_ms)):
             value = latency_ms.get(key)
             if bound is not None and (value is None or value > bound):
-                out.append(f"{key} {value if value is None else round(value, 1)} ms > {bound:g}")
+                shown = (
+                    "among the arrivals never answered OK"
+                    if value == math.inf
+                    else f"{value if value is None else round(value, 1)} ms"
+                )
+                out.append(f"{key} {shown} > {bound:g} ms")
         if error_rate is None or error_rate > self.error_rate:
             out.append(f"error rate {error_rate} > {self.error_rate:g}")
         if achieved is None or achieved < self.achieved:
