@@ -131,3 +131,27 @@ def test_a_server_that_falls_behind_the_cap_still_ends_on_time_and_counts_what_w
     assert summary is not None and summary.error_rate is not None and summary.error_rate > 0.3
     assert "(not sent: in-flight cap full at the schedule's end)" in summary.by_request
     assert summary.slot_wait_ms["max"] > 500  # the waits for a slot are measured, and counted in latency
+
+
+def test_a_step_runs_until_its_slo_is_decided_and_says_so_when_it_never_is(
+    tmp_path: Path, dirs: tuple[Path, Path]
+) -> None:
+    """p99 <= 100 ms, 95 % one-sided: with no late arrival a step needs about 270 arrivals to be
+    decided. At 200 req/s that is under 2 s past its 1 s minimum, so the step ends early; at 10 req/s
+    its 12 s maximum holds 120, so it ends undecided, and no capacity rests on it."""
+    profile = (
+        'users = 1\nspawn_rate = 1\nwarmup_s = 0.5\nduration_s = 1\nsettle_s = 0.5\nmodel = "open"\n'
+        "rates = [10, 200]\nmax_duration_s = 12\ndecide_confidence = 0.95"
+    )
+    path = write_scenario(tmp_path, extra=f"[profiles.probe]\n{profile}\n")
+    path.write_text("slo = { p99_ms = 100 }\n" + path.read_text())
+    proc = lab("run", str(path), "--profile", "probe", "--results", str(dirs[0]), "--no-report", "--quiet")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    rec = store.load(next(dirs[0].glob("*/*/run.json")).parent)
+    [cell] = rec.cells
+    slow, fast = cell.points
+    assert slow.slo_decision == "undecided" and slow.meets_slo is None
+    assert slow.window_s == pytest.approx(12, abs=0.5) and slow.requests < 200
+    assert any("not answered OK within 100 ms" in line for line in slow.slo_misses)
+    assert fast.slo_decision == "meets" and 1 <= fast.window_s < 4.5 and fast.requests >= 260
+    assert cell.capacity_bound == "at_least" and cell.summary is not None and cell.summary.value("capacity") == 200

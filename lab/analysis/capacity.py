@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from lab.analysis import sweep
 from lab.analysis.repeats import median
+from lab.analysis.steps import judged_steps
 from lab.record.models import CellRecord, RunRecord
 
 BOUND_MARK = {"exact": "", "at_least": ">=", "below": "<"}
@@ -24,6 +26,9 @@ class Capacity:
     workers: int
     capacities: list[float]  # one per repeat
     bounds: list[str]
+    # Per repeat, where the truth lies: from the highest rate decided to meet the SLO to the lowest
+    # decided to miss above it (None: no rate missed).
+    ranges: list[tuple[float, float | None]]
     p99_ms: float | None  # at the capacity step, median over repeats
     cpu_pct: float | None
     rss_mb_per_worker: float | None
@@ -37,6 +42,11 @@ class Capacity:
     @property
     def shown(self) -> str:
         return f"{mark(self.bounds)}{self.median:,.0f}"
+
+    @property
+    def per_repeat(self) -> str:
+        """`10-40 10-25`: each repeat's capacity range (`>=80` without an upper end)."""
+        return " ".join(f"{lo:g}-{hi:g}" if hi is not None else f">={lo:g}" for lo, hi in self.ranges)
 
 
 def mark(bounds: list[str]) -> str:
@@ -64,6 +74,7 @@ def capacities(rec: RunRecord) -> list[Capacity]:
                 workers=workers,
                 capacities=[float(s.value("capacity") or 0) for s in summaries],
                 bounds=[c.capacity_bound or "exact" for c in cells],
+                ranges=[sweep.bracket(judged_steps(c.points)) for c in cells],
                 p99_ms=median([s.value("p99") for s in summaries]),
                 cpu_pct=median([s.value("server_cpu_pct") for s in summaries]),
                 rss_mb_per_worker=None if rss is None else rss / workers,
@@ -91,6 +102,10 @@ def steps(rec: RunRecord) -> pd.DataFrame:
                     "p50": point.latency_ms.get("p50"),
                     "p90": point.latency_ms.get("p90"),
                     "p99": point.latency_ms.get("p99"),
+                    "arrival_p99": point.arrival_latency_ms.get("p99"),
+                    "arrivals": point.requests,
+                    "window_s": point.window_s,
+                    "decision": point.slo_decision or "",
                     "service_p50": point.service_ms.get("p50"),
                     "service_p99": point.service_ms.get("p99"),
                     "send_lag_p99": point.send_lag_ms.get("p99"),
@@ -115,8 +130,16 @@ def curve(rec: RunRecord) -> pd.DataFrame:
     if frame.empty:
         return frame
     numeric = [
-        c for c in frame.columns if c not in ("group", "variant", "setting", "repeat", "rate", "flags", "meets_slo")
+        c
+        for c in frame.columns
+        if c not in ("group", "variant", "setting", "repeat", "rate", "flags", "meets_slo", "decision")
     ]
     out = frame.groupby(["group", "variant", "setting", "rate"], as_index=False)[numeric].median()
+    decisions = (
+        frame.groupby(["group", "rate"])["decision"]
+        .agg(lambda d: "/".join(sorted({str(v) for v in d if v})))
+        .reset_index()
+    )
+    out = out.merge(decisions, on=["group", "rate"])
     counts = frame.groupby(["group", "rate"]).size().rename("repeats").reset_index()
     return out.merge(counts, on=["group", "rate"]).sort_values(["group", "rate"])

@@ -30,6 +30,9 @@ def combine(parts: Sequence[Traffic]) -> Traffic:
         attempted_rps=counts["attempted_rps"],
         latency_ms={k: median([p.latency_ms.get(k) for p in parts]) for k in metrics.LATENCY},
         failed_latency_ms={k: median([f.get(k) for f in failed]) for k in metrics.LATENCY} if failed else {},
+        arrival_latency_ms={k: median([p.arrival_latency_ms.get(k) for p in parts]) for k in metrics.PERCENTILES}
+        if any(p.arrival_latency_ms for p in parts)
+        else {},
     )
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from lab.analysis import sweep
 from lab.analysis.cell import summarise
+from lab.analysis.decision import Tally, bounds_ms, decide
 from lab.analysis.traffic import measured, prepare
 from lab.record.models import CellSummary
 from lab.record.raw import StepFiles
@@ -59,24 +60,52 @@ def summarise_step(
     return summary
 
 
-def judge(summary: CellSummary, slo: Slo | None) -> sweep.Outcome:
-    """A step's SLO outcome, recorded on the step (an untrusted step neither meets nor misses)."""
+def tallies(files: StepFiles, slo: Slo) -> dict[str, Tally]:
+    """Per latency bound of the SLO: the step's measured arrivals (failures, drops and unsent ones
+    included), and how many were not answered OK within the bound."""
+    frame = measured(prepare(files.requests, files.window), files.window)[0]
+    ok = (frame["ok"] == 1).to_numpy()
+    latency = frame["latency_ms"].to_numpy(float)
+    return {name: Tally(len(frame), int((~(ok & (latency <= bound))).sum())) for name, bound in bounds_ms(slo).items()}
+
+
+def judge(
+    summary: CellSummary, slo: Slo | None, files: StepFiles | None = None, confidence: float = 0.95
+) -> sweep.Outcome:
+    """A step's SLO outcome, recorded on the step (an untrusted or undecided step neither meets nor
+    misses). With its files, the latency bounds are decided on its arrivals' counts."""
     if slo is None:
         return "meets"
-    result, summary.slo_misses = sweep.outcome(summary, slo)
-    summary.meets_slo = result == "meets" if result != "untrusted" else None
+    counted = tallies(files, slo) if files is not None and files.window.open else None
+    result, summary.slo_misses = sweep.outcome(summary, slo, counted, confidence)
+    summary.slo_decision = result
+    summary.meets_slo = result == "meets" if result in ("meets", "misses") else None
     return result
 
 
 def judged_steps(points: Sequence[CellSummary]) -> list[sweep.Step]:
     """The sweep's steps as the rate search sees them (a step run for a claim does not move it)."""
-    return [
-        sweep.Step(
-            float(p.target_rps or 0), "untrusted" if p.meets_slo is None else "meets" if p.meets_slo else "misses"
-        )
-        for p in points
-        if not p.tag
-    ]
+    return [sweep.Step(float(p.target_rps or 0), _outcome(p)) for p in points if not p.tag]
+
+
+def _outcome(point: CellSummary) -> sweep.Outcome:
+    if point.slo_decision is not None:
+        return point.slo_decision
+    return "untrusted" if point.meets_slo is None else "meets" if point.meets_slo else "misses"
+
+
+def decided(progress: dict[str, Any], slo: Slo, confidence: float) -> bool:
+    """Whether a running step's SLO is decided from the tallies its Locust processes publish."""
+    counts = progress.get("slo")
+    if not counts:
+        return False
+    found = {name: Tally(int(n), int(bad)) for name, (n, bad) in counts.items()}
+    return decide(found, slo, confidence)[0] != "undecided"
+
+
+def bounds_spec(slo: Slo | None) -> str:
+    """The SLO's latency bounds as the Locust plugin takes them: `p99=100`."""
+    return ",".join(f"{k}={v:g}" for k, v in bounds_ms(slo).items()) if slo is not None else ""
 
 
 def open_cell(

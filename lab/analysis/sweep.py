@@ -16,7 +16,7 @@ below every rate that missed it.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,11 +24,13 @@ import numpy as np
 import pandas as pd
 
 from lab.analysis import queue
+from lab.analysis.decision import Tally, decide
 from lab.record import raw
 from lab.record.models import UNTRUSTED, CellSummary
 from lab.scenario.models import LoadProfile, Slo
 
-Outcome = Literal["meets", "misses", "untrusted"]
+# `undecided`: its binomial bound still straddles the SLO's allowed share (lab/analysis/decision.py).
+Outcome = Literal["meets", "misses", "untrusted", "undecided"]
 # How a capacity relates to the truth: `exact` (between a met and a missed rate), `at_least` (no
 # rate missed, or the generator ran out first), `below` (even the lowest rate missed).
 Bound = Literal["exact", "at_least", "below"]
@@ -40,14 +42,21 @@ class Step:
     outcome: Outcome
 
 
-def outcome(summary: CellSummary, slo: Slo) -> tuple[Outcome, list[str]]:
+def outcome(
+    summary: CellSummary, slo: Slo, tallies: Mapping[str, Tally] | None = None, confidence: float = 0.95
+) -> tuple[Outcome, list[str]]:
+    """A step's outcome. With `tallies` (its arrivals, and how many were not answered OK within
+    each bound), the latency bounds are decided by a binomial bound; without, by the percentiles'
+    point values (a record from before the decision). The error rate and goodput are point checks."""
     if any(f in UNTRUSTED for f in summary.flags):
         return "untrusted", [f"flagged {', '.join(f for f in summary.flags if f in UNTRUSTED)}"]
     # Judged on every arrival (a failure, a drop or an unsent one counted as never answered), as an
     # SLO is defined; a record from before arrival percentiles has answered ones only.
     latency = summary.arrival_latency_ms or summary.latency_ms
-    misses = slo.misses(latency, summary.error_rate, achieved_share(summary))
-    return ("misses" if misses else "meets"), misses
+    others = slo.misses(latency, summary.error_rate, achieved_share(summary), latency=tallies is None)
+    if tallies is None or others:
+        return ("misses" if others else "meets"), others
+    return decide(tallies, slo, confidence)
 
 
 def achieved_share(summary: CellSummary) -> float | None:
@@ -86,7 +95,8 @@ def next_rate(load: LoadProfile, done: Sequence[Step]) -> float | None:
 
 
 def bracket(done: Sequence[Step]) -> tuple[float, float | None]:
-    """The highest rate that met the SLO below every miss, and the lowest miss above it."""
+    """The highest rate decided to meet the SLO below every miss, and the lowest decided miss above
+    it (an undecided step is neither)."""
     misses = sorted(s.rate for s in done if s.outcome == "misses")
     meets = sorted(s.rate for s in done if s.outcome == "meets" and (not misses or s.rate < misses[0]))
     lo = meets[-1] if meets else 0.0
@@ -99,8 +109,8 @@ def capacity(done: Sequence[Step]) -> tuple[float | None, Bound | None]:
         return None, None
     lo, hi = bracket(done)
     if lo == 0.0:
-        lowest = min(s.rate for s in done)
-        return (lowest, "below") if hi is not None else (None, None)
+        # No rate decided to meet: the capacity lies below the lowest decided miss (if any).
+        return (hi, "below") if hi is not None else (None, None)
     return lo, ("exact" if hi is not None else "at_least")
 
 

@@ -88,6 +88,12 @@ def progress(out: Path) -> dict[str, Any] | None:
             merged[key] = sum(p.get(key) or 0 for p in parts)
     p99 = [p["p99_ms"] for p in parts if p.get("p99_ms") is not None]
     merged["p99_ms"] = max(p99) if p99 else None
+    if len(parts) == len(folders(out)) and all("slo" in p for p in parts):
+        # The step's SLO tallies: each process counts its own share of the arrivals.
+        merged["slo"] = {
+            name: [sum(p["slo"][name][0] for p in parts), sum(p["slo"][name][1] for p in parts)]
+            for name in parts[0]["slo"]
+        }
     return merged
 
 

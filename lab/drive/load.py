@@ -17,7 +17,7 @@ from typing import Any
 from lab.drive import generators
 from lab.drive.processes import affinity, free_port, spawn, stop, tail
 from lab.errors import CellError, LabError
-from lab.paths import LOCUST_PLUGIN, ROOT
+from lab.paths import LOCUST_PLUGIN, ROOT, write_atomic
 from lab.record.window import Window, read_window
 from lab.scenario.models import LoadProfile
 
@@ -31,7 +31,14 @@ def require_locust() -> None:
 
 
 def command(
-    locustfile: str, load: LoadProfile, url: str, out: Path, seed: int = 0, processes: int = 1, master_port: int = 0
+    locustfile: str,
+    load: LoadProfile,
+    url: str,
+    out: Path,
+    seed: int = 0,
+    processes: int = 1,
+    master_port: int = 0,
+    bounds: str = "",
 ) -> list[str]:
     """Closed model: Locust's users. Open model (`load.rate`): no users; the lab's plugin runs the
     locustfile's tasks on its arrival schedule instead. `processes` > 1: Locust's master and that
@@ -39,7 +46,7 @@ def command(
     open_model = load.model == "open"
     if open_model and load.rate is None:
         raise LabError("an open-model Locust run needs one rate; a sweep runs one Locust per rate")
-    safety_bound = int(load.warmup_s + load.duration_s + (load.drain_s if open_model else 0) + 10)
+    safety_bound = int(load.warmup_s + longest(load) + (load.drain_s if open_model else 0) + 10)
     cmd = [
         sys.executable,
         "-m",
@@ -85,6 +92,10 @@ def command(
             "--lab-seed",
             str(seed),
         ]
+        if load.max_duration_s and bounds:
+            cmd += ["--lab-max-duration", str(load.max_duration_s), "--lab-bounds-ms", bounds]
+        elif bounds:
+            cmd += ["--lab-bounds-ms", bounds]
     if processes > 1:
         loopback = ["--master-bind-host", "127.0.0.1", "--master-host", "127.0.0.1"]
         cmd += ["--processes", str(processes), *loopback, "--master-bind-port", str(master_port)]
@@ -92,6 +103,11 @@ def command(
     for name, value in load.options.items():
         cmd += [f"--{name.replace('_', '-')}", str(value).lower() if isinstance(value, bool) else str(value)]
     return cmd
+
+
+def longest(load: LoadProfile) -> float:
+    """The longest the measured window may run: a step decided early ends before it."""
+    return max(load.duration_s, load.max_duration_s or 0.0) if load.model == "open" else load.duration_s
 
 
 def _started(out: Path, window_path: Path, processes: int) -> Window | None:
@@ -123,18 +139,23 @@ def run(
     on_window: Callable[[Window], None] | None = None,
     seed: int = 0,
     processes: int = 1,
+    bounds: str = "",
+    decided: Callable[[dict[str, Any]], bool] | None = None,
 ) -> list[int] | None:
     """Run Locust to completion. `on_start(pid)` lets the caller start sampling it (with several
     `processes`, the master: its forked workers are its children); `on_window(window)` is called
-    once the load has started, with its start on the wall clock (`t0`). Returns the cores Locust
-    actually ran on, read back once its load had started."""
+    once the load has started, with its start on the wall clock (`t0`). `decided(progress)` says
+    when a step whose SLO is decided may end: the lab then writes `stop.json` with the wall-clock
+    moment every Locust process ends its schedule. Returns the cores Locust actually ran on, read
+    back once its load had started."""
     log = out / "locust.log"
     window_path = out / "window.json"
     port = free_port("127.0.0.1") if processes > 1 else 0
-    cmd = command(locustfile, load, url, out, seed, processes, port)
+    cmd = command(locustfile, load, url, out, seed, processes, port, bounds)
     proc = spawn(cmd, cores=cores, env=env, log=log, cwd=ROOT)
     drain = load.drain_s if load.model == "open" else 0.0
-    deadline = time.monotonic() + load.warmup_s + load.duration_s + drain + STARTUP_ALLOWANCE_S
+    deadline = time.monotonic() + load.warmup_s + longest(load) + drain + STARTUP_ALLOWANCE_S
+    stopping = decided is None
     in_force: list[int] | None = None
     try:
         on_start(proc.pid)
@@ -147,7 +168,12 @@ def run(
                 if on_window is not None:
                     on_window(started)
                     on_window = None
-            on_tick(read_progress(out) if processes == 1 else generators.progress(out))
+            progress = read_progress(out) if processes == 1 else generators.progress(out)
+            on_tick(progress)
+            every = processes == 1 or len(generators.folders(out)) == processes  # each counts its share
+            if not stopping and every and progress is not None and decided is not None and decided(progress):
+                stopping = True
+                write_atomic(out / "stop.json", json.dumps({"at": time.time() + 0.2}))
             time.sleep(0.05 if on_window is not None else 0.2)
     finally:
         code = stop(proc, grace_s=5.0).code

@@ -26,8 +26,10 @@ It is inert when `--lab-out` is not given, so a locustfile never depends on it.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import json
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -63,6 +65,10 @@ def _add_options(parser: Any) -> None:
     parser.add_argument("--lab-when-full", default="wait", include_in_web_ui=False, help="lab: wait|drop")
     parser.add_argument("--lab-drain", type=float, default=10.0, include_in_web_ui=False, help="lab: drain s")
     parser.add_argument("--lab-seed", type=int, default=0, include_in_web_ui=False, help="lab: schedule seed")
+    # A step that may run on until its SLO is decided: its schedule runs to --lab-max-duration, and
+    # the lab ends it earlier by writing <lab-out>/stop.json ({"at": wall-clock end}).
+    parser.add_argument("--lab-max-duration", type=float, default=0.0, include_in_web_ui=False, help="lab: max s")
+    parser.add_argument("--lab-bounds-ms", default="", include_in_web_ui=False, help="lab: SLO bounds, p99=100,...")
 
 
 @events.test_start.add_listener
@@ -81,7 +87,9 @@ def _on_start(environment: Environment, **_: Any) -> None:
         share = Share(environment.runner.worker_index, max(1, int(options.expect_workers or 1)))
         out = out / f"gen-{share.index}"
     out.mkdir(parents=True, exist_ok=True)
-    t0 = time.time()
+    # The wall clock only places the load beside the samplers and the other processes; every time
+    # inside it is a monotonic delta from here (NTP steps the wall clock, never perf_counter).
+    t0, _state["origin"] = time.time(), time.perf_counter()
     handle = (out / "requests.csv").open("w", newline="")
     handle.write(HEADER)
     window = Window(t0=t0, warmup_s=options.lab_warmup, duration_s=options.lab_duration)
@@ -90,23 +98,40 @@ def _on_start(environment: Environment, **_: Any) -> None:
     open_model = options.lab_rate > 0
     if open_model:
         window.model, window.rate, window.arrivals = "open", options.lab_rate / share.of, options.lab_arrivals
-    _state.update(out=out, handle=handle, window=window, measuring=False, t0=t0)
+    longest = max(options.lab_duration, options.lab_max_duration) if open_model else options.lab_duration
+    _state.update(out=out, handle=handle, window=window, measuring=False, t0=t0, end=options.lab_warmup + longest)
     write_atomic(out / "window.json", window.dump())
     if open_model:
         _state["open"] = OpenLoad(environment, options, t0, share)
         gevent.spawn(_state["open"].run)
+        if options.lab_max_duration > options.lab_duration:
+            gevent.spawn(_watch_stop, Path(options.lab_out) / "stop.json", options.lab_warmup + options.lab_duration)
     gevent.spawn(_tick, environment)
     gevent.spawn(_watch_owner, environment)
+
+
+def clock() -> float:
+    """Seconds since this process's load started, on the monotonic clock."""
+    return time.perf_counter() - float(_state["origin"])
 
 
 @events.request.add_listener
 def _on_request(name: str, response_time: float, exception: Any = None, context: Any = None, **_: Any) -> None:
     if "t0" in _state:
-        row: tuple[Any, ...] = (time.time() - _state["t0"], name, response_time, 0 if exception else 1)
+        now = clock()
         sched = (context or {}).get("lab_sched")
-        if sched is not None:
-            row += (sched, context["lab_sent"], context["lab_wait"])
-            _state["open"].answered += 1
+        if sched is None:
+            row: tuple[Any, ...] = (now, name, response_time, 0 if exception else 1)
+        else:
+            # Completed when its response arrived: Locust timed it from its send to its answer, before
+            # the locustfile's own checks ran. A task's later request starts after its earlier one.
+            cursor = context["lab_cursor"]
+            done = min(now, cursor[0] + response_time / 1000.0)
+            cursor[0] = done
+            row = (done, name, response_time, 0 if exception else 1, sched, context["lab_sent"], context["lab_wait"])
+            load = _state["open"]
+            load.answered += 1
+            load.settle(context.get("lab_index"), done - sched if not exception else -1.0)
         _rows.append(row)
         key = (context or {}).get("lab_key")
         if key and not exception:
@@ -137,7 +162,8 @@ class OpenLoad:
     def __init__(self, environment: Environment, options: Any, t0: float, share: Share) -> None:
         self.environment, self.t0 = environment, t0
         self.rate, self.when_full = float(options.lab_rate), options.lab_when_full
-        self.end = options.lab_warmup + options.lab_duration
+        self.warmup = float(options.lab_warmup)
+        self.end = float(_state["end"])
         self.drain = float(options.lab_drain)
         self.schedule = arrivals.schedule(
             self.rate, self.end, options.lab_arrivals, options.lab_seed, share.index, share.of
@@ -156,11 +182,39 @@ class OpenLoad:
         self.cap_blocked_until = 0.0  # when the last wait for a free slot ended
         self.sampling = True
         self.in_flight_samples: list[tuple[float, int]] = []
+        # Per arrival: its latency (s) once answered OK, -1 once failed, NaN while unanswered.
+        self.results = [math.nan] * len(self.schedule)
+        self.bounds = _bounds(options.lab_bounds_ms)
+        first = bisect.bisect_left(self.schedule, self.warmup)
+        self.tallies = {name: [first, 0, 0] for name in self.bounds}  # next index, arrivals, bad
+
+    def settle(self, index: int | None, latency_s: float) -> None:
+        if index is not None and math.isnan(self.results[index]):
+            self.results[index] = latency_s
+
+    def tally(self) -> dict[str, list[int]]:
+        """Per SLO bound, the measured arrivals whose bound has passed, and how many were not answered
+        OK within it (lab/analysis/decision.py decides from these)."""
+        now = clock()
+        out: dict[str, list[int]] = {}
+        for name, bound_s in self.bounds.items():
+            state = self.tallies[name]
+            index, arrivals, bad = state
+            while (
+                index < len(self.schedule) and self.schedule[index] < self.end and self.schedule[index] + bound_s <= now
+            ):
+                result = self.results[index]
+                arrivals += 1
+                bad += not (result >= 0 and result <= bound_s)
+                index += 1
+            state[:] = [index, arrivals, bad]
+            out[name] = [arrivals, bad]
+        return out
 
     def in_flight(self) -> int:
         """Arrivals that are due and not yet answered: waiting for a slot, or on the wire (counted
         out when their answer is recorded, the moment their latency ends)."""
-        now = time.time() - self.t0
+        now = clock()
         while self.due < len(self.schedule) and self.schedule[self.due] <= now:
             self.due += 1
         return self.due - self.answered
@@ -168,41 +222,44 @@ class OpenLoad:
     def sample(self) -> None:
         """In flight, every 10 ms, as the generator sees it: Little's law is checked against these."""
         while self.sampling:
-            self.in_flight_samples.append((time.time() - self.t0, self.in_flight()))
+            self.in_flight_samples.append((clock(), self.in_flight()))
             gevent.sleep(0.01)
 
     def run(self) -> None:
         sampler = gevent.spawn(self.sample)
         for index, sched in enumerate(self.schedule):
-            delay = self.t0 + sched - time.time()
+            if sched >= self.end:  # the step was decided and ended early: these never arrive
+                break
+            delay = sched - clock()
             if delay > 0:
                 gevent.sleep(delay)
             if self.when_full == "drop" and self.free.empty():
-                self._unsent(sched, raw.DROPPED)
+                self._unsent(index, raw.DROPPED)
                 continue
-            asked = time.time()
+            asked = clock()
             try:
                 # Waiting for a slot is part of the latency, but never past the schedule's end: the run
                 # stays bounded in time however far behind the server falls.
-                slot = self.free.get(timeout=max(0.0, self.t0 + self.end - asked))
+                slot = self.free.get(timeout=max(0.0, self.end - asked))
             except Empty:
-                for late in self.schedule[index:]:
-                    self._unsent(late, raw.UNSENT)
+                for late in range(index, len(self.schedule)):
+                    if self.schedule[late] < self.end:
+                        self._unsent(late, raw.UNSENT)
                 break
-            got, due = time.time(), self.t0 + sched
+            got, due = clock(), sched
             # An arrival reached late because the loop was waiting for a slot for an earlier one was
             # held back by the cap too: all its lateness is slot wait, none of it the generator's.
             wait = got - due if self.cap_blocked_until >= due else got - asked
             if got - asked > 0.001:
                 self.cap_blocked_until = got
             cls, task = self.choose()
-            self.outstanding[gevent.spawn(self._one, slot, cls, task, sched, max(0.0, wait))] = sched
-        deadline = time.time() + self.drain
-        while self.outstanding and time.time() < deadline:
+            self.outstanding[gevent.spawn(self._one, slot, cls, task, index, max(0.0, wait))] = sched
+        deadline = clock() + self.drain
+        while self.outstanding and clock() < deadline:
             gevent.sleep(0.05)
         for sched in self.outstanding.values():
             # Still unanswered after the drain: a failure at the latency it had reached, never a gap.
-            _rows.append((time.time() - self.t0, raw.UNANSWERED, 0.0, 0, sched, None, None))
+            _rows.append((clock(), raw.UNANSWERED, 0.0, 0, sched, None, None))
         gevent.killall(list(self.outstanding), block=False)
         self.sampling = False
         sampler.join()
@@ -211,20 +268,24 @@ class OpenLoad:
             handle.writelines(f"{t:.3f},{n}\n" for t, n in self.in_flight_samples)
         self.finished = True  # only now may the test end: everything above is written
 
-    def _unsent(self, sched: float, name: str) -> None:
-        _rows.append((time.time() - self.t0, name, 0.0, 0, sched, None, None))
+    def _unsent(self, index: int, name: str) -> None:
+        _rows.append((clock(), name, 0.0, 0, self.schedule[index], None, None))
+        self.settle(index, -1.0)
         self.done += 1
         self.answered += 1
 
-    def _one(self, slot: dict[type[User], User], cls: type[User], task: Any, sched: float, wait: float) -> None:
+    def _one(self, slot: dict[type[User], User], cls: type[User], task: Any, index: int, wait: float) -> None:
         user = slot.get(cls) or slot.setdefault(cls, cls(self.environment))
-        sent = time.time() - self.t0
-        # Locust merges the user's context() into every request event this task fires.
-        user.context = lambda: {"lab_sched": sched, "lab_sent": sent, "lab_wait": wait}  # type: ignore[method-assign]
+        sched, sent = self.schedule[index], clock()
+        # Locust merges the user's context() into every request event this task fires; the cursor (one
+        # list, shared by reference) carries when the task's previous request completed.
+        context = {"lab_sched": sched, "lab_sent": sent, "lab_wait": wait, "lab_index": index, "lab_cursor": [sent]}
+        user.context = lambda: context  # type: ignore[method-assign]
         try:
             task(user)
         except Exception as exc:  # a task's own bug must show up, not end the schedule
-            _rows.append((time.time() - self.t0, raw.TASK_ERROR, 0.0, 0, sched, sent, wait))
+            _rows.append((clock(), raw.TASK_ERROR, 0.0, 0, sched, sent, wait))
+            self.settle(index, -1.0)
             self.answered += 1
             self.environment.events.user_error.fire(user_instance=user, exception=exc, tb=exc.__traceback__)  # type: ignore[no-untyped-call]
         finally:
@@ -236,26 +297,27 @@ class OpenLoad:
 def _tick(environment: Environment) -> None:
     """Once a second: flush rows, end the warm-up and the test when due, publish progress."""
     window: Window = _state["window"]
-    end = window.warmup_s + window.duration_s
     while "handle" in _state:
-        elapsed = time.time() - _state["t0"]
+        end = float(_state["end"])  # moves earlier when the lab ends a decided step
+        elapsed = clock()
         if window.duration_s and elapsed >= end:
             window.end_s = round(elapsed, 4)
             load = _state.get("open")
             if load is not None:
                 # The schedule ended at `end`; what it sent must answer (or be counted unanswered).
                 window.end_s = round(end, 4)
+                window.duration_s = round(end - window.warmup_s, 4)
                 while not load.finished:
                     gevent.sleep(0.05)
-                window.drained_s = round(time.time() - _state["t0"] - end, 3)
+                window.drained_s = round(clock() - end, 3)
             write_atomic(_state["out"] / "window.json", window.dump())
             if environment.runner is not None:
                 environment.runner.quit()
             return
-        gevent.sleep(min(1.0, end - elapsed) if window.duration_s else 1.0)
+        gevent.sleep(max(0.0, min(1.0, end - elapsed)) if window.duration_s else 1.0)
         if "handle" not in _state:
             break
-        elapsed = time.time() - _state["t0"]
+        elapsed = clock()
         if not _state["measuring"] and elapsed >= window.warmup_s:
             environment.stats.reset_all()
             _state["measuring"] = True
@@ -272,9 +334,33 @@ def _tick(environment: Environment) -> None:
                 "failures": total.num_failures,
                 "p99_ms": total.get_response_time_percentile(0.99) if total.num_requests else None,
                 "users": environment.runner.user_count if environment.runner else 0,
-                **({"in_flight": _state["open"].in_flight()} if "open" in _state else {}),
+                **(
+                    {"in_flight": _state["open"].in_flight(), "slo": _state["open"].tally()} if "open" in _state else {}
+                ),
             },
         )
+
+
+def _watch_stop(path: Path, earliest: float) -> None:
+    """The lab decided the step: end the schedule at the wall-clock time it wrote (never before the
+    minimum window), so every process of a multi-process generator ends at the same moment."""
+    while "handle" in _state and not path.is_file():
+        gevent.sleep(0.1)
+    try:
+        at = float(json.loads(path.read_text())["at"])
+    except (OSError, ValueError, KeyError):
+        return
+    end = max(earliest, clock() + 0.05, at - _state["t0"])
+    if end < float(_state["end"]):
+        _state["end"] = end
+        if "open" in _state:
+            _state["open"].end = end
+
+
+def _bounds(spec: str) -> dict[str, float]:
+    """`p99=100,p90=50` -> {"p99": 0.1, "p90": 0.05} (seconds)."""
+    pairs = (part.split("=", 1) for part in spec.split(",") if part)
+    return {name: float(ms) / 1000.0 for name, ms in pairs}
 
 
 def _watch_owner(environment: Environment) -> None:

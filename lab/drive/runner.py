@@ -13,17 +13,18 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import pandas as pd
 
 from lab.analysis import sequential, steps, sweep
 from lab.analysis.cell import ledger
-from lab.analysis.claims import CONFIDENCE, evaluate
+from lab.analysis.claims import CONFIDENCE, evaluate, min_samples
 from lab.analysis.repeats import aggregate
 from lab.analysis.sequential import Rule
 from lab.drive import depsets, generators, load, services
@@ -56,7 +57,7 @@ from lab.record.models import Affinity, CellRecord, CellSummary, Pinning, RunRec
 from lab.record.raw import StepFiles
 from lab.record.window import Window
 from lab.scenario import versions
-from lab.scenario.models import Generators, Scenario
+from lab.scenario.models import Claim, Generators, Scenario, Slo
 from lab.scenario.plan import Cell, expand
 
 
@@ -301,6 +302,8 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
             files: list[StepFiles] = []  # each Locust run of the cell, read once
             points: list[CellSummary] = []  # each one's summary, judged as it ends
             processes = generators.count(cell.load.generators, ctx.layout.generator, cell.load.model, cell.load.users)
+            slo = ctx.scenario.slo if cell.load.model == "open" else None
+            confidence = cell.load.decide_confidence
             while True:
                 step_load, folder, tag = cell.load, out, ""
                 if cell.load.model == "open":
@@ -333,6 +336,10 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
                     on_window=(lambda w: _load_started(w, ctx, server, sampler)) if not files else None,
                     seed=cell.repeat * 1000 + len(files),
                     processes=processes,
+                    bounds=steps.bounds_spec(slo),
+                    decided=_decider(slo, confidence, _claim_samples(ctx.scenario.claims, step_load.rate, tag))
+                    if slo is not None and cell.load.max_duration_s
+                    else None,
                 )
                 step = StepFiles.read(folder)
                 files.append(step)
@@ -356,7 +363,7 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
                 points.append(point)
                 if cell.load.model == "closed":
                     break
-                result = steps.judge(point, ctx.scenario.slo)
+                result = steps.judge(point, ctx.scenario.slo, step, confidence)
                 if ctx.progress:
                     ctx.progress.cell_done(
                         point, f"{result}{': ' + '; '.join(point.slo_misses) if point.slo_misses else ''}"
@@ -480,6 +487,23 @@ def _fraction_step(cell: Cell, ctx: CellContext, points: list[CellSummary], ran:
         if capacity and claim.at_rate is not None:
             return float(f"{claim.at_rate * capacity:.3g}"), tag
     return None
+
+
+def _claim_samples(claims: Sequence[Claim], rate: float | None, tag: str) -> int:
+    """Arrivals the claims judged at this step need for their percentiles (0: none judged here)."""
+    here = [c for c in claims if (tag and c.at_tag == tag) or (not tag and rate is not None and c.at_rps == rate)]
+    return max((min_samples(c.metric) for c in here), default=0)
+
+
+def _decider(slo: Slo, confidence: float, arrivals: int) -> Callable[[dict[str, Any]], bool]:
+    """When a running step may end: its SLO decided, and enough arrivals for the claims judged there."""
+
+    def decided(progress: dict[str, Any]) -> bool:
+        counts = progress.get("slo") or {}
+        enough = all(int(n) >= arrivals for n, _ in counts.values()) if counts else arrivals == 0
+        return enough and steps.decided(progress, slo, confidence)
+
+    return decided
 
 
 SAMPLE_PAST_S = 1.5

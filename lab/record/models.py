@@ -119,6 +119,9 @@ class CellSummary(Traffic):
     # delaying its user's next send (coordinated omission: latency from then on is a lower bound).
     late_share: float | None = None
     meets_slo: bool | None = None  # a step of a sweep: whether it met the scenario's SLO
+    # How: `meets`/`misses` when decided (a binomial bound on its arrivals, lab/analysis/decision.py),
+    # `undecided` when its bound still straddled the SLO at its longest window, `untrusted` when flagged.
+    slo_decision: Literal["meets", "misses", "undecided", "untrusted"] | None = None
     slo_misses: list[str] = []
     predicted_ms: dict[str, float | None] = {}  # the queue model's latency at this step's arrivals
     tag: str = ""  # a step run for a claim at a fraction of a capacity: "0.8 x capacity of bad"

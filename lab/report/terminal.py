@@ -44,13 +44,24 @@ def capacity_table(rec: RunRecord) -> str:
     found = capacities(rec)
     if not found:
         return ""
-    rows = [["capacity at the SLO", "req/s", "per repeat", "p99 ms there", "srv cpu%", "MB/worker", "db conn", "note"]]
+    rows = [
+        [
+            "capacity at the SLO",
+            "req/s",
+            "per repeat (met-missed)",
+            "p99 ms there",
+            "srv cpu%",
+            "MB/worker",
+            "db conn",
+            "note",
+        ]
+    ]
     for c in found:
         rows.append(
             [
                 c.group,
                 c.shown,
-                " ".join(f"{v:g}" for v in c.capacities),
+                c.per_repeat,
                 _fmt(c.p99_ms),
                 _fmt(c.cpu_pct, 0),
                 _fmt(c.rss_mb_per_worker, 0),
@@ -75,10 +86,13 @@ def sweep_table(rec: RunRecord) -> str:
         "achieved",
         "p50 ms",
         "p99 ms",
+        "p99 all ms",
         "service p99",
         *(["queue p99"] if predicted else []),
         "in flight",
         "send lag p99",
+        "window s",
+        "SLO",
     ]
     rows = [head]
     for _, r in frame.iterrows():
@@ -89,10 +103,13 @@ def sweep_table(rec: RunRecord) -> str:
                 _fmt(r["achieved"]),
                 _fmt(r["p50"]),
                 _fmt(r["p99"]),
+                _fmt(r["arrival_p99"]),
                 _fmt(r["service_p99"]),
                 *([_fmt(r["predicted_p99"])] if predicted else []),
                 _fmt(r["in_flight"]),
                 _fmt(r["send_lag_p99"], 2),
+                _fmt(r["window_s"]),
+                str(r["decision"]),
             ]
         )
     return align(rows)

@@ -196,6 +196,13 @@ class LoadProfile(Strict):
     generators: Annotated[int, Field(ge=1, le=MAX_GENERATORS)] | Literal["auto"] = "auto"
     # The rates claims are judged at (`at_rps`) get this longer window, for their percentiles' samples.
     claimed_duration_s: float | None = Field(None, gt=0, le=3600)
+    # Open model with an SLO: a step runs at least its window (`duration_s`, or `claimed_duration_s`)
+    # and then on, up to this, until a binomial bound decides whether it meets the SLO
+    # (lab/analysis/decision.py); it ends as soon as it is decided. None: fixed windows, and a step
+    # still undecided at its end is recorded as undecided, never as a capacity.
+    max_duration_s: float | None = Field(None, gt=0, le=3600)
+    # One-sided confidence of each step's decision, on each side.
+    decide_confidence: float = Field(0.95, ge=0.5, lt=1)
 
     @model_validator(mode="after")
     def _model_fits(self) -> LoadProfile:
@@ -207,6 +214,11 @@ class LoadProfile(Strict):
                 raise ValueError('model = "open" needs exactly one of rate = R, rates = [R, ...] or search = {...}')
             if self.rates and self.rates != sorted(set(self.rates)):
                 raise ValueError(f"rates must be ascending and distinct, got {self.rates}")
+        if self.max_duration_s is not None and self.max_duration_s < max(self.duration_s, self.claimed_duration_s or 0):
+            raise ValueError(
+                f"max_duration_s ({self.max_duration_s:g}) must be at least the window it extends "
+                f"({max(self.duration_s, self.claimed_duration_s or 0):g} s)"
+            )
         return self
 
     @property
@@ -237,11 +249,16 @@ class Slo(Strict):
         return ", ".join([*bounds, f"errors <= {self.error_rate:.0%}", f"goodput >= {self.achieved:.0%} of offered"])
 
     def misses(
-        self, latency_ms: dict[str, float | None], error_rate: float | None, achieved: float | None
+        self,
+        latency_ms: dict[str, float | None],
+        error_rate: float | None,
+        achieved: float | None,
+        latency: bool = True,
     ) -> list[str]:
-        """What a step missed, in words; empty when it meets the SLO."""
+        """What a step missed, in words; empty when it meets the SLO. `latency` False: the error rate
+        and goodput only (the latency bounds are decided on the arrivals' counts instead)."""
         out = []
-        for key, bound in (("p50", self.p50_ms), ("p90", self.p90_ms), ("p99", self.p99_ms)):
+        for key, bound in (("p50", self.p50_ms), ("p90", self.p90_ms), ("p99", self.p99_ms)) if latency else ():
             value = latency_ms.get(key)
             if bound is not None and (value is None or value > bound):
                 shown = (
