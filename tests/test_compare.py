@@ -48,7 +48,19 @@ def test_strict_exits_1_on_a_failed_claim(tmp_path: Path, dirs: tuple[Path, Path
         '[[claims]]\ntext = "no request at all"\nmetric = "requests"\nvariant = "good"\nop = "<="\nthreshold = 0\n'
     )
     path = write_scenario(tmp_path, extra=impossible)
-    args = ["run", str(path), "--profile", "quick", "--results", str(dirs[0]), "--no-report", "--quiet"]
+    # Two repeats: one gives a value but no interval, so no verdict to fail on.
+    args = [
+        "run",
+        str(path),
+        "--profile",
+        "quick",
+        "--repeats",
+        "2",
+        "--results",
+        str(dirs[0]),
+        "--no-report",
+        "--quiet",
+    ]
     assert lab(*args).returncode == 0  # a failed claim is a finding...
     strict = lab(*args, "--strict")
     assert strict.returncode == 1, strict.stderr  # ...unless CI asks for it to fail the build
