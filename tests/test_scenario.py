@@ -133,7 +133,7 @@ def test_variant_flags_change_only_that_variants_command_and_null_mode_runs_the_
     assert [(c.variant, c.server.flags) for c in cells] == [("bad", []), ("fix", ["--limit-concurrency", "30"])]
     assert command(cells[1].app, cells[1].server, 8000)[-2:] == ["--limit-concurrency", "30"]
     # A/A: both run the reference (the first fix), flags included: no claim may tell them apart.
-    null = expand(loaded, "quick", null=True)
+    null = expand(loaded, "quick", null=loaded.reference_variant)
     assert [(c.variant, c.server.flags) for c in null] == [(v, ["--limit-concurrency", "30"]) for v in ("bad", "fix")]
 
 

@@ -1,54 +1,97 @@
-"""Null mode's verdicts: claims that still pass when bad and fix are the same code are defects.
+"""Null mode's verdicts: can each claim fail when the code it tells apart is the same?
 
-`lab run NAME --null` runs the reference variant's app in every variant's place (an A/A run).
-A claim that tells variants apart must then fail or be inconclusive; one that still passes holds
-by construction (a threshold too loose, a metric that holds whatever the code does, an effect of
-the load rather than the pitfall). Guards (`guard = true`: "the fix fails no request", a parity
-claim at 1x, a floor on a setup with no bad variant) hold in null mode by design and are listed
-apart.
+`lab run NAME --null VARIANT` runs VARIANT's app in every variant's place (an A/A run). `lab audit`
+runs one such run per variant (a *direction*), so each ratio claim meets its two sides set to the
+same code both ways (all-bad and all-fix), and each claim on one variant meets the other variants'
+code in its place. From those runs, each claim is
+- `verified`: never `pass` in a null run that puts other code in its place, and `fail` in one;
+- `defect`: `pass` in such a run (a threshold too loose, a metric that holds whatever the code);
+- `unverified`: only ever inconclusive there: it has not been shown able to fail;
+- `guard`: it holds by construction, and the null runs show it: a parity ratio that two equal
+  sides satisfy by its own math (`at least 1x`), or a claim on a fix that every other variant's
+  code passes too (a floor, a property the fix shares with the bad code). A claim on a `bad*`
+  variant that other code passes is a defect: it is no symptom of the pitfall.
+Guards are derived here, never declared in a scenario file.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
 
-from lab.record.models import ClaimResult, RunRecord
+from lab.record.models import ClaimResult, RunRecord, Verdict
+from lab.scenario.models import Claim
+
+Status = Literal["verified", "defect", "unverified", "guard", "not run"]
 
 
-@dataclass(frozen=True)
+def judge(claim: Claim, null: Mapping[str, Verdict]) -> tuple[Status, str]:
+    """A claim's audit status from its verdict in each null direction (the variant that ran everywhere)."""
+    if not null:
+        return "not run", "no null run"
+    if claim.parity:
+        return "guard", "a parity claim: two equal sides satisfy it by its own math"
+    # A claim on one variant measures that variant's own code in its own direction: not a null case.
+    others = dict(null) if claim.baseline else {d: v for d, v in null.items() if d != claim.variant}
+    if not others:
+        return "unverified", "no null run put other code in its place"
+    passes = sorted(d for d, v in others.items() if v == "pass")
+    # A fix's own property that the other code shares ("fails no request") holds by construction; a
+    # bad variant's symptom that other code shows too is no symptom of the pitfall.
+    if claim.baseline is None and not claim.variant.startswith("bad") and passes and len(passes) == len(others):
+        return "guard", f"holds with {', '.join(passes)} in its place too: it does not tell the variants apart"
+    if passes:
+        return "defect", f"passes in null mode with every variant running {passes[0]}"
+    fails = sorted(d for d, v in others.items() if v == "fail")
+    if fails:
+        return "verified", f"fails in null mode (every variant running {', '.join(fails)})"
+    return "unverified", "only ever inconclusive in null mode: not shown able to fail"
+
+
+@dataclass
 class Row:
     scenario: str
-    claim: ClaimResult
+    claim: ClaimResult  # as the first null run judged it (its text, setting, declaration)
+    null: dict[str, ClaimResult] = field(default_factory=dict)  # direction -> that run's result
+
+    @property
+    def verdicts(self) -> dict[str, Verdict]:
+        return {d: r.verdict for d, r in self.null.items()}
+
+    @property
+    def status(self) -> tuple[Status, str]:
+        return judge(self.claim, self.verdicts)
 
     @property
     def defect(self) -> bool:
-        return self.claim.verdict == "pass" and not self.claim.guard
+        return self.status[0] == "defect"
 
 
-def rows(rec: RunRecord) -> list[Row]:
-    return [Row(rec.scenario, c) for c in rec.claims]
+def rows(records: Sequence[RunRecord]) -> list[Row]:
+    """Each claim of the null runs given (one scenario or several), with its verdict per direction."""
+    found: dict[tuple[str, str, str], Row] = {}
+    for rec in records:
+        direction = rec.reference or "?"
+        for claim in rec.claims:
+            key = (rec.scenario, claim.text, claim.setting)
+            row = found.setdefault(key, Row(rec.scenario, claim))
+            row.null[direction] = claim
+    return list(found.values())
 
 
-def render(found: list[Row]) -> str:
-    lines = ["scenario / claim (null mode: every variant runs the reference app)", ""]
-    discriminating = [r for r in found if not r.claim.guard]
-    guards = [r for r in found if r.claim.guard]
-    for title, part in (
-        ("claims that must tell bad from fix", discriminating),
-        ("guards: a fix itself, parity, a floor (hold in null mode by design)", guards),
-    ):
-        if not part:
-            continue
-        lines.append(f"{title}:")
-        for r in part:
-            setting = f" [{r.claim.setting}]" if r.claim.setting else ""
-            mark = "DEFECT: passes in null mode" if r.defect else f"null verdict {r.claim.verdict}"
-            lines.append(f"  {r.scenario}: {r.claim.text}{setting}")
-            lines.append(f"      {mark}; {r.claim.describe()}")
-        lines.append("")
-    defects = [r for r in found if r.defect]
-    lines.append(
-        f"{len(defects)} defect(s) among {len(discriminating)} discriminating claims"
-        + (f"; {len(guards)} guards hold or not by design" if guards else "")
-    )
+def render(found: Sequence[Row]) -> str:
+    lines = ["scenario / claim: its verdict in each null run (every variant running one variant's app)", ""]
+    for r in found:
+        status, why = r.status
+        setting = f" [{r.claim.setting}]" if r.claim.setting else ""
+        each = ", ".join(f"all-{d} {v}" for d, v in sorted(r.verdicts.items()))
+        lines.append(f"  {r.scenario}: {r.claim.text}{setting}")
+        lines.append(f"      {status.upper()}: {why} ({each})")
+    counts = {s: sum(r.status[0] == s for r in found) for s in ("verified", "defect", "unverified", "guard")}
+    lines += [
+        "",
+        f"{counts['defect']} defect(s), {counts['verified']} verified, {counts['unverified']} unverified "
+        f"(never shown able to fail), {counts['guard']} guard(s), among {len(found)} claims",
+    ]
     return "\n".join(lines)

@@ -251,7 +251,11 @@ def evaluate_one(
     if len(repeats) < min_repeats:
         reason = f"{len(repeats)} independent repeats; this profile needs {min_repeats} for a verdict"
         return result.model_copy(update={**measured, "reason": reason})
-    if claim.op == ">=":
+    if claim.op == "between":
+        upper = claim.upper if claim.upper is not None else math.inf
+        inside = low >= claim.threshold and high <= upper
+        verdict = "pass" if inside else "fail" if high < claim.threshold or low > upper else "inconclusive"
+    elif claim.op == ">=":
         verdict = "pass" if low >= claim.threshold else "fail" if high < claim.threshold else "inconclusive"
     else:
         verdict = "pass" if high <= claim.threshold else "fail" if low > claim.threshold else "inconclusive"
@@ -309,6 +313,12 @@ def _censored(
     if len(sides) == 2:
         return "inconclusive", f"bounds on both sides of the ratio: {why}", None
     higher = sides == {1}
+    if claim.op == "between":
+        return (
+            "inconclusive",
+            f"{why}: the value is a bound, and a band needs both of its ends",
+            ("at_least" if higher else "at_most"),
+        )
     stands = ("pass" if claim.op == ">=" else "fail") if higher else ("fail" if claim.op == ">=" else "pass")
     return (
         stands,

@@ -58,6 +58,17 @@ def arrival_latency_ms(latency: pd.Series, ok: pd.Series) -> dict[str, float | N
     return out
 
 
+# The statuses a claim can name (registry: status_<code>_share).
+STATUSES = ("413",)
+
+
+def _status_share(requests: pd.DataFrame) -> dict[str, float]:
+    if "status" not in requests or requests.empty or not (requests["status"] > 0).any():
+        return {}
+    codes = requests["status"].astype(int).astype(str)
+    return {code: round(float((codes == code).mean()), 6) for code in STATUSES}
+
+
 def traffic(requests: pd.DataFrame, seconds: float, completed: pd.DataFrame | None = None) -> Traffic:
     """Counts, goodput and latency of one slice of requests that spans `seconds`.
 
@@ -92,6 +103,7 @@ def traffic(requests: pd.DataFrame, seconds: float, completed: pd.DataFrame | No
             else {}
         ),
         slot_wait_ms=latency_ms((requests["wait"] * 1000.0)[sent]) if sent is not None else {},
+        status_share=_status_share(requests),
     )
 
 

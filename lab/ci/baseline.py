@@ -32,7 +32,7 @@ class BaselineClaim(Model):
     metric: str
     variant: str
     baseline: str | None
-    op: Literal[">=", "<="]
+    op: Literal[">=", "<=", "between"]
     threshold: float
     value: float | None
     low: float | None

@@ -131,6 +131,14 @@ def _claim(base: BaselineClaim, now: ClaimResult, tolerance: float) -> Finding:
     base_high = base.high if base.high is not None else math.inf if base.low is not None else base.value
     now_high = now.high if now.high is not None else math.inf
     lower_is_worse = now.op == ">="
+    if now.op == "between":  # a band: moving out of the baseline's interval either way is worse
+        low_edge, high_edge = base_low * (1 - tolerance), base_high * (1 + tolerance)
+        if now_high < low_edge or now.low > high_edge:
+            return found(
+                "regression",
+                f"the whole interval left {low_edge:.3g}-{high_edge:.3g}{unit} (the baseline's, widened by {tolerance:.0%})",
+            )
+        return found("unchanged", "the intervals overlap within the tolerance")
     if lower_is_worse:
         worse, edge = now_high < base_low * (1 - tolerance), base_low * (1 - tolerance)
         better = now.low > base_high * (1 + tolerance)

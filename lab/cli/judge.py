@@ -14,17 +14,27 @@ def _audit(args: argparse.Namespace) -> int:
     from lab.analysis import audit
     from lab.drive.runner import RunOptions, run
 
+    if args.repeats < 2:
+        raise LabError(f"--repeats {args.repeats}: a null run needs at least 2 repeats to fail a claim (an interval)")
     names = args.scenarios or loading.known()
     loaded = [loading.load(name) for name in names]
-    found: list[audit.Row] = []
+    records = []
     for item in loaded:
-        print(
-            f"{item.name}: null mode, {args.profile} profile, every variant runs {item.reference_variant}", flush=True
-        )
-        outcome = run(item, RunOptions(args.profile, results_root=args.results, progress=False, null=True))
-        if outcome.errors:
-            raise LabError(f"{item.name}: the null run failed: {outcome.errors[0]}")
-        found += audit.rows(outcome.record)
+        directions = [args.only] if args.only else list(item.variants)
+        for direction in directions:
+            if direction not in item.variants:
+                raise LabError(f"--only {direction}: {item.name} has no such variant")
+            print(
+                f"{item.name}: null mode, {args.profile} profile x {args.repeats} repeats, "
+                f"every variant runs {direction}",
+                flush=True,
+            )
+            options = RunOptions(args.profile, args.repeats, results_root=args.results, progress=False, null=direction)
+            outcome = run(item, options)
+            if outcome.errors:
+                raise LabError(f"{item.name}: the null run (all {direction}) failed: {outcome.errors[0]}")
+            records.append(outcome.record)
+    found = audit.rows(records)
     print()
     print(audit.render(found))
     return EXIT_CLAIM_FAILED if any(r.defect for r in found) else 0
@@ -55,9 +65,14 @@ def _rejudge(args: argparse.Namespace) -> int:
 
 
 def add_audit(sub: Subparsers) -> None:
-    p = sub.add_parser("audit", help="null mode for every scenario: which claims pass when bad == fix (exit 1)")
+    p = sub.add_parser(
+        "audit", help="null mode, one run per variant: which claims pass (exit 1), fail, or never decide"
+    )
     p.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
     p.add_argument("--profile", default="quick", help="load profile (default: quick)")
+    # A null run needs intervals to fail a claim: at least two repeats, three by default.
+    p.add_argument("--repeats", type=int, default=3, help="repeats of each null run (default: 3)")
+    p.add_argument("--only", metavar="VARIANT", help="one direction only: every variant runs this one")
     folders(p, results=True)
     p.set_defaults(func=_audit)
 

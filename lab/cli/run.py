@@ -43,6 +43,15 @@ def _target(args: argparse.Namespace, loaded: list[Scenario]) -> Target | None:
     return found
 
 
+def _null(given: str | None, scenario: Scenario) -> str | None:
+    """`--null` alone: the scenario's reference variant; `--null NAME`: that variant, which must exist."""
+    if given is None:
+        return None
+    if given and given not in scenario.variants:
+        raise LabError(f"--null {given}: {scenario.name} has no such variant; one of {', '.join(scenario.variants)}")
+    return given or scenario.reference_variant
+
+
 def _run(args: argparse.Namespace) -> int:
     from lab import report
     from lab.ci import history
@@ -64,7 +73,7 @@ def _run(args: argparse.Namespace) -> int:
             args.results,
             not args.quiet,
             versions,
-            null=args.null,
+            null=_null(args.null, item),
             target=found,
             generators=args.generators,
             keep_going=args.keep_going,
@@ -135,7 +144,12 @@ def add_run(sub: Subparsers) -> None:
     p.add_argument("--strict", action="store_true", help="exit 1 when a claim fails (CI); inconclusive never fails")
     p.add_argument("--quiet", action="store_true", help="no live progress")
     p.add_argument(
-        "--null", action="store_true", help="null mode: every variant runs the reference variant's app (A/A)"
+        "--null",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="VARIANT",
+        help="null mode: every variant runs VARIANT's app (A/A; default: the scenario's reference variant)",
     )
     p.add_argument(
         "--target",

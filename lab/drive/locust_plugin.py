@@ -47,11 +47,12 @@ from lab.paths import write_atomic
 from lab.record import raw
 from lab.record.window import Window
 
-# t (completion), name, response_ms (from the actual send), ok; open model: sched, sent, wait (s).
+# t (completion), name, response_ms (from the actual send), ok, status (the HTTP status; 0: none);
+# open model: sched, sent, wait (s).
 _rows: list[tuple[Any, ...]] = []
 _confirmed: list[str] = []  # keys of successful requests that carried one
 _state: dict[str, Any] = {}
-HEADER = "t,name,response_ms,ok,sched,sent,wait\n"
+HEADER = "t,name,response_ms,ok,status,sched,sent,wait\n"
 
 
 @events.init_command_line_parser.add_listener
@@ -116,19 +117,31 @@ def clock() -> float:
 
 
 @events.request.add_listener
-def _on_request(name: str, response_time: float, exception: Any = None, context: Any = None, **_: Any) -> None:
+def _on_request(
+    name: str, response_time: float, exception: Any = None, context: Any = None, response: Any = None, **_: Any
+) -> None:
     if "t0" in _state:
         now = clock()
         sched = (context or {}).get("lab_sched")
+        status = int(getattr(response, "status_code", 0) or 0)
         if sched is None:
-            row: tuple[Any, ...] = (now, name, response_time, 0 if exception else 1)
+            row: tuple[Any, ...] = (now, name, response_time, 0 if exception else 1, status)
         else:
             # Completed when its response arrived: Locust timed it from its send to its answer, before
             # the locustfile's own checks ran. A task's later request starts after its earlier one.
             cursor = context["lab_cursor"]
             done = min(now, cursor[0] + response_time / 1000.0)
             cursor[0] = done
-            row = (done, name, response_time, 0 if exception else 1, sched, context["lab_sent"], context["lab_wait"])
+            row = (
+                done,
+                name,
+                response_time,
+                0 if exception else 1,
+                status,
+                sched,
+                context["lab_sent"],
+                context["lab_wait"],
+            )
             load = _state["open"]
             load.answered += 1
             load.settle(context.get("lab_index"), done - sched if not exception else -1.0)
@@ -259,7 +272,7 @@ class OpenLoad:
             gevent.sleep(0.05)
         for sched in self.outstanding.values():
             # Still unanswered after the drain: a failure at the latency it had reached, never a gap.
-            _rows.append((clock(), raw.UNANSWERED, 0.0, 0, sched, None, None))
+            _rows.append((clock(), raw.UNANSWERED, 0.0, 0, 0, sched, None, None))
         gevent.killall(list(self.outstanding), block=False)
         self.sampling = False
         sampler.join()
@@ -269,7 +282,7 @@ class OpenLoad:
         self.finished = True  # only now may the test end: everything above is written
 
     def _unsent(self, index: int, name: str) -> None:
-        _rows.append((clock(), name, 0.0, 0, self.schedule[index], None, None))
+        _rows.append((clock(), name, 0.0, 0, 0, self.schedule[index], None, None))
         self.settle(index, -1.0)
         self.done += 1
         self.answered += 1
@@ -284,7 +297,7 @@ class OpenLoad:
         try:
             task(user)
         except Exception as exc:  # a task's own bug must show up, not end the schedule
-            _rows.append((clock(), raw.TASK_ERROR, 0.0, 0, sched, sent, wait))
+            _rows.append((clock(), raw.TASK_ERROR, 0.0, 0, 0, sched, sent, wait))
             self.settle(index, -1.0)
             self.answered += 1
             self.environment.events.user_error.fire(user_instance=user, exception=exc, tb=exc.__traceback__)  # type: ignore[no-untyped-call]
@@ -381,7 +394,7 @@ def _watch_owner(environment: Environment) -> None:
 def _flush(handle: TextIO) -> None:
     rows = _rows[:]
     del _rows[: len(rows)]
-    csv.writer(handle).writerows((f"{r[0]:.4f}", r[1], f"{r[2]:.3f}", r[3], *map(_seconds, r[4:])) for r in rows)
+    csv.writer(handle).writerows((f"{r[0]:.4f}", r[1], f"{r[2]:.3f}", r[3], r[4], *map(_seconds, r[5:])) for r in rows)
     handle.flush()
 
 

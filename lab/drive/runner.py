@@ -69,7 +69,7 @@ class RunOptions:
     results_root: Path = RESULTS
     progress: bool = True
     versions: list[str] | None = None
-    null: bool = False  # every variant runs the reference variant's app
+    null: str | None = None  # every variant runs this variant's app (null mode, lab/analysis/audit.py)
     # Repeats up to the rule's maximum, stopping once every claim is decided (lab/analysis/sequential.py).
     sequential: Rule | None = None
     target: Target | None = None  # load a server started elsewhere; only its variant's cells run
@@ -126,7 +126,7 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
     directory.mkdir(parents=True)
     pinning = Pinning(server_cores=layout.server, generator_cores=layout.generator, pinned=layout.pinned)
     rec = store.new_run(scenario, options.profile, run_id, pinning, capture(), options.versions)
-    rec.null_mode, rec.reference = options.null, scenario.reference_variant
+    rec.null_mode, rec.reference = options.null is not None, options.null or scenario.reference_variant
     rec.target = options.target.url if options.target else None
     rec.load = cells[0].load if cells else rec.load  # with --repeats, what actually ran
     confidence = CONFIDENCE

@@ -79,6 +79,9 @@ class Traffic(Model):
     service_ms: dict[str, float | None] = {}  # successful requests, from the actual send
     send_lag_ms: dict[str, float | None] = {}  # how late the generator sent (slot waits aside)
     slot_wait_ms: dict[str, float | None] = {}  # time spent waiting for a free in-flight slot
+    # Share of requests answered with each HTTP status the claims name (`status_413_share`): a refusal
+    # counted by its own status, not as any failure.
+    status_share: dict[str, float] = {}
 
     @field_validator("latency_ms")
     @classmethod
@@ -245,6 +248,8 @@ class VariantSummary(Traffic):
 class ClaimResult(Claim):
     """A claim as declared, with the matrix point it was judged at and what was measured."""
 
+    # Records before schema 3 only: a hand-declared guard. The audit now derives it from null runs.
+    guard: bool = False
     setting: str
     value: float | None = None
     low: float | None = None
@@ -284,7 +289,6 @@ class ClaimResult(Claim):
         request = "" if self.request == ALL else f" of {self.request}"
         if self.value is None:
             return f"{self.metric}{request} {subject}: not measurable ({self.reason})"
-        unit = "x" if self.baseline else ""
         spread = (
             f"{self.confidence_label} interval {self.spread}, {self.repeats} repeats"
             if self.method and self.low is not None
@@ -292,7 +296,7 @@ class ClaimResult(Claim):
             if self.low is not None
             else f"no interval: {self.repeats} repeat"
         )
-        return f"{self.metric}{request} {subject} = {self.shown} ({spread}), needs {self.op} {self.threshold:g}{unit}"
+        return f"{self.metric}{request} {subject} = {self.shown} ({spread}), needs {self.needs}"
 
 
 class MachineState(Model):

@@ -16,9 +16,11 @@ OPEN_COLUMNS = ("sched", "sent", "wait")
 
 
 def read_requests(path: Path) -> pd.DataFrame:
-    """requests.csv: completion `t`, `name`, `response_ms` from the actual send, `ok`; the open model
+    """requests.csv: completion `t`, `name`, `response_ms` from the actual send, `ok`, `status`; the open model
     adds `sched`, `sent` and `wait` (seconds from the load's start; a cell of an older lab has none)."""
     frame = pd.read_csv(path, dtype={"t": "float64", "name": "string", "response_ms": "float64", "ok": "int8"})
+    # The HTTP status of each answer (0: none, or a file from before the lab recorded it).
+    frame["status"] = frame["status"].fillna(0).astype("int32") if "status" in frame else 0
     for column in OPEN_COLUMNS:
         frame[column] = frame[column].astype("float64") if column in frame else np.nan
     return frame

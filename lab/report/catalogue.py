@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from lab.analysis import audit
 from lab.analysis.capacity import capacities
 from lab.errors import LabError
 from lab.record import store
@@ -33,6 +34,16 @@ def newest(name: str, root: Path, wanted: Callable[[RunRecord], bool]) -> RunRec
         if rec.status == "complete" and wanted(rec):
             return rec
     return None
+
+
+def _null_runs(name: str, root: Path) -> list[RunRecord]:
+    """The newest complete null run of each direction (every variant running one variant's app)."""
+    out: list[RunRecord] = []
+    for variant in loading.load(name).variants:
+        found = newest(name, root, lambda r, v=variant: r.null_mode and r.reference == v)  # type: ignore[misc]
+        if found is not None:
+            out.append(found)
+    return out
 
 
 def _value(claim: ClaimResult) -> str:
@@ -54,7 +65,7 @@ def _judged(name: str, profile: str) -> set[str]:
 
 
 RUN_ID = r"\d{8}T\d{9}Z"
-SOURCE = re.compile(rf"([a-z0-9-]+) ({RUN_ID})(?: \(null ({RUN_ID})\))?")
+SOURCE = re.compile(rf"([a-z0-9-]+) ({RUN_ID})(?: \(null ({RUN_ID})\))*")
 
 
 def _kept(old: str) -> tuple[dict[str, list[str]], dict[str, tuple[str, str]]]:
@@ -83,13 +94,13 @@ def table(root: Path, profile: str = "default", old: str = "") -> str:
     kept_rows, kept_sources = _kept(old)
     carried: dict[str, list[str]] = {}  # machine: sources of rows kept from the table as it stood
     rows = [
-        "| scenario | claim | needs | measured (95% interval) | verdict | null mode |",
+        "| scenario | claim | needs | measured (interval) | verdict | null mode |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     sources = []
     for name in loading.known():
         measured = newest(name, root, lambda r: r.profile == profile and not r.null_mode)
-        null = newest(name, root, lambda r: r.null_mode)
+        nulls = _null_runs(name, root)
         if measured is None:
             kept = kept_rows.get(name, [])
             if name in kept_sources and _still_current(name, kept, profile):
@@ -102,17 +113,14 @@ def table(root: Path, profile: str = "default", old: str = "") -> str:
             else:
                 rows.append(f"| `{name}` | (no complete {profile} run yet) | | | | |")
             continue
-        sources.append(f"{name} {measured.run_id}" + (f" (null {null.run_id})" if null else ""))
-        null_claims = {(c.text, c.setting): c for c in null.claims} if null else {}
+        sources.append(f"{name} {measured.run_id}" + "".join(f" (null {n.run_id})" for n in nulls))
+        audited = {(r.claim.text, r.claim.setting): r for r in audit.rows(nulls)}
         for claim in measured.claims:
             setting = f" [{claim.setting}]" if claim.setting else ""
-            unit = "x" if claim.baseline else ""
-            in_null = null_claims.get((claim.text, claim.setting))
-            null_verdict: str = in_null.verdict if in_null else "not run"
-            if claim.guard or (in_null and in_null.guard):  # marked since the measured run, maybe
-                null_verdict += " (guard)"
+            row = audited.get((claim.text, claim.setting))
+            null_verdict = row.status[0] if row else "not run"
             rows.append(
-                f"| `{name}` | {claim.text}{setting} | {claim.op} {claim.threshold:g}{unit} | {_value(claim)} "
+                f"| `{name}` | {claim.text}{setting} | {claim.needs} | {_value(claim)} "
                 f"| {claim.verdict} | {null_verdict} |"
             )
         if not measured.claims:  # a capacity-planning table, not a verdict

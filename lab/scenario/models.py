@@ -313,18 +313,17 @@ class Claim(Strict):
     metric: str  # a claimable metric of the registry (docs/adding-a-pitfall.md lists them)
     variant: str  # the variant measured
     baseline: str | None = None  # divided by this variant's value (a ratio claim); none: the value itself
-    op: Literal[">=", "<="] = ">="  # the value (or ratio) must be >= or <= the threshold
-    threshold: float  # what the value must reach; a ratio's `x`
+    # The value (or ratio) must be >= or <= the threshold, or lie `between` it and `upper` (a band,
+    # judged on both sides: "within 15 % of 200/s" is 170 to 230, not just at least 170).
+    op: Literal[">=", "<=", "between"] = ">="
+    threshold: float  # what the value must reach; a ratio's `x`; a band's lower end
+    upper: float | None = None  # a band's upper end (op = "between")
     request: str = "all"  # a request name of the locustfile, or all
     # Only at the matrix points with these values (e.g. { "env.WORK" = "hash" }); all points when empty.
     where: dict[str, Any] = {}
     # The baseline measured at another matrix point: this one with these values instead (e.g.
     # { deps = "fastapi==0.165.*" }), for a claim across versions or settings; same point when empty.
     baseline_at: dict[str, Any] = {}
-    # A guard: a claim about a fix itself ("fails no request"), a parity claim ("at least as fast
-    # as", threshold 1x) or a floor on a setup with no bad variant. It holds in null mode by
-    # design, and the audit lists it apart from the claims that must tell bad from fix.
-    guard: bool = False
     # Open-model sweeps: judge the step at this offered rate (every variant ran it), not the cell.
     at_rps: float | None = Field(None, gt=0)
     # Open-model sweeps: judge at this fraction of one variant's (`of`) capacity measured in the
@@ -354,6 +353,33 @@ class Claim(Strict):
                 f"unknown metric {name!r}; one of {', '.join(metrics.claimable())}, or app_<probe>_peak|mean|last"
             )
         return name
+
+    @model_validator(mode="after")
+    def _band(self) -> Claim:
+        if (self.op == "between") != (self.upper is not None):
+            raise ValueError('op = "between" needs upper (the band\'s upper end), and upper needs op = "between"')
+        if self.upper is not None and self.upper <= self.threshold:
+            raise ValueError(
+                f"upper ({self.upper:g}) must be above threshold ({self.threshold:g}), the band's lower end"
+            )
+        return self
+
+    @property
+    def needs(self) -> str:
+        """What the value must be, as pages print it: `>= 10x`, `<= 0.01`, `170 to 230`."""
+        unit = "x" if self.baseline else ""
+        if self.op == "between":
+            return f"{self.threshold:g}{unit} to {self.upper:g}{unit}"
+        return f"{self.op} {self.threshold:g}{unit}"
+
+    @property
+    def parity(self) -> bool:
+        """A ratio claim that two equal sides satisfy ("at least as fast as"): null mode passes it by design."""
+        if self.baseline is None:
+            return False
+        if self.op == "between":
+            return self.threshold <= 1.0 <= (self.upper or 0.0)
+        return (self.threshold <= 1.0) if self.op == ">=" else (self.threshold >= 1.0)
 
     @model_validator(mode="after")
     def _baseline_elsewhere(self) -> Claim:

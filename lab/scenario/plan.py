@@ -44,11 +44,11 @@ def expand(
     profile: str,
     repeats: int | None = None,
     versions: list[str] | None = None,
-    null: bool = False,
+    null: str | None = None,
     generators: Generators | None = None,
 ) -> list[Cell]:
     """`versions` (dependency sets, e.g. from the command line) replace the matrix's `deps`.
-    `null`: every variant runs the reference variant's app (an A/A run: no claim may tell them apart).
+    `null`: every variant runs this variant's app (an A/A run: no claim may tell them apart).
     `generators` (from the command line) replaces the profile's Locust processes, and the matrix's."""
     load = scenario.profile(profile)
     if repeats is not None:
@@ -60,8 +60,8 @@ def expand(
             server = apply_setting(scenario.server, setting)
             at = load.model_copy(update={"generators": generators or setting.get(LOAD_MATRIX_KEY, load.generators)})
             for variant, app in scenario.variants.items():
-                # Null mode runs the reference in every variant's place: its app and its flags.
-                runs_as = scenario.reference_variant if null else variant
+                # Null mode runs one variant in every variant's place: its app and its flags.
+                runs_as = null or variant
                 app, served = scenario.variants[runs_as], scenario.served(runs_as, server)
                 label = "-".join(_label(k, v) for k, v in setting.items())
                 cell_id = "-".join(filter(None, [f"r{repeat}", variant, label]))
