@@ -16,7 +16,7 @@ strict ?=
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: images up down test-compose compose-tools setup browser bench bench-all bench-generator bench-overhead baseline bench-ci slides audit catalogue compare report list test test-unit test-catalogue test-all lint format clean
+.PHONY: images up down test-compose compose-tools setup browser bench bench-all bench-generator bench-overhead baseline bench-ci slides audit calibrate catalogue compare report list test test-unit test-catalogue test-all lint format clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed, found " + sys.version.split()[0])'
@@ -66,6 +66,11 @@ bench-overhead: setup
 # Null mode for every scenario (or one): every variant runs the reference app; a claim that still passes is a defect.
 audit: setup
 	$(LAB) audit $(scenario) --profile $(if $(filter default,$(profile)),quick,$(profile))
+
+# A/A calibration: a null run of the CI profile with many repeats, then trials gating half of them
+# against the other half: the gate's false-alarm rate and null mode's pass rate, with intervals.
+calibrate: setup
+	$(LAB) calibrate $(or $(scenario),loop-blocking) $(if $(run),--run $(run)) $(if $(repeats),--repeats $(repeats))
 
 # The README's "measured here" table, from the newest complete default and null-mode runs in results/.
 catalogue: setup

@@ -63,3 +63,18 @@ def test_guards_come_from_the_null_runs_and_the_claims_own_math() -> None:
     assert audit.judge(floor, {"bad": "fail", "fix": "pass"})[0] == "verified"
     assert audit.judge(claim(), {"bad": "inconclusive", "fix": "inconclusive"})[0] == "unverified"
     assert audit.judge(claim(), {})[0] == "not run"
+
+
+def test_calibration_counts_false_alarms_and_null_passes_with_their_trials() -> None:
+    """Four A/A repeats (the recorded run's two, twice): trials gate two against two. Identical code
+    and near-identical numbers: no false alarm and no null pass, each stated with its trials."""
+    from lab.ci.calibrate import calibrate
+
+    rec = null_run(loop_blocking(), "fix_await")
+    again = [c.model_copy(update={"repeat": c.repeat + 2, "id": f"r{c.repeat + 2}-{c.variant}"}) for c in rec.cells]
+    pool = rec.model_copy(update={"cells": [*rec.cells, *again]})
+    found = calibrate(pool, per_run=2, trials=30, tolerance=0.25)
+    assert found.pool_repeats == 4 and found.false_alarms.trials == 30
+    assert found.false_alarms.events == 0 and found.false_alarms.high < 0.15
+    assert found.null_passes.events == 0 and found.null_passes.trials > 0
+    assert "gate false alarms: 0.0% (0 of 30; 95 % Wilson 0.0%-" in found.text()

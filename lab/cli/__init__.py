@@ -26,6 +26,7 @@ def parser() -> argparse.ArgumentParser:
     records.add_catalogue(sub)
     gate.add_baseline(sub)
     gate.add_ci(sub)
+    gate.add_calibrate(sub)
     judge.add_rejudge(sub)
     records.add_slides(sub)
     tools.add_wrk_check(sub)

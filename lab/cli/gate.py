@@ -83,6 +83,57 @@ def _ci(args: argparse.Namespace) -> int:
     return EXIT_ERROR if could_not_run else 0
 
 
+def _calibrate(args: argparse.Namespace) -> int:
+    """A/A: one null run of many repeats per scenario, then trials that gate half against half."""
+    import json
+
+    from lab.ci.calibrate import calibrate
+    from lab.drive.runner import RunOptions, run
+    from lab.paths import write_atomic
+
+    out = args.results / "calibration"
+    for name in args.scenarios:
+        item = loading.load(name)
+        if args.run:
+            rec = store.load(store.run_dir(item.name, args.run, args.results))
+        else:
+            print(
+                f"{item.name}: null run of its CI profile ({item.ci.profile}), {args.repeats} repeats, "
+                f"every variant running {item.reference_variant}",
+                flush=True,
+            )
+            options = RunOptions(
+                item.ci.profile,
+                args.repeats,
+                results_root=args.results,
+                progress=not args.quiet,
+                null=item.reference_variant,
+            )
+            outcome = run(item, options)
+            if outcome.errors:
+                raise LabError(f"{item.name}: {outcome.errors[0]}")
+            rec = outcome.record
+        try:
+            found = calibrate(rec, item.ci.min_repeats, args.trials, item.ci.tolerance)
+        except ValueError as exc:
+            raise LabError(f"{item.name}: {exc}") from exc
+        out.mkdir(parents=True, exist_ok=True)
+        write_atomic(out / f"{item.name}.json", json.dumps(found.as_dict(), indent=2))
+        print(found.text())
+    return 0
+
+
+def add_calibrate(sub: Subparsers) -> None:
+    p = sub.add_parser("calibrate", help="A/A trials: the gate's false-alarm rate and null mode's pass rate")
+    p.add_argument("scenarios", nargs="+", help="scenario names")
+    p.add_argument("--repeats", type=int, default=6, help="repeats of the null run that is the pool (default: 6)")
+    p.add_argument("--trials", type=int, default=200, help="trials drawn from the pool (default: 200)")
+    p.add_argument("--run", help="a complete null run to draw from instead of running one now")
+    p.add_argument("--quiet", action="store_true", help="no live progress")
+    folders(p, results=True)
+    p.set_defaults(func=_calibrate)
+
+
 def add_baseline(sub: Subparsers) -> None:
     p = sub.add_parser("baseline", help="store a scenario's CI-profile run as its committed baseline")
     p.add_argument("scenarios", nargs="+", help="scenario names")
