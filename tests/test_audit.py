@@ -74,7 +74,7 @@ def test_calibration_counts_false_alarms_and_null_passes_with_their_trials() -> 
     again = [c.model_copy(update={"repeat": c.repeat + 2, "id": f"r{c.repeat + 2}-{c.variant}"}) for c in rec.cells]
     pool = rec.model_copy(update={"cells": [*rec.cells, *again]})
     found = calibrate(pool, per_run=2, trials=30, tolerance=0.25)
-    assert found.pool_repeats == 4 and found.false_alarms.trials == 30
-    assert found.false_alarms.events == 0 and found.false_alarms.high < 0.15
+    assert found.pool_repeats == 4 and found.false_alarms.trials == 6  # 4C2 x 2C2 distinct splits
+    assert found.false_alarms.events == 0 and found.false_alarms.high < 0.5
     assert found.null_passes.events == 0 and found.null_passes.trials > 0
-    assert "gate false alarms: 0.0% (0 of 30; 95 % Wilson 0.0%-" in found.text()
+    assert "gate false alarms: 0.0% (0 of 6; 95 % Wilson 0.0%-" in found.text()

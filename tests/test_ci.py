@@ -224,3 +224,21 @@ def test_the_summary_states_how_many_claims_were_gated_at_once() -> None:
     result = gate(baseline.from_run(rec), rec, tolerance=0.25)
     text = ci_outputs.markdown([result])
     assert f"{len(rec.claims)} claims gated at once" in text and "Bonferroni" in text
+
+
+def test_a_capacity_regresses_only_when_its_whole_range_fell() -> None:
+    """bad met 10 req/s and missed 40 in the baseline. Now meeting 5 and missing 10, its capacity
+    lies in 5-10: its point (5) is under 10 x 0.75, but the truth may be 9.9, so it is no regression.
+    Meeting 2 and missing 5, the whole range lies under 7.5: a regression."""
+    from tests.test_claims import swept
+
+    def run(bad: dict[float, bool]) -> RunRecord:
+        cells = [c for r in (1, 2, 3) for c in (swept("fix", {10: True, 40: True, 80: True}, r), swept("bad", bad, r))]
+        return loop_blocking().model_copy(update={"cells": cells, "claims": []})
+
+    base = baseline.from_run(run({10: True, 40: False}))
+    near = gate(base, run({5: True, 10: False}), tolerance=0.25)
+    assert not [f for f in near.regressions if f.what == "capacity of bad"]
+    far = gate(base, run({2: True, 5: False}), tolerance=0.25)
+    [finding] = [f for f in far.regressions if f.what == "capacity of bad"]
+    assert finding.why == "every repeat's capacity range under 7.5 req/s"

@@ -1,19 +1,22 @@
 """The gate's false-alarm rate and null mode's pass rate, measured on A/A runs (`make calibrate`).
 
 One null-mode run with many repeats (every variant running the scenario's reference app) is the
-pool. A trial draws two disjoint sets of repeats from it, each as many as the CI profile's
-sequential rule would take at most, judges the claims on each as a run of its own, and gates one
-against the other as head against base:
+pool. A trial takes two disjoint sets of repeats from it (every distinct pair, or a sample of them
+without repeats), each as many as the CI profile's sequential rule takes at least, judges the
+claims on each as a run of its own, and gates one against the other as head against base:
 - a **false alarm** is a trial whose gate finds a regression (nothing changed: the same code ran);
 - a **null pass** is a discriminating claim (a ratio whose sides are now the same code, not a
   parity) judged `pass` on a set.
 Each rate comes with its Wilson interval and its number of trials. Trials resample one pool, so
-they share repeats and are not independent: the interval is as wide as if they were, and the
-figure to read beside it is how many distinct repeats the pool holds.
+they share repeats and are not independent: the interval is as narrow as if they were, which
+overstates what a pool of a few repeats can show, and the figure to read beside it is how many
+distinct repeats the pool holds. Whether a resampled pair behaves like two fresh CI runs is not
+shown here (a fresh run also differs in its machine state between runs).
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -61,7 +64,7 @@ class Calibration:
         worst = ", ".join(f"{k} ({n})" for k, n in sorted(self.alarms_by_finding.items(), key=lambda kv: -kv[1])[:3])
         return (
             f"{self.scenario} (null run {self.run_id}: {self.pool_repeats} repeats of the reference app; "
-            f"each trial gates {self.repeats_per_run} repeats against {self.repeats_per_run} others, "
+            f"each trial gates {self.repeats_per_run} of them against {self.repeats_per_run} others, "
             f"tolerance {self.tolerance:.0%})\n"
             f"  gate false alarms: {self.false_alarms.text()}\n"
             f"  null-mode passes of discriminating claims: {self.null_passes.text()}"
@@ -93,13 +96,19 @@ def calibrate(rec: RunRecord, per_run: int, trials: int, tolerance: float, seed:
     pool = sorted({c.repeat for c in cells})
     if len(pool) < 2 * per_run:
         raise ValueError(f"{len(pool)} repeats in the pool; two disjoint sets of {per_run} need {2 * per_run}")
-    rng = random.Random(seed)
+    # Every distinct (base, head) pair of disjoint sets, or a sample of them without repeats.
+    splits = [
+        (base, head)
+        for base in itertools.combinations(pool, per_run)
+        for head in itertools.combinations([r for r in pool if r not in base], per_run)
+    ]
+    if len(splits) > trials:
+        splits = random.Random(seed).sample(splits, trials)
     alarms, passes, judged = 0, 0, 0
     by_finding: dict[str, int] = {}
-    for _ in range(trials):
-        drawn = rng.sample(pool, 2 * per_run)
-        base = _subset(rec, cells, sorted(drawn[:per_run]))
-        head = _subset(rec, cells, sorted(drawn[per_run:]))
+    for base_repeats, head_repeats in splits:
+        base = _subset(rec, cells, list(base_repeats))
+        head = _subset(rec, cells, list(head_repeats))
         found = gate(baseline.from_run(base), head, tolerance)
         if found.regressions:
             alarms += 1
@@ -116,7 +125,7 @@ def calibrate(rec: RunRecord, per_run: int, trials: int, tolerance: float, seed:
         len(pool),
         per_run,
         tolerance,
-        Rate.of(alarms, trials),
+        Rate.of(alarms, len(splits)),
         Rate.of(passes, judged),
         by_finding,
     )

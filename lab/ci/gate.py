@@ -7,8 +7,8 @@ A **regression** is
   failing: lower for a `>=` claim, higher for `<=`): both runs' noise is taken into account;
 - a claim of the baseline that is no longer judged (vanished), or that is judged but cannot be
   measured now, or has no interval now: a gate that cannot compare must not pass;
-- a capacity whose highest repeat now lies below the baseline's lowest moved by the tolerance
-  (capacities are absolute: gated only when the machine matches the baseline's);
+- a capacity whose every repeat's range (up to the rate it missed) now lies below the baseline's
+  lowest moved by the tolerance (capacities are absolute: gated only when the machine matches);
 - an absolute figure (rps, p99) moved past the tolerance the worse way (registry direction),
   only when the scenario opts in (`[ci] gate_absolute = true`) and the machine matches.
 Everything else that moved is shown, not gated: a verdict that became inconclusive, a change
@@ -176,13 +176,16 @@ def gate(base: Baseline, rec: RunRecord, tolerance: float, gate_absolute: bool =
     for variant in base.variants:
         found = caps.get(variant.group)
         if variant.capacity is not None and found is not None:
-            low_now, high_now = min(found.capacities), max(found.capacities)
+            # Each repeat's capacity lies between the rate it met and the rate it missed: a regression
+            # needs every repeat's upper end under the baseline, an improvement every lower end over it.
+            low_now = min(found.capacities)
+            high_now = max(math.inf if hi is None else hi for _, hi in found.ranges)
             change = found.median / variant.capacity - 1 if variant.capacity else None
             base_shown = f"{mark((variant.capacity_bound or 'exact').split(','))}{variant.capacity:g} req/s"
             now_shown = f"{found.shown} req/s"
             edge = (variant.capacity_low or variant.capacity) * (1 - tolerance)
             if machine and high_now < edge:
-                why = f"every repeat under {edge:g} req/s"
+                why = f"every repeat's capacity range under {edge:g} req/s"
                 result.findings.append(
                     Finding("regression", f"capacity of {variant.group}", base_shown, now_shown, change, why)
                 )
