@@ -82,14 +82,17 @@ def test_a_claim_at_a_fraction_of_a_measured_capacity_runs_every_variant_at_that
     tmp_path: Path, dirs: tuple[Path, Path]
 ) -> None:
     """bad (a loop blocked 20 ms) meets p99 <= 100 ms at 10 req/s and misses it at 80: its capacity
-    is 10; every variant then runs at 0.8 x 10 = 8 req/s, and the claim is judged there."""
+    is 10; every variant then runs at 0.8 x 10 = 8 req/s, and the claim is judged there. The steps
+    run until decided (80 % one-sided: about 70 clean arrivals, 7 s at 10 req/s; a fixed 3 s
+    window of 30 arrivals leaves 10 req/s undecided, and then no capacity rests on it)."""
     variants = 'bad = "apps.loop_blocking.bad:app"\ngood = "apps.loop_blocking.fix_await:app"'
     claim = (
         '[[claims]]\ntext = "at 80 % of bad\'s capacity"\nmetric = "p50"\nvariant = "bad"\nbaseline = "good"\n'
         'at_rate = 0.8\nof = "bad"\nthreshold = 0.5\n'
     )
     profile = (
-        'users = 1\nspawn_rate = 1\nwarmup_s = 1\nduration_s = 3\nsettle_s = 0.5\nmodel = "open"\nrates = [10, 80]'
+        'users = 1\nspawn_rate = 1\nwarmup_s = 1\nduration_s = 3\nsettle_s = 0.5\nmodel = "open"\nrates = [10, 80]\n'
+        "max_duration_s = 12\ndecide_confidence = 0.8"
     )
     tmp_path.mkdir(parents=True, exist_ok=True)
     path = write_scenario(tmp_path, variants=variants, extra=f"[profiles.probe]\n{profile}\n{claim}")
