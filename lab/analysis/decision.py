@@ -26,6 +26,7 @@ from statistics import NormalDist
 from typing import Literal
 
 from lab import metrics
+from lab.analysis.intervals import score_bounds
 from lab.scenario.models import Slo
 
 Decision = Literal["meets", "misses", "undecided"]
@@ -41,14 +42,7 @@ class Tally:
 
 def one_sided(bad: int, n: int, confidence: float) -> tuple[float, float]:
     """Wilson's score bounds on bad / n, each one-sided at `confidence`."""
-    if n <= 0:
-        return 0.0, 1.0
-    z = NormalDist().inv_cdf(confidence)
-    p = bad / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return score_bounds(bad, n, NormalDist().inv_cdf(confidence))
 
 
 def bounds_ms(slo: Slo) -> dict[str, float]:

@@ -139,9 +139,13 @@ def order_range(values: Sequence[float]) -> Interval:
 
 def wilson(events: int, trials: int, confidence: float) -> tuple[float, float]:
     """Wilson's score interval for the share events / trials."""
+    return score_bounds(events, trials, NormalDist().inv_cdf(1.0 - (1.0 - confidence) / 2.0))
+
+
+def score_bounds(events: int, trials: int, z: float) -> tuple[float, float]:
+    """Wilson's score bounds on events / trials at `z` standard errors (each side)."""
     if trials <= 0:
         return 0.0, 1.0
-    z = NormalDist().inv_cdf(1.0 - (1.0 - confidence) / 2.0)
     p = events / trials
     denom = 1.0 + z * z / trials
     centre = (p + z * z / (2 * trials)) / denom
