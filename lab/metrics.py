@@ -82,8 +82,9 @@ REGISTRY: tuple[Metric, ...] = (
     Metric("service_p50", "ms", "request", "traffic", "lower", "open model: median time from the actual send", "traffic", at=("service_ms", "p50")),
     Metric("service_p99", "ms", "request", "traffic", "lower", "open model: p99 of the time from the actual send", "traffic", at=("service_ms", "p99")),
     Metric("send_lag_p99", "ms", "request", "traffic", "lower",
-           "open model: p99 of how late the generator sent (waits for a free slot aside)", "traffic",
-           at=("send_lag_ms", "p99")),
+           "open model: p99 of how late the generator sent (waits for a free slot aside): the floor of "
+           "what the lab resolves (a latency difference below it is the generator's, not the server's)", "traffic",
+           at=("send_lag_ms", "p99"), table="lag floor ms", column=5, digits=2),
     Metric("server_cpu_pct", "% of a core", "cell", "server", "lower", "the server's process tree, mean",
            "mean", series="server_cpu_pct", table="srv cpu%", column=7, digits=0),
     Metric("server_cpu_ms", "ms", "cell", "server", "lower", "CPU time the server's process tree used in the window",

@@ -11,12 +11,13 @@ import pytest
 
 from lab.analysis import queue, sweep
 from lab.analysis.cell import summarise
-from lab.analysis.flags import littles_law
+from lab.analysis.flags import RESOLUTION_MS, decide_flags, floor_line, littles_law, timing_floor
 from lab.analysis.traffic import prepare
 from lab.drive import arrivals
 from lab.record.models import CellSummary
 from lab.record.window import Window
 from lab.scenario.models import LoadProfile, Search, Slo
+from tests import recorded
 
 # A window of the open model: `prepare` reads only its model.
 OPEN = Window(t0=0.0, warmup_s=0.0, duration_s=1.0, model="open")
@@ -183,6 +184,21 @@ def test_open_model_latency_runs_from_the_scheduled_time_and_service_time_from_t
     assert summary.latency_ms["max"] == pytest.approx(1010, abs=60)
     assert summary.send_lag_ms["max"] == pytest.approx(1000, abs=60)
     assert summary.value("service_p99") == summary.service_ms["p99"]
+    # A twentieth of the arrivals went out a second late: past the resolution goal, the step says so.
+    assert summary.send_lag_ms["p99"] > RESOLUTION_MS and "coarse_timing" in decide_flags(summary, pinned=True)
+
+
+def test_every_run_states_the_largest_send_lag_of_the_steps_it_reports_as_its_floor() -> None:
+    rec = recorded.loop_blocking()  # a closed-model run: no schedule, so no floor to state
+    assert timing_floor(rec) is None and floor_line(rec) == ""
+    cells = [c.summary for c in rec.cells if c.summary is not None]
+    for lag, cell in zip((0.4, 1.2, 0.9, 50.0), cells, strict=False):
+        cell.send_lag_ms = {"p99": lag}
+    # The 50 ms step was flagged generator_bound: already set aside, its lag is not the others' floor.
+    cells[3].flags = ["generator_bound"]
+    assert timing_floor(rec) == 1.2 and "at most 1.20 ms" in floor_line(rec) and "within" in floor_line(rec)
+    cells[3].flags = []
+    assert timing_floor(rec) == 50.0 and "OVER the 2 ms goal" in floor_line(rec)
 
 
 def test_past_capacity_goodput_counts_completions_in_the_window_not_arrivals_answered_later() -> None:

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from lab.record.models import CellSummary, Flag
+from lab.record.models import UNTRUSTED, CellSummary, Flag, RunRecord
 
 # Locust's cores at or above this share busy (every process on them) on average, or at or above
 # GENERATOR_BOUND_PEAK_PCT in their busiest second: the generator, not the server, sets the pace.
@@ -30,6 +30,12 @@ LITTLE_TOLERANCE = 0.10
 
 
 GENERATOR_JITTER_MS = 1.0
+
+
+# The open model's resolution goal: arrivals sent within this of their time at the p99. A step whose
+# send lag p99 exceeds it is flagged coarse_timing: its latencies are measured from the schedule and
+# so stay honest, but nothing finer than the lag can be told apart (the tables print it as the floor).
+RESOLUTION_MS = 2.0
 
 
 # Paced closed-loop users: more than this share of requests outlasting the pacing, and the users sent
@@ -104,4 +110,31 @@ def decide_flags(
     # numbers stand; whether the shared core was saturated is generator_bound's to say).
     if generators_share_cores:
         out.append("generators_share_cores")
+    if lag is not None and lag > RESOLUTION_MS:
+        out.append("coarse_timing")
     return out
+
+
+def timing_floor(rec: RunRecord) -> float | None:
+    """The largest send-lag p99 of any open-model step in the run whose numbers it reports as the
+    server's (a step flagged generator_bound or unpinned is already set aside): the finest latency
+    the run resolves."""
+    lags = [
+        lag
+        for cell in rec.cells
+        for step in [*cell.points, *([cell.summary] if cell.summary else [])]
+        if (lag := step.send_lag_ms.get("p99")) is not None and not UNTRUSTED.intersection(step.flags)
+    ]
+    return max(lags) if lags else None
+
+
+def floor_line(rec: RunRecord) -> str:
+    """One line on the generator's resolution, for the head of every open-model run's output."""
+    floor = timing_floor(rec)
+    if floor is None:
+        return ""
+    verdict = "within" if floor <= RESOLUTION_MS else "OVER"
+    return (
+        f"generator resolution: send-lag p99 at most {floor:.2f} ms in any step it reports ({verdict} the "
+        f"{RESOLUTION_MS:g} ms goal); latencies closer than that are not told apart"
+    )

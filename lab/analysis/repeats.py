@@ -33,6 +33,13 @@ def combine(parts: Sequence[Traffic]) -> Traffic:
         arrival_latency_ms={k: median([p.arrival_latency_ms.get(k) for p in parts]) for k in metrics.PERCENTILES}
         if any(p.arrival_latency_ms for p in parts)
         else {},
+        # The open model's clocks: the service time from the actual send, and how late it was sent
+        # (the tables print the lag beside the latencies as the floor of what was resolved).
+        **{
+            field: {k: median([getattr(p, field).get(k) for p in parts]) for k in metrics.LATENCY}
+            for field in ("service_ms", "send_lag_ms")
+            if any(getattr(p, field) for p in parts)
+        },
     )
 
 

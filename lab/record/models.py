@@ -40,6 +40,7 @@ Flag = Literal[
     "not_steady",
     "coordinated_omission",
     "generators_share_cores",
+    "coarse_timing",
 ]
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.analysis import capacity
-from lab.analysis.flags import FEW_REQUESTS, GENERATOR_BOUND_CPU_PCT
+from lab.analysis.flags import FEW_REQUESTS, GENERATOR_BOUND_CPU_PCT, floor_line
 from lab.paths import shown
 from lab.record import store
 from lab.record.models import RunRecord
@@ -182,8 +182,10 @@ def _precision(rec: RunRecord) -> str:
         f"Cells where Locust's core was {GENERATOR_BOUND_CPU_PCT:g}% or more busy (Locust and the services "
         "beside it) are flagged "
         "<span class='flag'>generator_bound</span>: their numbers show the load generator's limit, not the "
-        "server's capacity, and claims on them are inconclusive. Claim ranges span every repeat and each "
-        "third of the measured window.</p>"
+        "server's capacity, and claims on them are inconclusive. A claim's interval is Student's t across "
+        "repeats (each repeat a fresh server; the thirds of one window are not independent samples), at the "
+        "confidence it states; one repeat gives a value and no verdict.</p>"
+        + (f"<p class='muted'>{esc(floor)}.</p>" if (floor := floor_line(rec)) else "")
     )
 
 

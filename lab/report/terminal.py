@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lab import metrics
 from lab.analysis.capacity import capacities, curve
-from lab.analysis.flags import GENERATOR_BOUND_CPU_PCT
+from lab.analysis.flags import GENERATOR_BOUND_CPU_PCT, floor_line
 from lab.record.models import RunRecord
 
 VERDICT_MARK = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}
@@ -134,7 +134,8 @@ def render(rec: RunRecord) -> str:
         f"{env.cpus_available} cores ({env.cpu_model}); server on cores "
         f"{rec.pinning.server_cores}, Locust on {rec.pinning.generator_cores}"
     )
-    parts = [head, "", variants_table(rec)]
+    floor = floor_line(rec)
+    parts = [head + (f"\n{floor}" if floor else ""), "", variants_table(rec)]
     for extra in (sweep_table(rec), capacity_table(rec)):
         if extra:
             parts += ["", extra]
@@ -156,6 +157,12 @@ def render(rec: RunRecord) -> str:
     if machine is not None and machine.busy:
         busy = ", ".join(machine.busy_processes) or "no single process"
         parts += ["", f"warning: the machine was busy at the start (load {machine.load_average}; {busy})"]
+    if "coarse_timing" in flagged:
+        parts += [
+            "",
+            "coarse_timing: the generator sent some arrivals late by more than the resolution goal (lag floor ms): "
+            "latencies still count from the schedule, but differences below the floor are the generator's.",
+        ]
     if "noisy_neighbour" in flagged:
         parts += ["", "noisy_neighbour: other work used the server's core during the window; compare with care."]
     if rec.error:
