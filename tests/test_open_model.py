@@ -243,6 +243,37 @@ def test_queue_prediction_of_a_fifo_server_matches_a_fifo_server() -> None:
     assert predicted["p99"] == pytest.approx(float(inside.quantile(0.99)), rel=0.05)
 
 
+def test_the_queue_is_fed_every_path_and_read_on_one() -> None:
+    # A blocked loop serving 90 % /work (20 ms) and 10 % /health (0.3 ms): /health's arrivals take
+    # their turn in the queue, and the percentiles are /work's alone.
+    sched = arrivals.schedule(35.0, 60.0, "poisson", seed=3)
+    rng = np.random.default_rng(3)
+    names = np.where(rng.random(len(sched)) < 0.9, "/work", "/health")
+    # Each answer also spends 1 ms outside the server (client, kernel): alone, /work takes 21 ms.
+    free, rows, trip = 0.0, [], 0.001
+    for s, name in zip(sched, names, strict=True):
+        service = 0.02 if name == "/work" else 0.0003
+        start = max(s, free)
+        free = start + service
+        done = free + trip
+        rows.append({"t": done, "name": name, "response_ms": (done - s) * 1e3, "ok": 1, "sched": s, "sent": s})
+    requests = pd.DataFrame(rows).assign(wait=0.0)
+    pool = {"/work": np.full(50, 0.02 + trip), "/health": np.full(50, 0.0003 + trip)}
+    predicted = sweep.predict(requests, pool, servers=1, start=5, end=55, read="/work", round_trip_s=trip)
+    served = requests[(requests["sched"] >= 5) & (requests["sched"] < 55)]
+    work = served.loc[served["name"] == "/work", "response_ms"]
+    for key, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
+        assert predicted[key] == pytest.approx(float(work.quantile(q)), rel=0.02), key
+    # rho: the work the window's arrivals bring to the server, per second of window.
+    expected = float(np.where(served["name"] == "/work", 0.02, 0.0003).sum()) / 50
+    assert predicted["load"] == pytest.approx(expected, rel=1e-3) and 0.6 < expected < 0.75
+    # Read on every path instead, /health's fast answers pull the median down.
+    assert sweep.predict(requests, pool, servers=1, start=5, end=55, round_trip_s=trip)["p50"] < predicted["p50"]
+    # The round trip counted as the server's own time: rho and the queue overstated.
+    whole = sweep.predict(requests, pool, servers=1, start=5, end=55, read="/work")
+    assert whole["load"] > predicted["load"] * 1.04 and whole["p90"] > predicted["p90"] * 1.05
+
+
 def test_outcome_of_a_flagged_step_is_untrusted() -> None:
     summary = CellSummary(
         requests=100, failures=0, error_rate=0.0, rps=10.0, latency_ms={"p99": 5.0}, window_s=10,

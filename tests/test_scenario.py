@@ -123,6 +123,16 @@ def test_plan_interleaves_variants_within_each_repeat_and_expands_the_matrix(tmp
     assert cells[1].group == "fix[workers=1]"
 
 
+def test_a_profile_may_run_some_variants_only_and_claims_on_the_others_are_not_judged(tmp_path: Path) -> None:
+    variants = 'bad = "apps.loop_blocking.bad:app"\nfix = "apps.loop_blocking.fix_await:app"'
+    extra = '[profiles.check]\nvariants = ["bad"]\nwarmup_s = 1\nduration_s = 2\n'
+    cells = expand(loading.load(str(write_scenario(tmp_path, variants=variants, extra=extra))), "check")
+    assert [c.variant for c in cells] == ["bad"]
+    typo = write_scenario(tmp_path, variants=variants, extra=extra.replace('["bad"]', '["bda"]'))
+    with pytest.raises(LabError, match=r"profiles.check.variants: unknown variant 'bda'; one of bad, fix"):
+        loading.load(str(typo))
+
+
 def test_variant_flags_change_only_that_variants_command_and_null_mode_runs_the_references(
     tmp_path: Path,
 ) -> None:

@@ -338,10 +338,13 @@ def evaluate(
 ) -> list[ClaimResult]:
     points = {c.setting: c.setting_values for c in cells}
     models = {c.load.model for c in cells}
+    # A profile that runs some variants only (`variants = [...]`): claims on the others are not judged.
+    listed = {v for c in cells for v in c.load.variants}
     return [
         evaluate_one(claim, cells, label, min_repeats, confidence, _elsewhere(values, claim.baseline_at))
         for claim in claims
-        if claim.needs_model is None or claim.needs_model in models
+        if (claim.needs_model is None or claim.needs_model in models)
+        and (not listed or all(v in listed for v in (claim.variant, claim.baseline, claim.of) if v))
         for label, values in points.items()
         if all(str(values.get(k)) == str(v) for k, v in claim.where.items())
         and all(k in values for k in claim.baseline_at)  # a run without that dimension skips the claim

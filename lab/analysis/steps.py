@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from lab.analysis import sweep
@@ -17,7 +18,7 @@ from lab.analysis.decision import Tally, bounds_ms, decide
 from lab.analysis.traffic import measured, prepare
 from lab.record.models import CellSummary
 from lab.record.raw import StepFiles
-from lab.scenario.models import LoadProfile, Scenario, Slo
+from lab.scenario.models import LoadProfile, QueueModel, Scenario, Slo
 
 
 def pacing(step: LoadProfile) -> float | None:
@@ -118,19 +119,22 @@ def open_cell(
         lowest = min((i for i, p in enumerate(points) if not p.tag), key=lambda i: points[i].target_rps or 0)
         low = files[lowest]
         pool = sweep.service_pool(measured(prepare(low.requests, low.window), low.window)[0])
+        round_trip = queue.round_trip
+        round_trip_s = float(np.median(pool[round_trip])) if round_trip and round_trip in pool else 0.0
         for point, step in zip(points, files, strict=True):
-            point.predicted_ms = sweep.predict(
-                prepare(step.requests, step.window),
-                pool,
-                queue.servers,
-                step.window.warmup_s,
-                step.window.measured_end_s,
-                discipline=queue.discipline,
-                request=queue.request,
-            )
-            part = point.part(queue.request or "all")
-            for key, predicted in point.predicted_ms.items():
-                value = part.latency_ms.get(key) if part is not None else None
+            frame = prepare(step.requests, step.window)
+            edges = (step.window.warmup_s, step.window.measured_end_s)
+            point.predicted_ms = _model(queue, queue.discipline, frame, pool, edges, round_trip_s)
+            point.queue_load = point.predicted_ms.pop("load", None)
+            point.queue_round_trip_ms = round(round_trip_s * 1000.0, 3) if round_trip else None
+            if queue.discipline != "fifo":  # first come, first served beside it: what the order changes
+                fifo = _model(queue, "fifo", frame, pool, edges, round_trip_s)
+                point.predicted_ms.update({f"fifo_{k}": v for k, v in fifo.items() if k != "load"})
+            part = point.part(queue.reads or "all")
+            for key in ("p50", "p90", "p99"):
+                predicted = point.predicted_ms.get(key)
+                # Every arrival, as the model has them: one failed or never answered is not left out.
+                value = part.arrival_latency_ms.get(key, part.latency_ms.get(key)) if part is not None else None
                 if predicted and value is not None:
                     point.set_metric(f"queue_ratio_{key}", round(value / predicted, 4))
     steps = judged_steps(points) if scenario.slo is not None else []
@@ -142,3 +146,18 @@ def open_cell(
     if value is not None and len(points) > 1:
         summary.set_metric("capacity", value)
     return summary, bound if len(points) > 1 else None
+
+
+def _model(
+    queue: QueueModel,
+    discipline: str,
+    frame: pd.DataFrame,
+    pool: dict[str, np.ndarray],
+    edges: tuple[float, float],
+    round_trip_s: float,
+) -> dict[str, float | None]:
+    """The scenario's queue, with `discipline`, fed one step's arrivals."""
+    return sweep.predict(
+        frame, pool, queue.servers, edges[0], edges[1], discipline=discipline, request=queue.request,
+        read=queue.reads, round_trip_s=round_trip_s,
+    )  # fmt: skip

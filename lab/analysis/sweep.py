@@ -78,7 +78,7 @@ def next_rate(load: LoadProfile, done: Sequence[Step]) -> float | None:
     planned = load.planned_rates()
     if not load.sweep:
         return planned[0] if not done else None
-    in_row = 1 if load.search else 2
+    in_row = 1 if load.search else load.misses_to_stop
     ran_planned = [s for s in done if s.rate in planned]
     stopped = any(s.outcome == "untrusted" for s in done) or (
         len(ran_planned) >= in_row and all(s.outcome == "misses" for s in ran_planned[-in_row:])
@@ -137,10 +137,16 @@ def predict(
     seed: int = 0,
     discipline: str = "fifo",
     request: str = "",
+    read: str = "",
+    round_trip_s: float = 0.0,
 ) -> dict[str, float | None]:
-    """Latency percentiles (ms) a FIFO queue with `servers` servers would give the requests of one
-    step: the step's own arrival times (warm-up included, so the queue starts as the server's did),
-    each with a service time drawn from the pool of its request name."""
+    """Latency percentiles (ms) a queue with `servers` servers would give the requests of one step:
+    the step's own arrival times (warm-up included, so the queue starts as the server's did), each
+    with a service time drawn from the pool of its request name. `request`: only that name goes
+    through the queue; `read`: the percentiles are of that name's arrivals (every name queued still
+    takes its turn). `round_trip_s`: the time of each answer spent outside the server, taken out of
+    its service time (the server's occupancy) and added back to its latency. Also `load`: the offered
+    work per server over the window (utilisation, rho)."""
     everything = np.concatenate(list(pool.values())) if pool else np.array([])
     rows = requests[requests["sched"].notna() & ~requests["name"].isin(raw.NOT_REQUESTS)].sort_values("sched")
     if request:
@@ -148,9 +154,16 @@ def predict(
     if rows.empty or everything.size == 0:
         return {}
     rng = np.random.default_rng(seed)
-    services = [float(rng.choice(pool.get(str(name), everything))) for name in rows["name"]]
-    latency = np.array(queue.queue_latency(rows["sched"].tolist(), services, servers, discipline, seed)) * 1000.0
-    inside = latency[((rows["sched"] >= start) & (rows["sched"] < end)).to_numpy()]
+    drawn = np.array([float(rng.choice(pool.get(str(name), everything))) for name in rows["name"]])
+    services = np.maximum(drawn - round_trip_s, 0.0)
+    queued = np.array(queue.queue_latency(rows["sched"].tolist(), services.tolist(), servers, discipline, seed))
+    latency = (queued + (drawn - services)) * 1000.0
+    window = ((rows["sched"] >= start) & (rows["sched"] < end)).to_numpy()
+    inside = latency[window & (rows["name"] == read).to_numpy()] if read else latency[window]
     if inside.size == 0:
         return {}
-    return {k: round(float(np.quantile(inside, q)), 3) for k, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))}
+    out: dict[str, float | None] = {
+        k: round(float(np.quantile(inside, q)), 3) for k, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
+    }
+    out["load"] = round(float(services[window].sum()) / ((end - start) * servers), 4) if end > start else None
+    return out

@@ -128,6 +128,8 @@ class CellSummary(Traffic):
     slo_decision: Literal["meets", "misses", "undecided", "untrusted"] | None = None
     slo_misses: list[str] = []
     predicted_ms: dict[str, float | None] = {}  # the queue model's latency at this step's arrivals
+    queue_load: float | None = None  # the queue model's utilisation (rho): offered work per server
+    queue_round_trip_ms: float | None = None  # the round trip outside the server the model took out
     tag: str = ""  # a step run for a claim at a fraction of a capacity: "0.8 x capacity of bad"
 
     @field_validator("metrics")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lab.analysis import capacity
+from lab.analysis import capacity, queue_check
 from lab.analysis.flags import FEW_REQUESTS, GENERATOR_BOUND_CPU_PCT, floor_line
 from lab.paths import shown
 from lab.record import store
@@ -189,6 +189,52 @@ def _precision(rec: RunRecord) -> str:
     )
 
 
+def _queue_check(rec: RunRecord) -> str:
+    """Per rate: measured percentiles beside the queue model's, and the gap with its interval."""
+    found = queue_check.rows(rec)
+    if not found:
+        return ""
+    keys = queue_check.KEYS
+    fifo = any(r.fifo for r in found)
+    head = (
+        "<tr><th>variant</th><th>rate</th><th>rho</th>"
+        + "".join(f"<th>{k} ms</th><th>model</th>" for k in keys)
+        + "".join(f"<th>gap {k} (95 %)</th>" for k in keys)
+        + "<th>reading</th>"
+        + ("".join(f"<th>FIFO gap {k}</th>" for k in keys) + "<th>FIFO reading</th>" if fifo else "")
+        + "</tr>"
+    )
+
+    def num(value: float | None, digits: int = 1) -> str:
+        return "<td class='num'>-</td>" if value is None else f"<td class='num'>{value:,.{digits}f}</td>"
+
+    body = "".join(
+        f"<tr><td>{esc(r.group)}</td><td class='num'>{r.rate:g}</td>{num(r.load, 2)}"
+        + "".join(num(g.measured) + num(g.predicted) for g in r.gaps.values())
+        + "".join(f"<td class='num'>{esc(g.shown())}</td>" for g in r.gaps.values())
+        + f"<td>{esc(queue_check.verdict(r))}</td>"
+        + (
+            "".join(f"<td class='num'>{esc(r.fifo[k].shown()) if k in r.fifo else '-'}</td>" for k in keys)
+            + f"<td>{esc(queue_check.verdict(r, r.fifo))}</td>"
+            if fifo
+            else ""
+        )
+        + "</tr>"
+        for r in found
+    )
+    lines = queue_check.findings(found)
+    said = (
+        "<p><b>Findings.</b> " + "; ".join(esc(line) for line in lines) + ".</p>"
+        if lines
+        else f"<p class='muted'>No gap beyond {queue_check.GAP:.0%} was decided up to rho {queue_check.RHO_LIMIT:g}.</p>"
+    )
+    return (
+        f"<h3>The queue model as a check</h3><p class='muted'>{esc(queue_check.describe(rec))}. The gap is "
+        "measured / model - 1, its interval Student's t across repeats.</p>"
+        f"<div class='wide'><table>{head}{body}</table></div>{said}"
+    )
+
+
 def _code(rec: RunRecord) -> str:
     apps = {c.variant: c.app for c in rec.cells}
     diff = code.diff_html(apps)
@@ -235,7 +281,7 @@ def _capacity(rec: RunRecord, scenario: str, palette: dict[str, str]) -> str:
             f"<p class='muted'>Dashed: a queue with {rec.queue.servers} server(s), {how}, fed the very "
             "arrival times of each step and service times of requests that had the server to themselves at "
             "the sweep's lowest rate. Where the measured curve follows it, the pitfall is that queue.</p>"
-        )
+        ) + _queue_check(rec)
     cost = ""
     if curve["cpu_ms_per_request"].notna().any():
         cost = figure(charts.cost_per_request(curve, palette), f"{scenario}-cost-per-request")

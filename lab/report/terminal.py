@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lab import metrics
+from lab.analysis import queue_check
 from lab.analysis.capacity import capacities, curve
 from lab.analysis.flags import GENERATOR_BOUND_CPU_PCT, floor_line
 from lab.record.models import RunRecord
@@ -115,6 +116,35 @@ def sweep_table(rec: RunRecord) -> str:
     return align(rows)
 
 
+def queue_table(rec: RunRecord) -> str:
+    """The queue model as a check, per rate: measured percentiles beside the model's, and the gap."""
+    found = queue_check.rows(rec)
+    if not found:
+        return ""
+    fifo = any(r.fifo for r in found)
+    keys = queue_check.KEYS
+    rows = [["queue check", "rate", "rho", *(h for k in keys for h in (f"{k} ms", "model")),
+             *(f"gap {k}" for k in keys), "reading", *([f"fifo gap {k}" for k in keys] + ["fifo reading"] if fifo else [])]]  # fmt: skip
+    for r in found:
+        cells = [(_fmt(g.measured), _fmt(g.predicted)) for g in r.gaps.values()]
+        rows.append(
+            [
+                r.group,
+                f"{r.rate:g}",
+                _fmt(r.load, 2),
+                *(c for pair in cells for c in pair),
+                *(g.shown() for g in r.gaps.values()),
+                queue_check.verdict(r),
+                *(
+                    [r.fifo[k].shown() if k in r.fifo else "-" for k in keys] + [queue_check.verdict(r, r.fifo)]
+                    if fifo
+                    else []
+                ),
+            ]
+        )
+    return queue_check.describe(rec) + "\n" + align(rows)
+
+
 def claims_table(rec: RunRecord) -> str:
     lines = []
     for claim in rec.claims:
@@ -136,7 +166,7 @@ def render(rec: RunRecord) -> str:
     )
     floor = floor_line(rec)
     parts = [head + (f"\n{floor}" if floor else ""), "", variants_table(rec)]
-    for extra in (sweep_table(rec), capacity_table(rec)):
+    for extra in (sweep_table(rec), queue_table(rec), capacity_table(rec)):
         if extra:
             parts += ["", extra]
     parts += ["", claims_table(rec)]

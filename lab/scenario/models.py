@@ -175,6 +175,9 @@ class LoadProfile(Strict):
     budget_s: float | None = Field(None, gt=0)  # wall-time budget of a whole run: reported, not enforced
     seed: SeedSize | None = None  # overrides the database's seed size for this profile
     matrix: dict[str, list[Any]] = {}  # overrides these keys of the scenario's matrix for this profile
+    # Only these variants run in this profile (a check on one variant); empty: every variant. Claims
+    # that name a variant left out are not judged in it.
+    variants: list[str] = []
     # `closed`: `users` paced users, each waiting for its answer. `open`: arrivals on a schedule
     # (lab/drive/arrivals.py) at `rate` req/s, or a sweep over `rates` / `search` on one server process.
     model: Literal["closed", "open"] = "closed"
@@ -183,6 +186,9 @@ class LoadProfile(Strict):
     rates: list[Annotated[float, Field(gt=0, le=100_000)]] = []
     search: Search | None = None  # open model: rates growing geometrically instead of `rates`
     bisect: int = Field(0, ge=0, le=6)  # then halve the gap between last rate meeting the SLO and first missing it
+    # A sweep of listed rates ends after this many missed steps in a row (past capacity, more steps
+    # only load a server that is already late); a check that needs every rate sets it to their number.
+    misses_to_stop: int = Field(2, ge=1, le=100)
     # Open model: Poisson (random gaps) or uniform (even gaps) arrival times.
     arrivals: Literal["poisson", "uniform"] = "poisson"
     max_in_flight: int = Field(200, ge=1, le=10_000)  # requests outstanding at once (the client's pool)
@@ -290,6 +296,20 @@ class QueueModel(Strict):
     # The request name that goes through the queue (e.g. a `def` route through the threadpool,
     # while an async /health bypasses it); empty: every request (one blocked loop serves all).
     request: str = ""
+    # The request whose percentiles are set against the model (e.g. /work, while the neighbour's
+    # arrivals still take their turn in the queue); empty: `request`, or every request.
+    read: str = ""
+    # A request name that does no work (the neighbour /health): the median of its answers that had the
+    # server to themselves is the round trip outside the server (client, kernel, loopback), taken out
+    # of every service time the queue is fed and added back to every latency. Measured on
+    # loop-blocking: a /work answered alone took 21.1 ms, while back-to-back answers left the blocked
+    # loop 20.4 ms apart; counting the 0.9 ms round trip as the server's own time overstated rho by
+    # about 5 % and the model's median by 25 % at 45 req/s (docs/capacity.md).
+    round_trip: str = ""
+
+    @property
+    def reads(self) -> str:
+        return self.read or self.request
 
     def describes(self, variant: str) -> bool:
         return variant in self.variants if self.variants else variant.startswith("bad")
@@ -556,6 +576,11 @@ class Scenario(Strict):
             if name not in self.variants:
                 raise ValueError(f"variant_flags.{name}: unknown variant {name!r}; one of {', '.join(self.variants)}")
         for name, profile in self.profiles.items():
+            for variant in profile.variants:
+                if variant not in self.variants:
+                    raise ValueError(
+                        f"profiles.{name}.variants: unknown variant {variant!r}; one of {', '.join(self.variants)}"
+                    )
             if profile.sweep and self.slo is None:
                 raise ValueError(f"profiles.{name}: a sweep needs an slo (e.g. slo = {{ p99_ms = 100 }})")
         for i, claim in enumerate(self.claims):

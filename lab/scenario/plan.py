@@ -60,6 +60,8 @@ def expand(
             server = apply_setting(scenario.server, setting)
             at = load.model_copy(update={"generators": generators or setting.get(LOAD_MATRIX_KEY, load.generators)})
             for variant, app in scenario.variants.items():
+                if load.variants and variant not in load.variants:
+                    continue
                 # Null mode runs one variant in every variant's place: its app and its flags.
                 runs_as = null or variant
                 app, served = scenario.variants[runs_as], scenario.served(runs_as, server)
