@@ -113,13 +113,15 @@ def _gap(pairs: list[tuple[float, float]], load: float | None) -> Gap:
     return Gap(measured, predicted, ratio, interval, status)
 
 
-def findings(found: list[Row], model: str = "model") -> list[str]:
-    """One line per percentile whose gap is wider than GAP at a utilisation up to RHO_LIMIT."""
+def findings(found: list[Row], fifo: bool = False) -> list[str]:
+    """One line per percentile whose gap is wider than GAP at a utilisation up to RHO_LIMIT: against
+    the scenario's model, or (`fifo`) against FIFO beside it."""
+    model = "FIFO" if fifo else "model"
     return [
         f"{row.group} at {row.rate:g} req/s (rho {row.load:.2f}): {key} measured {gap.measured:.1f} ms, {model} "
         f"{gap.predicted:.1f} ms ({gap.shown()})"
         for row in found
-        for key, gap in row.gaps.items()
+        for key, gap in (row.fifo if fifo else row.gaps).items()
         if gap.status == "gap" and row.load is not None and gap.measured is not None and gap.predicted is not None
     ]
 

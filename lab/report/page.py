@@ -226,8 +226,15 @@ def _queue_check(rec: RunRecord) -> str:
     said = (
         "<p><b>Findings.</b> " + "; ".join(esc(line) for line in lines) + ".</p>"
         if lines
-        else f"<p class='muted'>No gap beyond {queue_check.GAP:.0%} was decided up to rho {queue_check.RHO_LIMIT:g}.</p>"
+        else f"<p class='muted'>No gap beyond {queue_check.GAP:.0%} from the model was decided up to rho "
+        f"{queue_check.RHO_LIMIT:g}.</p>"
     )
+    if fifo and (beside := queue_check.findings(found, fifo=True)):
+        said += (
+            "<p><b>First come, first served does not describe it:</b> "
+            + "; ".join(esc(line) for line in beside)
+            + ". The order the server takes waiting requests in shows in the tail.</p>"
+        )
     return (
         f"<h3>The queue model as a check</h3><p class='muted'>{esc(queue_check.describe(rec))}. The gap is "
         "measured / model - 1, its interval Student's t across repeats.</p>"
