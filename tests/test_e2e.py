@@ -125,7 +125,7 @@ def test_report_has_the_charts_and_works_offline(run: tuple[RunRecord, Path, Pat
     html = (reports / "loop-blocking.html").read_text()
     for chart in ("latency", "throughput", "p99-time", "rps-time", "resources", "hockey-stick", "achieved"):
         assert f'id="loop-blocking-{chart}"' in html, chart
-    assert "Capacity at the SLO" in html and "fifo queue model" in html
+    assert "Capacity at the SLO" in html and "batches queue model" in html
     # Offline: plotly.js from beside the page, nothing from a CDN (base64 chart data may spell 'cdn').
     assert "<script src='plotly.min.js'>" in html and "cdn.plot.ly" not in html and "src='http" not in html
     assert (reports / "plotly.min.js").stat().st_size > 1_000_000
