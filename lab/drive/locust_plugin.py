@@ -318,12 +318,12 @@ def _tick(environment: Environment) -> None:
     """Every FLUSH_S: flush rows; once a second: publish progress; end the warm-up and the test when due."""
     window: Window = _state["window"]
     published, completed = 0.0, 0
+    load: OpenLoad | None = _state.get("open")  # None: a closed model
     while "handle" in _state:
         end = float(_state["end"])  # moves earlier when the lab ends a decided step
         elapsed = clock()
         if window.duration_s and elapsed >= end:
             window.end_s = round(elapsed, 4)
-            load = _state.get("open")
             if load is not None:
                 # The schedule ended at `end`; what it sent must answer (or be counted unanswered).
                 window.end_s = round(end, 4)
@@ -344,7 +344,6 @@ def _tick(environment: Environment) -> None:
             _state["measuring"] = True
         completed += len(_rows)
         _flush(_state["handle"])
-        load = _state.get("open")
         slo = load.tally() if load is not None else None  # incremental: a tenth of a second's arrivals
         if elapsed - published < 1.0:
             continue
