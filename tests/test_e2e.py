@@ -77,7 +77,13 @@ def test_the_sweep_finds_the_blocked_loops_knee_near_its_physical_ceiling(
     rec, _, _, stdout = run
     by_variant = {c.variant: c for c in rec.cells}
     bad = by_variant["bad"]
-    assert bad.at(80).meets_slo is False and bad.at(10).meets_slo is True  # type: ignore[union-attr]
+    low, high = bad.at(10), bad.at(80)
+    assert low is not None and high is not None
+    seen = (high.slo_decision, high.flags, high.send_lag_ms.get("p99"), high.value("generator_cores_busy_peak"))
+    # A busy second on Locust's core (anything on it counts) makes the lab refuse to judge the step:
+    # that is its guard working, not the server meeting the SLO (seen once in CI, peak >= 98 %).
+    assert high.slo_decision == "misses" or (high.slo_decision == "untrusted" and "generator_bound" in high.flags), seen
+    assert low.meets_slo is True, (low.slo_decision, low.flags)
     assert bad.summary.value("capacity") in (10, 40) and bad.capacity_bound == "exact"  # type: ignore[union-attr]
     for fix in ("fix_await", "fix_threadpool"):
         assert by_variant[fix].capacity_bound == "at_least" and by_variant[fix].summary.value("capacity") == 80  # type: ignore[union-attr]
