@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lab.report.catalogue import BEGIN, END, refresh, table
+from lab.report.catalogue import BEGIN, END, OLDER_NOTE, refresh, table
 from lab.scenario import loading
 from tests.recorded import RUNS, loop_blocking
 
@@ -10,7 +10,8 @@ from tests.recorded import RUNS, loop_blocking
 def test_the_table_shows_each_claim_as_measured() -> None:
     rec = loop_blocking()
     text = table(RUNS, profile="quick")
-    assert f"loop-blocking {rec.run_id}" in text
+    # Recorded in schema 2: its intervals are the old bootstrap, and the table says so.
+    assert f"loop-blocking {rec.run_id} [schema 2]" in text and OLDER_NOTE in text
     for claim in rec.claims:
         row = next(line for line in text.splitlines() if claim.text in line)
         assert f"{claim.value:.3g}x ({claim.low:.3g}-{claim.high:.3g})" in row
@@ -31,15 +32,16 @@ def test_a_scenario_without_runs_here_keeps_its_rows_while_its_claims_are_curren
     current = [f"| `session-leak` | {c.text} | <= 0 | 0 (0-0) | pass | pass (guard) |" for c in leak.claims]
     reworded = "| `n-plus-one` | a claim worded otherwise since | >= 4x | 6x (5.96-6.06) | pass | fail |"
     old = (
-        "Measured on Old CPU, 2 cores; runs: session-leak 20261122T191422958Z (null 20261122T191913506Z), "
+        "Measured on Old CPU, 2 cores; runs: session-leak 20261122T191422958Z [schema 2] (null 20261122T191913506Z), "
         "n-plus-one 20261122T100834504Z.\n\n" + "\n".join([*current, reworded])
     )
     text = table(RUNS, profile="default", old=f"\n{old}\n")
     assert all(row in text for row in current)
     assert (
         "Kept from the table's previous version, measured on Old CPU, 2 cores; runs: "
-        "session-leak 20261122T191422958Z (null 20261122T191913506Z)." in text
+        "session-leak 20261122T191422958Z [schema 2] (null 20261122T191913506Z)." in text
     )
+    assert text.count(OLDER_NOTE) == 1  # the mark travels with the kept rows, and so does its note
     assert "| `n-plus-one` | (claims changed since run 20261122T100834504Z: rerun it) |" in text
     assert reworded not in text
     # Refreshing again changes nothing: the note keeps its run id, the kept rows their machine.

@@ -26,6 +26,7 @@ def test_a_schema_1_record_still_loads(tmp_path: Path) -> None:
     old = json.loads(SCHEMA1.read_text())
     rec = store.load(tmp_path)
     assert rec.schema_version == models.SCHEMA_VERSION and rec.status == "complete"
+    assert rec.upgraded_from == 1 and loop_blocking().upgraded_from == 2  # what it was written in
     assert rec.environment.packages["fastapi"] == old["environment"]["fastapi"]
     bad = old["variants"]["bad"]
     assert rec.variants["bad"].value("server_cpu_pct") == bad["server_cpu_pct"]

@@ -379,6 +379,9 @@ class Sequential(Model):
 
 class RunRecord(Model):
     schema_version: int = Field(SCHEMA_VERSION, alias="schema")
+    # The schema the record was written in, when older than today's and upgraded on reading: its
+    # claims keep the intervals judged then (before schema 3, a bootstrap of the median of repeats).
+    upgraded_from: int | None = None
     scenario: str
     title: str
     pitfall: str
@@ -468,13 +471,13 @@ def upgrade_v2(data: dict[str, Any]) -> dict[str, Any]:
     """A schema-2 record: its claims' `segments` key is gone (the thirds of a window no longer count as
     samples); their intervals stay as they were judged then (a bootstrap of the median)."""
     claims = [{k: v for k, v in c.items() if k != "segments"} for c in data.get("claims", [])]
-    return {**data, "schema": SCHEMA_VERSION, "claims": claims}
+    return {**data, "schema": SCHEMA_VERSION, "upgraded_from": data.get("upgraded_from", 2), "claims": claims}
 
 
 def upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
     """A schema-1 record in today's shape: cell metrics move under `metrics`, package versions under
     `environment.packages`."""
-    data = {**data, "schema": 2}
+    data = {**data, "schema": 2, "upgraded_from": 1}
     env = data["environment"]
     data["environment"] = {k: v for k, v in env.items() if k in _ENV_KEYS} | {
         "packages": {k: v for k, v in env.items() if k not in _ENV_KEYS}

@@ -65,7 +65,22 @@ def _judged(name: str, profile: str) -> set[str]:
 
 
 RUN_ID = r"\d{8}T\d{9}Z"
-SOURCE = re.compile(rf"([a-z0-9-]+) ({RUN_ID})(?: \(null ({RUN_ID})\))*")
+# A run written before record schema 3 (and not rejudged since) is marked `[schema N]` in the
+# sources, so the marks travel with rows kept from the table's previous version.
+SOURCE = re.compile(rf"([a-z0-9-]+) ({RUN_ID})(?: \[schema \d\])?(?: \(null ({RUN_ID})\))*")
+OLDER = re.compile(r"[a-z0-9-]+ \d{8}T\d{9}Z \[schema \d\]")
+OLDER_NOTE = (
+    "Runs marked [schema N] were recorded before record schema 3. Their intervals are a bootstrap of "
+    "the median over 2 to 4 repeats: no wider than the repeats' range, which covers the truth about "
+    "75 % of the time with 3 repeats, not the 95 % they were labelled. Their null-mode column is a "
+    "single null run's verdict (the reference fix in every slot), not `make audit` in every direction. "
+    "Every other row states a t-interval across repeats with the coverage it says."
+)
+
+
+def _source(rec: RunRecord) -> str:
+    older = rec.upgraded_from is not None and rec.rejudged_by is None
+    return f"{rec.scenario} {rec.run_id}" + (f" [schema {rec.upgraded_from}]" if older else "")
 
 
 def _kept(old: str) -> tuple[dict[str, list[str]], dict[str, tuple[str, str]]]:
@@ -113,7 +128,7 @@ def table(root: Path, profile: str = "default", old: str = "") -> str:
             else:
                 rows.append(f"| `{name}` | (no complete {profile} run yet) | | | | |")
             continue
-        sources.append(f"{name} {measured.run_id}" + "".join(f" (null {n.run_id})" for n in nulls))
+        sources.append(_source(measured) + "".join(f" (null {n.run_id})" for n in nulls))
         audited = {(r.claim.text, r.claim.setting): r for r in audit.rows(nulls)}
         for claim in measured.claims:
             setting = f" [{claim.setting}]" if claim.setting else ""
@@ -135,6 +150,8 @@ def table(root: Path, profile: str = "default", old: str = "") -> str:
     line = f"Measured on {machine}; runs: {', '.join(sources) or 'none'}."
     for on, kept_here in carried.items():
         line += f" Kept from the table's previous version, measured on {on}; runs: {', '.join(kept_here)}."
+    if OLDER.search(line):
+        line += f"\n\n{OLDER_NOTE}"
     return "\n".join(
         [
             line,
