@@ -65,6 +65,19 @@ def test_guards_come_from_the_null_runs_and_the_claims_own_math() -> None:
     assert audit.judge(claim(), {})[0] == "not run"
 
 
+def test_a_claim_on_one_bad_variant_is_put_to_the_fixes_code_not_its_siblings() -> None:
+    """connection-per-request: "connecting per request opens at least 0.8 sessions per request" passes
+    with bad_engine's code in bad's place (an engine per request connects per request too) and fails
+    with the pool's: the pitfall's two forms share the symptom, the fix does not."""
+    on_bad = claim(metric="db_sessions_per_request", variant="bad", baseline=None, op=">=", threshold=0.8)
+    null = {"bad": "pass", "bad_engine": "pass", "fix_pool": "fail"}
+    assert audit.judge(on_bad, null) == ("verified", "fails in null mode (every variant running fix_pool)")
+    assert audit.judge(on_bad, {**null, "fix_pool": "pass"})[0] == "defect"  # the fix's code shows it too
+    on_fix = claim(metric="db_sessions_per_request", variant="fix_pool", baseline=None, op="<=", threshold=0.01)
+    both_fail = {"bad": "fail", "bad_engine": "fail", "fix_pool": "pass", "fix_other": "pass"}
+    assert audit.judge(on_fix, both_fail)[0] == "verified"  # another fix sharing the property is no defect
+
+
 def test_calibration_counts_false_alarms_and_null_passes_with_their_trials() -> None:
     """Four A/A repeats (the recorded run's two, twice): trials gate two against two. Identical code
     and near-identical numbers: no false alarm and no null pass, each stated with its trials."""

@@ -4,7 +4,8 @@
 runs one such run per variant (a *direction*), so each ratio claim meets its two sides set to the
 same code both ways (all-bad and all-fix), and each claim on one variant meets the other variants'
 code in its place. From those runs, each claim is
-- `verified`: never `pass` in a null run that puts other code in its place, and `fail` in one;
+- `verified`: never `pass` in a null run that puts the other side's code in its place (a fix's for
+  a claim on a `bad*` variant, a bad variant's for a claim on a fix), and `fail` in one;
 - `defect`: `pass` in such a run (a threshold too loose, a metric that holds whatever the code);
 - `unverified`: only ever inconclusive there: it has not been shown able to fail;
 - `guard`: it holds by construction, and the null runs show it: a parity ratio that two equal
@@ -33,13 +34,16 @@ def judge(claim: Claim, null: Mapping[str, Verdict]) -> tuple[Status, str]:
     if claim.parity:
         return "guard", "a parity claim: two equal sides satisfy it by its own math"
     # A claim on one variant measures that variant's own code in its own direction: not a null case.
-    others = dict(null) if claim.baseline else {d: v for d, v in null.items() if d != claim.variant}
+    # Nor is a sibling's code of the same side: the `bad*` variants are all forms of the pitfall (a
+    # connection per request and an engine per request both open a session per request), so a
+    # claim on one of them is put to the fixes' code, and a claim on a fix to the bad code.
+    others = dict(null) if claim.baseline else {d: v for d, v in null.items() if _bad(d) != _bad(claim.variant)}
     if not others:
         return "unverified", "no null run put other code in its place"
     passes = sorted(d for d, v in others.items() if v == "pass")
     # A fix's own property that the other code shares ("fails no request") holds by construction; a
     # bad variant's symptom that other code shows too is no symptom of the pitfall.
-    if claim.baseline is None and not claim.variant.startswith("bad") and passes and len(passes) == len(others):
+    if claim.baseline is None and not _bad(claim.variant) and passes and len(passes) == len(others):
         return "guard", f"holds with {', '.join(passes)} in its place too: it does not tell the variants apart"
     if passes:
         return "defect", f"passes in null mode with every variant running {passes[0]}"
@@ -47,6 +51,10 @@ def judge(claim: Claim, null: Mapping[str, Verdict]) -> tuple[Status, str]:
     if fails:
         return "verified", f"fails in null mode (every variant running {', '.join(fails)})"
     return "unverified", "only ever inconclusive in null mode: not shown able to fail"
+
+
+def _bad(variant: str) -> bool:
+    return variant.startswith("bad")
 
 
 @dataclass
