@@ -67,8 +67,9 @@ def _judged(name: str, profile: str) -> set[str]:
 RUN_ID = r"\d{8}T\d{9}Z"
 # A run written before record schema 3 (and not rejudged since) is marked `[schema N]` in the
 # sources, so the marks travel with rows kept from the table's previous version.
-SOURCE = re.compile(rf"([a-z0-9-]+) ({RUN_ID})(?: \[schema \d\])?(?: \(null ({RUN_ID})\))*")
-OLDER = re.compile(r"[a-z0-9-]+ \d{8}T\d{9}Z \[schema \d\]")
+MARK = r" \[schema \d\]"
+SOURCE = re.compile(rf"([a-z0-9-]+) ({RUN_ID})(?:{MARK})?(?: \(null ({RUN_ID})\))*")
+OLDER = re.compile(rf"{RUN_ID}{MARK}")
 OLDER_NOTE = (
     "Runs marked [schema N] were recorded before record schema 3. Their intervals are a bootstrap of "
     "the median over 2 to 4 repeats: no wider than the repeats' range, which covers the truth about "
