@@ -311,6 +311,28 @@ def test_an_error_rate_is_judged_on_whole_windows_and_covers_its_pooled_count() 
     assert result.verdict == "fail"
 
 
+def _failing(repeat: int, failed: int) -> CellRecord:
+    """A repeat of 90 requests of which the first `failed` failed."""
+    t = np.linspace(0, 8.999, 90)
+    requests = pd.DataFrame({"t": t, "name": "/work", "response_ms": 5.0, "ok": [0] * failed + [1] * (90 - failed)})
+    summary = summarise(requests, WINDOW, NO_SAMPLES)
+    made = new_cell(TEMPLATE, summary=summary)
+    return made.model_copy(update={"variant": "fix", "group": "fix", "repeat": repeat})
+
+
+def test_a_claim_of_none_fails_on_one_repeat_that_counted_any() -> None:
+    """Repeats counting 0, 0 and 30 failures: the mean's interval straddles zero, but "fails none"
+    is refuted by the repeat that counted 30. Three clean repeats pass it."""
+    none = claim(metric="failures", variant="fix", baseline=None, op="<=", threshold=0)
+    [mixed] = evaluate([none], [_failing(1, 0), _failing(2, 0), _failing(3, 30)])
+    assert mixed.verdict == "fail" and "30 counted in one repeat" in mixed.reason
+    [clean] = evaluate([none], [_failing(r, 0) for r in (1, 2, 3)])
+    assert clean.verdict == "pass"
+    # A ceiling above zero is about the mean: one repeat over it refutes nothing by itself.
+    [some] = evaluate([none.model_copy(update={"threshold": 20})], [_failing(1, 0), _failing(2, 0), _failing(3, 30)])
+    assert some.verdict == "inconclusive"
+
+
 def test_rejudge_judges_a_recorded_run_again_from_its_cells_and_declared_claims(tmp_path: Path) -> None:
     import shutil
 

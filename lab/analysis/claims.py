@@ -7,7 +7,9 @@ runs on a fresh server process, while the thirds of one window are serially corr
 count as samples. A capacity is known only between the rate that met the SLO and the rate that
 missed it, so its interval runs from the lower ends' lower bound to the upper ends' upper bound (no
 upper bound when the sweep never missed). A share of requests (the error rate) is widened to the
-Wilson interval of the pooled counts. One repeat gives a value and no interval, so no verdict.
+Wilson interval of the pooled counts. One repeat gives a value and no interval, so no verdict. A
+claim that there are none of an event (failures, lost writes: `<= 0`) fails once any repeat counted
+one, however the others went: a count is an observation, not an estimate.
 
 The verdict is `pass` only when the whole interval clears the threshold, `fail` only when the
 whole interval misses it, and `inconclusive` otherwise, and also when a value it needs was not
@@ -33,6 +35,10 @@ from lab.scenario.models import Claim
 # Shares of requests: their interval also covers the pooled count's own binomial interval, so a share
 # measured as zero in every repeat is not claimed to be exactly zero.
 SHARES = {"error_rate"}
+# Events a claim can say there are none of ("fails none", "loses none"). Each repeat counted them
+# exactly, so one event in any repeat refutes "none" outright: an interval on their mean would call
+# [0, 0, 340] inconclusive, and a pitfall that strikes in some repeats only could never fail the claim.
+EVENT_COUNTS = {"failures", "writes_lost", "writes_duplicated", "db_too_many_clients"}
 CONFIDENCE = 0.95
 # Throughput of a generator-bound cell: what the server served at least (it could have served more).
 THROUGHPUT = ("rps", "attempted_rps")
@@ -260,10 +266,20 @@ def evaluate_one(
     else:
         verdict = "pass" if high <= claim.threshold else "fail" if low > claim.threshold else "inconclusive"
     reason = "the interval straddles the threshold" if verdict == "inconclusive" else ""
+    if (counted := _refutes_none(claim, repeats)) is not None:
+        verdict, reason = "fail", f"{counted:g} counted in one repeat: a single one refutes none"
     if censored and verdict != "inconclusive" and verdict != censored[0]:
         verdict, reason = "inconclusive", censored[1]
     bound = censored[2] if censored else None
     return result.model_copy(update={**measured, "verdict": verdict, "reason": reason, "bound": bound})
+
+
+def _refutes_none(claim: Claim, repeats: Sequence[Repeat]) -> float | None:
+    """The largest count of a claim that there are none of an event (`<= 0`), when a repeat counted any."""
+    if claim.baseline is not None or claim.metric not in EVENT_COUNTS or claim.op != "<=" or claim.threshold != 0:
+        return None
+    most = max(r.whole for r in repeats)
+    return most if most > 0 else None
 
 
 def _at(cell: CellRecord, rate: float | None, tag: str | None) -> CellSummary:

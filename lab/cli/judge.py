@@ -9,27 +9,31 @@ from lab.errors import LabError
 from lab.record import store
 from lab.scenario import loading
 
+NULL_REPEATS = 3  # a null run's repeats unless its profile asks for more
+
 
 def _audit(args: argparse.Namespace) -> int:
     from lab.analysis import audit
     from lab.drive.runner import RunOptions, run
 
-    if args.repeats < 2:
+    if args.repeats is not None and args.repeats < 2:
         raise LabError(f"--repeats {args.repeats}: a null run needs at least 2 repeats to fail a claim (an interval)")
     names = args.scenarios or loading.known()
     loaded = [loading.load(name) for name in names]
     records = []
     for item in loaded:
+        # A null run is judged with the same power as the real one: a profile that asks for more
+        # repeats (a claim whose spread is between processes) gets them here too, never fewer than 3.
+        repeats = args.repeats or max(NULL_REPEATS, item.profile(args.profile).repeats)
         directions = [args.only] if args.only else list(item.variants)
         for direction in directions:
             if direction not in item.variants:
                 raise LabError(f"--only {direction}: {item.name} has no such variant")
             print(
-                f"{item.name}: null mode, {args.profile} profile x {args.repeats} repeats, "
-                f"every variant runs {direction}",
+                f"{item.name}: null mode, {args.profile} profile x {repeats} repeats, every variant runs {direction}",
                 flush=True,
             )
-            options = RunOptions(args.profile, args.repeats, results_root=args.results, progress=False, null=direction)
+            options = RunOptions(args.profile, repeats, results_root=args.results, progress=False, null=direction)
             outcome = run(item, options)
             if outcome.errors:
                 raise LabError(f"{item.name}: the null run (all {direction}) failed: {outcome.errors[0]}")
@@ -70,8 +74,10 @@ def add_audit(sub: Subparsers) -> None:
     )
     p.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
     p.add_argument("--profile", default="quick", help="load profile (default: quick)")
-    # A null run needs intervals to fail a claim: at least two repeats, three by default.
-    p.add_argument("--repeats", type=int, default=3, help="repeats of each null run (default: 3)")
+    # A null run needs intervals to fail a claim: at least two repeats.
+    p.add_argument(
+        "--repeats", type=int, help=f"repeats of each null run (default: the profile's, at least {NULL_REPEATS})"
+    )
     p.add_argument("--only", metavar="VARIANT", help="one direction only: every variant runs this one")
     folders(p, results=True)
     p.set_defaults(func=_audit)
