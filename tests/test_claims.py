@@ -333,6 +333,14 @@ def test_a_claim_of_none_fails_on_one_repeat_that_counted_any() -> None:
     assert some.verdict == "inconclusive"
 
 
+def test_a_share_s_interval_never_runs_past_one() -> None:
+    """Error rates of 0.2, 0.5 and 0.96 across repeats: the t-interval on log values would reach
+    past 1 (session-leak's bad read 0.221-1.05), but no share of requests can."""
+    rate = claim(metric="error_rate", variant="fix", baseline=None, threshold=0.1)
+    [result] = evaluate([rate], [_failing(1, 18), _failing(2, 45), _failing(3, 86)])
+    assert result.high == 1.0 and result.low is not None and result.low < 0.2
+
+
 def test_rejudge_judges_a_recorded_run_again_from_its_cells_and_declared_claims(tmp_path: Path) -> None:
     import shutil
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from lab.record.models import ClaimResult, RunRecord, Verdict
-from lab.scenario.models import Claim
+from lab.scenario.models import Claim, is_bad
 
 Status = Literal["verified", "defect", "unverified", "guard", "not run"]
 
@@ -37,13 +37,13 @@ def judge(claim: Claim, null: Mapping[str, Verdict]) -> tuple[Status, str]:
     # Nor is a sibling's code of the same side: the `bad*` variants are all forms of the pitfall (a
     # connection per request and an engine per request both open a session per request), so a
     # claim on one of them is put to the fixes' code, and a claim on a fix to the bad code.
-    others = dict(null) if claim.baseline else {d: v for d, v in null.items() if _bad(d) != _bad(claim.variant)}
+    others = dict(null) if claim.baseline else {d: v for d, v in null.items() if is_bad(d) != is_bad(claim.variant)}
     if not others:
         return "unverified", "no null run put other code in its place"
     passes = sorted(d for d, v in others.items() if v == "pass")
     # A fix's own property that the other code shares ("fails no request") holds by construction; a
     # bad variant's symptom that other code shows too is no symptom of the pitfall.
-    if claim.baseline is None and not _bad(claim.variant) and passes and len(passes) == len(others):
+    if claim.baseline is None and not is_bad(claim.variant) and passes and len(passes) == len(others):
         return "guard", f"holds with {', '.join(passes)} in its place too: it does not tell the variants apart"
     if passes:
         return "defect", f"passes in null mode with every variant running {passes[0]}"
@@ -51,10 +51,6 @@ def judge(claim: Claim, null: Mapping[str, Verdict]) -> tuple[Status, str]:
     if fails:
         return "verified", f"fails in null mode (every variant running {', '.join(fails)})"
     return "unverified", "only ever inconclusive in null mode: not shown able to fail"
-
-
-def _bad(variant: str) -> bool:
-    return variant.startswith("bad")
 
 
 @dataclass

@@ -170,7 +170,7 @@ def interval(repeats: Sequence[Repeat], confidence: float = CONFIDENCE) -> inter
         low, high = intervals.wilson(events, trials, confidence)
         found = intervals.Interval(
             max(0.0, min(found.low, low)),
-            max(found.high, high),
+            min(1.0, max(found.high, high)),  # a share's t-interval on log values can run past 1
             confidence,
             f"{found.method}, widened to the Wilson interval of the pooled {events} of {trials} requests",
         )

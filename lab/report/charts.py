@@ -10,6 +10,8 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from lab.scenario.models import is_bad
+
 BAD_COLOR = "#d62728"
 FIX_COLORS = ["#2ca02c", "#1f77b4", "#9467bd", "#17becf", "#8c564b", "#bcbd22"]
 
@@ -20,7 +22,7 @@ def colors(variants: list[str]) -> dict[str, str]:
     fixes = iter(FIX_COLORS * 4)
     by_variant: dict[str, str] = {}
     for name in dict.fromkeys(v.split("[", 1)[0] for v in variants):
-        by_variant[name] = BAD_COLOR if name.startswith("bad") else next(fixes)
+        by_variant[name] = BAD_COLOR if is_bad(name) else next(fixes)
     return {v: by_variant[v.split("[", 1)[0]] for v in variants}
 
 

@@ -14,8 +14,10 @@ from lab.errors import LabError
 from lab.record import store
 from lab.record.models import RunRecord
 from lab.record.store import latest
+from lab.report.charts import BAD_COLOR, FIX_COLORS
 from lab.report.html import esc, page, write
 from lab.scenario import loading
+from lab.scenario.models import is_bad
 
 SCRIPT = """
 <script>
@@ -51,7 +53,7 @@ def _bars(rec: RunRecord) -> str:
     rows = []
     for i, (group, value) in enumerate(known):
         width = 6 + 180 * math.log10(value + 1) / top
-        color = "#d62728" if group.startswith("bad") else "#2ca02c"
+        color = BAD_COLOR if is_bad(group) else FIX_COLORS[0]
         rows.append(
             f"<rect x='0' y='{i * 16}' width='{width:.0f}' height='12' fill='{color}'></rect>"
             f"<text x='{width + 4:.0f}' y='{i * 16 + 10}' font-size='10'>{esc(group)} {value:,.4g} ms</text>"

@@ -23,6 +23,12 @@ AppRef = Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]
 LocustOption = str | int | float | bool
 
 
+def is_bad(variant: str) -> bool:
+    """A variant that shows the pitfall: every scenario names those `bad` or `bad_<how>` (a matrix
+    point's group, `bad[workers=2]`, keeps the name); the rest are fixes."""
+    return variant.startswith("bad")
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -312,7 +318,7 @@ class QueueModel(Strict):
         return self.read or self.request
 
     def describes(self, variant: str) -> bool:
-        return variant in self.variants if self.variants else variant.startswith("bad")
+        return variant in self.variants if self.variants else is_bad(variant)
 
 
 class Check(Strict):
@@ -609,7 +615,7 @@ class Scenario(Strict):
 
     @property
     def reference_variant(self) -> str:
-        fixes = [v for v in self.variants if not v.startswith("bad")]
+        fixes = [v for v in self.variants if not is_bad(v)]
         return self.reference or (fixes[0] if fixes else next(iter(self.variants)))
 
     def served(self, variant: str, server: ServerSettings) -> ServerSettings:
