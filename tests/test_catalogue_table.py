@@ -14,7 +14,8 @@ def test_the_table_shows_each_claim_as_measured() -> None:
     assert f"loop-blocking {rec.run_id} [schema 2]" in text and OLDER_NOTE in text
     for claim in rec.claims:
         row = next(line for line in text.splitlines() if claim.text in line)
-        assert f"{claim.value:.3g}x ({claim.low:.3g}-{claim.high:.3g})" in row
+        # its interval is the range of its 2 repeats, labelled with the coverage that has, not 95 %
+        assert f"{claim.value:.3g}x ({claim.low:.3g}-{claim.high:.3g}; range of 2 repeats, 50.0% coverage)" in row
         assert f"| {claim.verdict} | not run |" in row  # no null-mode run recorded
     assert "| `session-leak` | (no complete quick run yet) |" in text
 
@@ -36,7 +37,9 @@ def test_a_scenario_without_runs_here_keeps_its_rows_while_its_claims_are_curren
         "n-plus-one 20261122T100834504Z.\n\n" + "\n".join([*current, reworded])
     )
     text = table(RUNS, profile="default", old=f"\n{old}\n")
-    assert all(row in text for row in current)
+    # kept from a schema-2 run: each interval labelled as the repeats' range it is
+    labelled = [r.replace("| 0 (0-0) |", "| 0 (0-0; range of 2-4 repeats, at most 87.5 % coverage) |") for r in current]
+    assert all(row in text for row in labelled)
     assert (
         "Kept from the table's previous version, measured on Old CPU, 2 cores; runs: "
         "session-leak 20261122T191422958Z [schema 2] (null 20261122T191913506Z)." in text

@@ -46,10 +46,27 @@ def _null_runs(name: str, root: Path) -> list[RunRecord]:
     return out
 
 
-def _value(claim: ClaimResult) -> str:
+def _value(claim: ClaimResult, older: bool = False) -> str:
     if claim.value is None:
         return "not measured"
-    return f"{claim.shown} ({claim.spread or 'one repeat: no interval'})"
+    spread = claim.spread or "one repeat: no interval"
+    if older and claim.spread and claim.repeats >= 2:  # the repeats' range: its coverage, not 95 %
+        spread += f"; {RANGE_LABEL.format(n=claim.repeats, cover=1 - 2 * 0.5**claim.repeats)}"
+    return f"{claim.shown} ({spread})"
+
+
+# How a schema-2 interval is labelled in its row: the range of n repeats covers the median with
+# probability 1 - 2 * 0.5**n (50 % with 2, 75 % with 3, 87.5 % with 4).
+RANGE_LABEL = "range of {n} repeats, {cover:.1%} coverage"
+
+
+def _label_kept(row: str) -> str:
+    """A row kept from the table's previous version whose run predates schema 3: its interval is the
+    repeats' range, labelled so (the text does not say how many repeats: at most 87.5 %)."""
+    cells = row.split(" | ")
+    if len(cells) > 3 and cells[3].endswith(")") and "coverage" not in cells[3]:
+        cells[3] = cells[3][:-1] + "; range of 2-4 repeats, at most 87.5 % coverage)"
+    return " | ".join(cells)
 
 
 def _judged(name: str, profile: str) -> set[str]:
@@ -73,7 +90,8 @@ OLDER = re.compile(rf"{RUN_ID}{MARK}")
 OLDER_NOTE = (
     "Runs marked [schema N] were recorded before record schema 3. Their intervals are a bootstrap of "
     "the median over 2 to 4 repeats: no wider than the repeats' range, which covers the truth about "
-    "75 % of the time with 3 repeats, not the 95 % they were labelled. Their null-mode column is a "
+    "75 % of the time with 3 repeats, not the 95 % they were labelled, and each of their rows says "
+    "so. Their null-mode column is a "
     "single null run's verdict (the reference fix in every slot), not `make audit` in every direction. "
     "Every other row states a t-interval across repeats with the coverage it says."
 )
@@ -120,8 +138,8 @@ def table(root: Path, profile: str = "default", old: str = "") -> str:
         if measured is None:
             kept = kept_rows.get(name, [])
             if name in kept_sources and _still_current(name, kept, profile):
-                rows.extend(kept)
                 source, on = kept_sources[name]
+                rows.extend(_label_kept(r) if OLDER.search(source) else r for r in kept)
                 carried.setdefault(on, []).append(source)
             elif name in kept_sources:
                 run_id = kept_sources[name][0].split()[1]
@@ -130,13 +148,14 @@ def table(root: Path, profile: str = "default", old: str = "") -> str:
                 rows.append(f"| `{name}` | (no complete {profile} run yet) | | | | |")
             continue
         sources.append(_source(measured) + "".join(f" (null {n.run_id})" for n in nulls))
+        older = measured.upgraded_from is not None and measured.rejudged_by is None
         audited = {(r.claim.text, r.claim.setting): r for r in audit.rows(nulls)}
         for claim in measured.claims:
             setting = f" [{claim.setting}]" if claim.setting else ""
             row = audited.get((claim.text, claim.setting))
             null_verdict = row.status[0] if row else "not run"
             rows.append(
-                f"| `{name}` | {claim.text}{setting} | {claim.needs} | {_value(claim)} "
+                f"| `{name}` | {claim.text}{setting} | {claim.needs} | {_value(claim, older)} "
                 f"| {claim.verdict} | {null_verdict} |"
             )
         if not measured.claims:  # a capacity-planning table, not a verdict
