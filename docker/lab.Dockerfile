@@ -16,7 +16,7 @@ WORKDIR /lab
 COPY pyproject.toml uv.lock ./
 ENV UV_PROJECT_ENVIRONMENT=/opt/venv UV_PYTHON_DOWNLOADS=never UV_NATIVE_TLS=1
 RUN UV_DEFAULT_INDEX="${UV_DEFAULT_INDEX:-https://pypi.org/simple}" \
-    /opt/uv/bin/uv sync --frozen --no-install-project --no-dev --quiet --python python3
+    /opt/uv/bin/uv sync --frozen --no-install-project --no-dev --extra apps --quiet --python python3
 COPY lab ./lab
 COPY apps ./apps
 COPY locustfiles ./locustfiles

@@ -24,14 +24,14 @@ def test_every_shipped_scenario_loads() -> None:
 
 def test_base_defaults_fill_what_a_scenario_leaves_out(tmp_path: Path) -> None:
     loaded = loading.load(str(write_scenario(tmp_path)))
-    assert loaded.server.kind == "uvicorn"  # from _base.toml
+    assert loaded.server.kind == "uvicorn"  # from lab/scenario/defaults.toml
     assert loaded.server.env == {"BLOCK_MS": "1"}  # from the file
     assert loaded.profiles["quick"].budget_s == 45  # merged key by key with the base profile
 
 
 def test_verify_checks_and_load_settings_merge_from_the_base(tmp_path: Path) -> None:
     loaded = loading.load(str(write_scenario(tmp_path, extra="[load]\nusers = 7\n")))
-    assert [c.path for c in loaded.verify] == ["/health", "/work"]  # /health comes from _base.toml
+    assert [c.path for c in loaded.verify] == ["/health", "/work"]  # /health comes from the defaults
     assert loaded.profiles["default"].users == 4  # a profile's own keys win over [load]
     path = write_scenario(tmp_path, name="shared")
     path.write_text(path.read_text().replace("[profiles.default]\nusers = 4\nspawn_rate = 4\n", "[profiles.default]\n"))

@@ -24,8 +24,10 @@ def get(host: str, port: int, path: str, timeout_s: float = 5.0) -> tuple[int, b
         conn.close()
 
 
-def wait_healthy(proc: subprocess.Popen[bytes], host: str, port: int, timeout_s: float, log: Path, what: str) -> float:
-    """Poll GET /health until it answers 200; returns seconds from now until it did."""
+def wait_healthy(
+    proc: subprocess.Popen[bytes], host: str, port: int, timeout_s: float, log: Path, what: str, path: str = "/health"
+) -> float:
+    """Poll GET `path` (the readiness route) until it answers 200; returns seconds from now until it did."""
     start = time.monotonic()
     last = "no answer"
     while time.monotonic() - start < timeout_s:
@@ -33,12 +35,12 @@ def wait_healthy(proc: subprocess.Popen[bytes], host: str, port: int, timeout_s:
         if code is not None:
             raise CellError(f"{what} exited during start (code {code}): {tail(log, 2) or 'no output'}")
         try:
-            status, _ = get(host, port, "/health", timeout_s=1.0)
+            status, _ = get(host, port, path, timeout_s=1.0)
             if status == 200:
                 return time.monotonic() - start
-            last = f"/health answered {status}"
+            last = f"{path} answered {status}"
         except OSError as exc:
-            last = f"/health: {exc.__class__.__name__}"
+            last = f"{path}: {exc.__class__.__name__}"
         time.sleep(0.02)
     raise CellError(f"{what} did not become healthy within {timeout_s:g}s ({last}): {tail(log, 2) or 'no output'}")
 

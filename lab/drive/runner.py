@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -48,7 +47,7 @@ from lab.drive.processes import (
 )
 from lab.drive.progress import Progress
 from lab.drive.sampling import Sampler, app_probe, cores_probe, mechanism_probe
-from lab.drive.servers import Server
+from lab.drive.servers import Server, server_python
 from lab.drive.target import External, Target
 from lab.errors import CellError, LabError
 from lab.paths import RESULTS, ROOT
@@ -268,7 +267,7 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
     env = {**ctx.env, "PGAPPNAME": f"lab-{cell.variant}", "WEB_CONCURRENCY": str(cell.server.workers)}
     if ctx.scenario.mechanism:
         env["LAB_MECHANISM"] = "1"
-    python, installed = sys.executable, None
+    python, installed = server_python(cell.server.python), None
     if cell.server.deps:
         if ctx.progress:
             ctx.progress.say(

@@ -12,9 +12,25 @@ from types import TracebackType
 
 from lab.drive.checks import wait_healthy
 from lab.drive.processes import Stopped, affinity, port_in_use, spawn, stop, wait_port_free
-from lab.errors import CellError
+from lab.errors import CellError, LabError
+from lab.paths import ROOT
 from lab.record.models import Restart
 from lab.scenario.models import ServerSettings, gunicorn_worker
+
+
+def server_python(setting: str) -> str:
+    """The interpreter that serves the app: the scenario's `server.python` (relative to the project
+    root unless absolute; a venv's python is a symlink, kept as is so the venv stays in force), else
+    the lab's own."""
+    if not setting:
+        return sys.executable
+    path = Path(setting) if Path(setting).is_absolute() else ROOT / setting
+    if not path.is_file():
+        raise LabError(
+            f"server.python {setting!r}: no interpreter at {path}; give the service environment's python "
+            "(e.g. .venv/bin/python), or leave it out to serve with the lab's own"
+        )
+    return str(path)
 
 
 def command(app: str, server: ServerSettings, port: int, python: str = sys.executable) -> list[str]:
@@ -105,7 +121,13 @@ class Server:
         )
         try:
             startup = wait_healthy(
-                self.proc, self.settings.host, self.port, self.settings.startup_timeout_s, self.log, self.what
+                self.proc,
+                self.settings.host,
+                self.port,
+                self.settings.startup_timeout_s,
+                self.log,
+                self.what,
+                self.settings.health,
             )
             self.startup_s = startup if self.startup_s is None else self.startup_s  # the first start's
             self.affinity = affinity(self.proc.pid)

@@ -1,4 +1,5 @@
-"""Scenario files: TOML over `scenarios/_base.toml`, merged, then validated as a Scenario."""
+"""Scenario files: TOML over the harness's defaults (`lab/scenario/defaults.toml`), merged, then
+validated as a Scenario."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from lab.errors import LabError
-from lab.paths import BASE_SCENARIO, SCENARIOS, shown
+from lab.paths import BASE_SCENARIO, scenarios, shown
 from lab.scenario.models import Scenario
 
 
 def known() -> list[str]:
-    return sorted(p.stem for p in SCENARIOS.glob("*.toml") if not p.stem.startswith("_"))
+    return sorted(p.stem for p in scenarios().glob("*.toml") if not p.stem.startswith("_"))
 
 
 def resolve(name_or_path: str) -> Path:
@@ -25,7 +26,7 @@ def resolve(name_or_path: str) -> Path:
         if not path.is_file():
             raise LabError(f"no scenario file at {name_or_path}")
         return path
-    path = SCENARIOS / f"{name_or_path}.toml"
+    path = scenarios() / f"{name_or_path}.toml"
     if name_or_path.startswith("_") or not path.is_file():
         raise LabError(f"unknown scenario {name_or_path!r}; known: {', '.join(known()) or '(none)'}")
     return path
@@ -57,7 +58,14 @@ def combine(base: dict[str, Any], scenario: dict[str, Any]) -> dict[str, Any]:
     """A scenario file over the base file: tables merge key by key, `[[verify]]` lists merge (a
     check of the same path replaces the base's), and `[load]` holds what every profile shares."""
     data = merge(base, scenario)
-    checks = {c.get("path"): c for c in [*base.get("verify", []), *scenario.get("verify", [])] if isinstance(c, dict)}
+    # The defaults check the catalogue's readiness route, /health; a scenario whose app is ready at
+    # another route (`server.health`, a service's own) does not inherit that check.
+    server = data.get("server")
+    health = server.get("health", "/health") if isinstance(server, dict) else "/health"
+    defaults = [
+        c for c in base.get("verify", []) if isinstance(c, dict) and (c.get("path") != "/health" or health == "/health")
+    ]
+    checks = {c.get("path"): c for c in [*defaults, *scenario.get("verify", [])] if isinstance(c, dict)}
     data["verify"] = list(checks.values())
     shared = data.pop("load", {})
     if not isinstance(shared, dict):

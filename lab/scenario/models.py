@@ -60,11 +60,18 @@ class ServerSettings(Strict):
     host: str = "127.0.0.1"  # bind address: loopback only
     flags: list[str] = []  # extra command-line flags of the server
     env: dict[str, str] = {}  # environment of the server process (apps read their settings at import)
-    startup_timeout_s: float = Field(15.0, gt=0, le=300)  # launch to a healthy /health, or the cell fails
+    # The readiness route: a GET that answers 200 once the app serves (a service's own health route,
+    # or FastAPI's /openapi.json). The defaults' [[verify]] checks /health's body only while it is /health.
+    health: str = Field("/health", pattern=r"^/")
+    startup_timeout_s: float = Field(15.0, gt=0, le=300)  # launch to a 200 from `health`, or the cell fails
     stop_grace_s: float = Field(5.0, gt=0, le=120)  # SIGTERM, then SIGKILL this much later
     startup_budget_s: float = Field(3.0, gt=0)  # launch to first healthy answer: reported, not enforced
     # A dependency set for the server's own environment (lab/drive/depsets.py); empty: the lab's own.
     deps: str = ""
+    # The interpreter that serves the app, absolute or relative to the project root: a service's own
+    # environment (`.venv/bin/python`) when the harness is installed apart from it (`uv tool install`).
+    # It needs the server kind's package (uvicorn; gunicorn and uvicorn-worker). Empty: the lab's own.
+    python: str = ""
     # Stop the server during the load and start it again, as a deploy or the OOM killer would:
     # SIGTERM `restart_at_s` seconds after the load starts, SIGKILL `restart_grace_s` later if it
     # is still running (0: a hard kill at once). What it held only in memory is lost then.
@@ -80,6 +87,12 @@ class ServerSettings(Strict):
             except LabError as exc:
                 raise ValueError(str(exc)) from None
         return deps
+
+    @model_validator(mode="after")
+    def _one_environment(self) -> ServerSettings:
+        if self.deps and self.python:
+            raise ValueError("deps builds the server's environment and python names one: give one of them, not both")
+        return self
 
     @model_validator(mode="after")
     def _gunicorn_worker_exists(self) -> ServerSettings:
@@ -465,7 +478,7 @@ def gunicorn_worker(server: ServerSettings) -> str | None:
     return None
 
 
-MATRIX_KEYS = sorted(set(ServerSettings.model_fields) - {"host", "env"})
+MATRIX_KEYS = sorted(set(ServerSettings.model_fields) - {"host", "env", "health"})
 
 
 # The one matrix key that varies the load rather than the server: how many Locust processes.
@@ -512,7 +525,7 @@ class Scenario(Strict):
     title: str  # one line: the pitfall, as a report's heading
     pitfall: str  # what goes wrong and why, in a paragraph
     claim: str  # what the lab claims and checks, in words (the `[[claims]]` are the checks)
-    locustfile: str  # the load, a path relative to the checkout
+    locustfile: str  # the load, a path relative to the project root (lab/paths.py)
     # Name -> `module:attribute` of the ASGI app; `bad*` are bad, the rest fixes.
     variants: dict[str, AppRef] = Field(min_length=1)
     # The variant null mode runs in every variant's place; default: the first that is not `bad*`.
@@ -542,7 +555,7 @@ class Scenario(Strict):
     @classmethod
     def _locustfile_exists(cls, value: str) -> str:
         if not (ROOT / value).is_file():
-            raise ValueError(f"no such file {value!r} (paths are relative to the checkout)")
+            raise ValueError(f"no such file {value!r} (paths are relative to the project root, {ROOT})")
         return value
 
     @model_validator(mode="after")

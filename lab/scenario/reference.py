@@ -87,7 +87,7 @@ def markdown() -> str:
         "# Scenario reference",
         "",
         "Every key a scenario file takes, generated from `lab/scenario/models.py` by `python -m lab schema`",
-        "(do not edit by hand). A scenario file is read over `scenarios/_base.toml`: tables merge key by key,",
+        "(do not edit by hand). A scenario file is read over `lab/scenario/defaults.toml`: tables merge key by key,",
         "and `[load]` holds what every profile shares. An unknown key is an error that names it.",
     ]
     for where, model in TABLES:

@@ -1,0 +1,94 @@
+"""A service of your own: `lab init` from the app's OpenAPI, and the harness installed as a wheel."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lab.paths import ROOT
+from lab.scenario import starter
+from tests.apps.service import app
+from tests.conftest import lab
+
+
+def project(tmp_path: Path) -> Path:
+    """A service's repository: its package `myservice`, with no lab files in it."""
+    root = tmp_path / "svc"
+    (root / "myservice").mkdir(parents=True)
+    (root / "myservice" / "__init__.py").write_text("")
+    shutil.copy(ROOT / "tests" / "apps" / "service.py", root / "myservice" / "main.py")
+    return root
+
+
+def test_routes_without_anything_to_fill_in_are_loaded_and_the_rest_are_todos() -> None:
+    found = starter.routes(app.openapi())
+    assert [(r.method, r.path) for r in found if r.loadable] == [("get", "/healthz"), ("get", "/items")]
+    todo = {(r.method, r.path): r for r in found if not r.loadable}
+    assert set(todo) == {("get", "/items/{item_id}"), ("get", "/search"), ("post", "/items")}
+    assert todo[("get", "/search")].required == ("q",) and todo[("post", "/items")].body
+    assert starter.health_route(found, app.openapi_url) == "/healthz"
+    assert starter.health_route([r for r in found if r.path != "/healthz"], "/openapi.json") == "/openapi.json"
+    text = starter.locustfile("myservice", "myservice.main:app", found, "locustfiles/myservice.py")
+    compile(text, "locustfile", "exec")  # the commented TODOs stay comments; what is live must parse
+    assert "def get_healthz(self)" in text and "def get_items(self)" in text
+    assert text.count("# TODO ") == 3 and "# def get_items_item_id(self)" in text
+    assert '"/items/TODO"' in text and '"/search?q=TODO"' in text and 'json={"TODO"' in text
+
+
+@pytest.mark.e2e
+def test_init_writes_a_scenario_that_loads_and_refuses_to_overwrite_it(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    env = {**os.environ, "LAB_ROOT": str(root)}
+    made = lab("init", "--app", "myservice.main:app", env=env)
+    assert made.returncode == 0, made.stderr
+    assert (root / "scenarios" / "myservice.toml").is_file() and (root / "locustfiles" / "myservice.py").is_file()
+    assert "3 TODO" not in made.stdout and made.stdout.count("TODO ") == 3
+    listed = lab("list", env=env)
+    assert listed.returncode == 0 and listed.stdout.startswith("myservice  myservice: capacity at the SLO: service")
+    again = lab("init", "--app", "myservice.main:app", env=env)
+    assert again.returncode == 2 and again.stderr.strip() == (
+        "error: scenarios/myservice.toml exists; pick another --name, or --force to write over it"
+    )
+    wrong = lab("init", "--app", "myservice.nothere:app", "--name", "other", env=env)
+    assert wrong.returncode == 2 and len(wrong.stderr.strip().splitlines()) == 1
+    assert "could not import it" in wrong.stderr and "No module named 'myservice.nothere'" in wrong.stderr
+
+
+@pytest.mark.slow
+def test_the_wheel_installs_apart_and_measures_a_service_of_your_own(tmp_path: Path) -> None:
+    """`pip install` of the harness into a fresh venv, then in the service's repository: init, and
+    the quick profile end to end (the README's "your own service" steps)."""
+    uv = shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
+    wheels = tmp_path / "dist"
+    subprocess.run([uv, "build", "--wheel", "--out-dir", str(wheels), str(ROOT)], check=True, capture_output=True)
+    [wheel] = wheels.glob("fastapi_lab-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run(
+        [uv, "pip", "install", "--quiet", "--python", str(python), str(wheel), "fastapi"], check=True, timeout=300
+    )
+    root = project(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in ("LAB_ROOT", "PYTHONPATH", "VIRTUAL_ENV")}
+
+    def tool(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(venv / "bin" / "fastapi-lab"), *args], cwd=root, env=env, capture_output=True, text=True, timeout=300
+        )
+
+    assert tool("init", "--app", "myservice.main:app").returncode == 0
+    listed = tool("list")
+    assert listed.returncode == 0 and listed.stdout.split()[0] == "myservice", listed.stderr
+    ran = tool("run", "myservice", "--profile", "quick", "--quiet")
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    [run] = (root / "results" / "myservice").iterdir()
+    record = json.loads((run / "run.json").read_text())
+    assert record["status"] == "complete" and [c["variant"] for c in record["cells"]] == ["service"]
+    assert (root / "reports" / "myservice.html").is_file()
+    assert not (ROOT / "results" / "myservice").exists()  # the service's results stay in its repository
