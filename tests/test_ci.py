@@ -13,7 +13,7 @@ import pytest
 from lab.analysis import sequential
 from lab.ci import baseline, history
 from lab.ci import outputs as ci_outputs
-from lab.ci.gate import gate
+from lab.ci.gate import Figure, gate
 from lab.record.models import RunRecord
 from tests.conftest import lab, write_scenario
 from tests.recorded import loop_blocking
@@ -105,7 +105,14 @@ def test_outputs_parse_and_count_one_case_per_claim(tmp_path: Path) -> None:
     clean = gate(baseline.from_run(rec), rec, tolerance=0.25)
     broken = gate(baseline.from_run(rec), _moved(rec, 1.0, verdict="fail"), tolerance=0.25)
     files = ci_outputs.write_all([broken], tmp_path, could_not_run=["ghost: no baseline"])
-    assert {p.name for p in files} == {"summary.md", "junit.xml", "gate.json", "bencher.json"}
+    assert {p.name for p in files} == {
+        "summary.md",
+        "junit.xml",
+        "gate.json",
+        "bencher.json",
+        "benchmark-bigger.json",
+        "benchmark-smaller.json",
+    }
     root = ET.parse(tmp_path / "junit.xml").getroot()
     suite = root.find("testsuite[@name='loop-blocking']")
     assert suite is not None and len(suite.findall("testcase")) == len(rec.claims)
@@ -114,9 +121,13 @@ def test_outputs_parse_and_count_one_case_per_claim(tmp_path: Path) -> None:
     assert root.find("testsuite[@name='could not run']/testcase/error") is not None
     md = ci_outputs.markdown([clean, broken])
     assert md.count("| | claim | baseline | now (interval) | change |") == 2 and "REGRESSION" in md
+    # Bencher Metric Format: {benchmark: {measure: {value[, lower_value, upper_value]}}}, named by
+    # what is measured, so rewording a claim keeps its series.
     bmf = json.loads((tmp_path / "bencher.json").read_text())
-    some = next(iter(bmf.values()))
-    assert set(some["ratio"]) == {"value", "lower_value", "upper_value"}
+    for measures in bmf.values():
+        for entry in measures.values():
+            assert isinstance(entry["value"], float) and set(entry) <= {"value", "lower_value", "upper_value"}
+    assert set(bmf["loop-blocking/p99:bad/fix_await[/work]"]["ratio"]) == {"value", "lower_value", "upper_value"}
     assert json.loads((tmp_path / "gate.json").read_text())["regressions"] == len(broken.regressions)
 
 
@@ -124,12 +135,17 @@ def test_history_round_trips_through_pandas_and_draws_trends(tmp_path: Path) -> 
     rec = loop_blocking()
     path = tmp_path / "history.parquet"
     history.append(rec, path)
-    history.append(_moved(rec, 0.5), path, regressions=[rec.claims[0].text])
+    later = _moved(rec, 0.5).model_copy(update={"run_id": "20991231T000000000Z"})
+    history.append(later, path, regressions=[rec.claims[0].text])
     frame = pd.read_parquet(path)
     assert len(frame) == 2 * len(rec.claims)
     assert set(frame["scenario"]) == {"loop-blocking"} and frame["regression"].sum() == 1
     page = history.trends_page(frame, tmp_path).read_text()
-    assert page.count('class="plotly-graph-div"') >= len(rec.claims) or page.count("plotly-graph-div") >= 1
+    # One panel for the scenario, its claims as small multiples on a category axis of runs.
+    assert page.count('class="plotly-graph-div"') == 1
+    assert page.count('"type":"category"') == len(rec.claims)
+    labels = set(history.run_label(frame))
+    assert len(labels) == 2 and all(label in page for label in labels)
 
 
 def test_early_stopping_decides_a_clear_case_at_the_first_look_and_a_straddling_one_at_the_maximum() -> None:
@@ -245,3 +261,35 @@ def test_a_capacity_regresses_only_when_its_whole_range_fell() -> None:
     far = gate(base, run({2: True, 5: False}), tolerance=0.25)
     [finding] = [f for f in far.regressions if f.what == "capacity of bad"]
     assert finding.why == "every repeat's capacity range under 7.5 req/s"
+
+
+def test_trackers_get_each_variants_capacity_and_p99_with_units_a_file_per_direction(tmp_path: Path) -> None:
+    rec = loop_blocking()
+    result = gate(baseline.from_run(rec), rec, tolerance=0.25)
+    result.figures = [
+        Figure("fix_await", "capacity", 640.0, 600.0, 700.0),
+        Figure("fix_await", "latency-p99", 2.5, 2.0, 3.0),
+        Figure("bad", "capacity", 20.0),
+    ]
+    ci_outputs.write_all([result], tmp_path)
+    bmf = json.loads((tmp_path / "bencher.json").read_text())
+    assert bmf["loop-blocking/fix_await"] == {
+        "capacity": {"value": 640.0, "lower_value": 600.0, "upper_value": 700.0},
+        "latency-p99": {"value": 2.5, "lower_value": 2.0, "upper_value": 3.0},
+    }
+    assert bmf["loop-blocking/bad"] == {"capacity": {"value": 20.0}}
+    # github-action-benchmark's custom tools: [{name, unit, value[, range]}], a file per direction.
+    bigger = json.loads((tmp_path / "benchmark-bigger.json").read_text())
+    smaller = json.loads((tmp_path / "benchmark-smaller.json").read_text())
+    for entry in [*bigger, *smaller]:
+        assert set(entry) <= {"name", "unit", "value", "range", "extra"} and isinstance(entry["value"], float)
+    assert {
+        "name": "loop-blocking/fix_await (capacity)",
+        "unit": "req/s",
+        "value": 640.0,
+        "range": "600 to 700",
+    } in bigger
+    assert {"name": "loop-blocking/fix_await (latency-p99)", "unit": "ms", "value": 2.5, "range": "2 to 3"} in smaller
+    # A claim's value goes where its operator puts "toward passing": `>=` bigger, `<=` smaller.
+    assert any(e["name"] == "loop-blocking/p99:bad/fix_await[/work] (ratio)" and e["unit"] == "x" for e in bigger)
+    assert any(e["name"] == "loop-blocking/rps:bad/fix_await (ratio)" for e in smaller)

@@ -82,3 +82,15 @@ def test_the_compare_page_puts_two_runs_side_by_side(tmp_path: Path) -> None:
     assert "Like for like" in page and "<td class='num'>0.50x</td>" in page and "<td class='num'>2.00x</td>" in page
     assert 'id="compare-base-latency"' in page and 'id="compare-now-latency"' in page
     assert f"<span class='verdict {base.claims[0].verdict}'>" in page and "<span class='verdict fail'>" in page
+
+
+def test_a_change_the_repeats_noise_explains_is_marked_not_significant() -> None:
+    from lab.analysis.intervals import welch_p
+
+    assert welch_p([10, 11, 10.5], [20, 21, 20.5]) < 0.01  # type: ignore[operator]
+    assert welch_p([10, 12, 11], [10.5, 11.5, 11]) > 0.5  # type: ignore[operator]
+    assert welch_p([10], [10, 11]) is None
+    base = loop_blocking()  # 2 repeats a variant: the same run on both sides differs by nothing
+    text = render(base, base.model_copy(update={"run_id": "B"}))
+    bad = next(line for line in text.splitlines() if line.startswith("bad "))
+    assert bad.count("1.00x not significant") == 3

@@ -60,6 +60,7 @@ def test_init_writes_a_scenario_that_loads_and_refuses_to_overwrite_it(tmp_path:
     assert "could not import it" in wrong.stderr and "No module named 'myservice.nothere'" in wrong.stderr
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_the_wheel_installs_apart_and_measures_a_service_of_your_own(tmp_path: Path) -> None:
     """`pip install` of the harness into a fresh venv, then in the service's repository: init, and
@@ -92,3 +93,26 @@ def test_the_wheel_installs_apart_and_measures_a_service_of_your_own(tmp_path: P
     assert record["status"] == "complete" and [c["variant"] for c in record["cells"]] == ["service"]
     assert (root / "reports" / "myservice.html").is_file()
     assert not (ROOT / "results" / "myservice").exists()  # the service's results stay in its repository
+
+
+def test_scenarios_resolve_in_a_folder_given_with_scenarios(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "scenarios" / "loop-blocking.toml", tmp_path / "mine.toml")
+    listed = lab("list", "--scenarios", str(tmp_path), "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [s["name"] for s in json.loads(listed.stdout)] == ["mine"]
+    missing = lab("list", "--scenarios", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and missing.stderr.strip() == (
+        f"error: --scenarios {tmp_path / 'nowhere'}: no such folder; give a folder of scenario .toml files"
+    )
+
+
+def test_a_server_python_that_is_not_there_and_one_beside_deps_are_refused(tmp_path: Path) -> None:
+    from lab.drive.servers import server_python
+    from lab.errors import LabError
+    from lab.scenario.models import ServerSettings
+
+    assert server_python("") == sys.executable
+    with pytest.raises(LabError, match=r"server.python '.venv-nowhere/bin/python': no interpreter at"):
+        server_python(".venv-nowhere/bin/python")
+    with pytest.raises(ValueError, match="give one of them, not both"):
+        ServerSettings(deps="fastapi==0.115.*", python=".venv/bin/python")

@@ -99,3 +99,18 @@ def render(found: Sequence[Row]) -> str:
         f"(never shown able to fail), {counts['guard']} guard(s), among {len(found)} claims",
     ]
     return "\n".join(lines)
+
+
+def as_json(found: Sequence[Row]) -> list[dict[str, object]]:
+    """`lab audit --json`: each claim's status, why, and its verdict in each null direction."""
+    return [
+        {
+            "scenario": r.scenario,
+            "claim": r.claim.text,
+            "setting": r.claim.setting,
+            "status": r.status[0],
+            "why": r.status[1],
+            "null_verdicts": dict(sorted(r.verdicts.items())),
+        }
+        for r in found
+    ]

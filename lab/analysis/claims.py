@@ -40,6 +40,9 @@ SHARES = {"error_rate"}
 # [0, 0, 340] inconclusive, and a pitfall that strikes in some repeats only could never fail the claim.
 EVENT_COUNTS = {"failures", "writes_lost", "writes_duplicated", "db_too_many_clients"}
 CONFIDENCE = 0.95
+# A ratio whose two sides are both bounds (two capacities past the sweep's top): no number of
+# repeats of the same sweep decides it, so the sequential rule does not wait for it.
+BOTH_BOUNDS = "bounds on both sides of the ratio"
 # Throughput of a generator-bound cell: what the server served at least (it could have served more).
 THROUGHPUT = ("rps", "attempted_rps")
 
@@ -327,7 +330,7 @@ def _censored(
         return None
     why = "; ".join(sorted(causes))
     if len(sides) == 2:
-        return "inconclusive", f"bounds on both sides of the ratio: {why}", None
+        return "inconclusive", f"{BOTH_BOUNDS}: {why}", None
     higher = sides == {1}
     if claim.op == "between":
         return (

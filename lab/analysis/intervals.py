@@ -23,6 +23,7 @@ fraction) by bisection.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -93,6 +94,21 @@ def t_quantile(p: float, df: int) -> float:
         if hi - lo < 1e-10 * max(1.0, hi):
             break
     return (lo + hi) / 2.0
+
+
+def welch_p(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Two-sided p-value of Welch's t-test on the logs of two positive samples (repeats of two
+    runs), with the degrees of freedom rounded down (conservative); None with fewer than 2 each or
+    a value that is not positive."""
+    if len(a) < 2 or len(b) < 2 or min(*a, *b) <= 0:
+        return None
+    la, lb = [math.log(x) for x in a], [math.log(x) for x in b]
+    va, vb = statistics.variance(la) / len(la), statistics.variance(lb) / len(lb)
+    if va + vb == 0:
+        return 1.0 if statistics.fmean(la) == statistics.fmean(lb) else 0.0
+    t = (statistics.fmean(lb) - statistics.fmean(la)) / math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (len(la) - 1) + vb**2 / (len(lb) - 1))
+    return 2 * (1 - t_cdf(abs(t), max(1, math.floor(df))))
 
 
 def _t_bounds(values: Sequence[float], confidence: float) -> tuple[float, float, bool]:

@@ -22,7 +22,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lab.analysis.claims import evaluate
+from lab.analysis.claims import BOTH_BOUNDS, evaluate
 from lab.record.models import CellRecord, ClaimResult
 from lab.scenario.models import CiSettings, Claim
 from lab.scenario.plan import Cell
@@ -58,7 +58,8 @@ class Rule:
 
 
 def undecided(results: Sequence[ClaimResult]) -> list[ClaimResult]:
-    return [r for r in results if r.verdict not in ("pass", "fail")]
+    """Claims more repeats could still decide (not one whose sides are both bounds: BOTH_BOUNDS)."""
+    return [r for r in results if r.verdict not in ("pass", "fail") and not r.reason.startswith(BOTH_BOUNDS)]
 
 
 def decided(results: Sequence[ClaimResult]) -> bool:

@@ -41,6 +41,31 @@ class Finding:
     claim: ClaimResult | None = None
 
 
+@dataclass(frozen=True)
+class Figure:
+    """One variant's absolute figure in a gated run, for benchmark trackers (outputs.py)."""
+
+    group: str  # the variant, at its matrix point
+    measure: Literal["capacity", "latency-p99"]  # req/s; ms, over every arrival
+    value: float
+    low: float | None = None  # the repeats' lowest and highest
+    high: float | None = None
+
+
+def figures(rec: RunRecord) -> list[Figure]:
+    """Each variant's capacity at the SLO (sweeps) and p99 over arrivals, with the repeats' range."""
+    out = []
+    for found in capacities(rec):
+        out.append(Figure(found.group, "capacity", found.median, min(found.capacities), max(found.capacities)))
+    for group, summary in rec.variants.items():
+        p99 = summary.value("arrival_p99")
+        if p99 is not None:
+            per = [c.summary.value("arrival_p99") for c in rec.ok_cells() if c.group == group and c.summary]
+            known = [v for v in per if v is not None]
+            out.append(Figure(group, "latency-p99", p99, min(known, default=None), max(known, default=None)))
+    return out
+
+
 @dataclass
 class GateResult:
     scenario: str
@@ -50,6 +75,7 @@ class GateResult:
     differences: list[str]
     findings: list[Finding] = field(default_factory=list)
     sequential: Sequential | None = None  # how many repeats the run took to decide, and what that saved
+    figures: list[Figure] = field(default_factory=list)  # each variant's capacity and p99, for trackers
 
     @property
     def regressions(self) -> list[Finding]:
@@ -158,7 +184,7 @@ def _claim(base: BaselineClaim, now: ClaimResult, tolerance: float) -> Finding:
 
 def gate(base: Baseline, rec: RunRecord, tolerance: float, gate_absolute: bool = False) -> GateResult:
     result = GateResult(rec.scenario, base.run_id, rec.run_id, tolerance, differences(base, rec))
-    result.sequential = rec.sequential
+    result.sequential, result.figures = rec.sequential, figures(rec)
     now = {(c.text, c.setting): c for c in rec.claims}
     for claim in base.claims:
         current = now.pop(claim.key, None)

@@ -1,8 +1,9 @@
 """Every complete run's claims and capacities, one row each, in a Parquet table; and the trends page.
 
 `results/history.parquet` (read it with `pandas.read_parquet`) grows by one row per claim and per
-capacity of every complete run; `reports/trends.html` plots each claim's value over time with its
-interval and threshold, regressions (from CI gates) marked.
+capacity of every complete run; `reports/trends.html` gives each scenario a panel of small charts,
+a claim's value per run (commit and date) with its interval and threshold, regressions (from CI
+gates) marked.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from lab.analysis.capacity import capacities
 from lab.paths import RESULTS
@@ -93,36 +93,69 @@ def read(path: Path = HISTORY) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
+COLUMNS_PER_ROW = 3  # small multiples: a scenario's claims side by side
+
+
+def run_label(part: pd.DataFrame) -> pd.Series:
+    """A run as the x axis names it: its id (when it ran, unique) and its commit; a category, never a
+    time axis, which ticks a lone run at sub-millisecond steps."""
+    sha = part["git_sha"].fillna("").str[:8]
+    return (part["run_id"].astype(str) + " " + sha).str.strip()
+
+
 def trends_page(history: pd.DataFrame, reports: Path) -> Path:
-    """One chart per claim (and capacity): value over time with its interval, the threshold, and
-    regressions marked. Null-mode runs are left out: they are audits, not the trend."""
+    """One panel per scenario, its claims and capacities as small multiples: each a value per run
+    (runs on the x axis by id, which is when they ran, and commit) with its interval, the threshold, and regressions
+    marked. Null-mode runs are left out: they are audits, not the trend."""
+    from plotly.subplots import make_subplots
+
     frame = history[~history["null_mode"].astype(bool)].sort_values("finished_at")
+    frame = frame.assign(run=run_label(frame))
     sections = []
-    for (scenario, _kind, name, setting), part in frame.groupby(["scenario", "kind", "name", "setting"], sort=True):
-        fig = go.Figure()
-        fig.add_scatter(
-            x=part["finished_at"], y=part["value"], mode="lines+markers", name="value",
-            error_y={"type": "data", "symmetric": False, "array": part["high"] - part["value"],
-                     "arrayminus": part["value"] - part["low"]},
-            text=part["run_id"] + " " + part["git_sha"].fillna("").str[:8], hovertemplate="%{y:.3g} %{text}",
-        )  # fmt: skip
-        bad = part[part["regression"].astype(bool)]
-        if not bad.empty:
+    for scenario, runs in frame.groupby("scenario", sort=True):
+        series = list(runs.groupby(["kind", "name", "setting"], sort=False))
+        rows = -(-len(series) // COLUMNS_PER_ROW)
+        titles = [f"{name}" + (f" [{setting}]" if setting else "") for (_, name, setting), _ in series]
+        fig = make_subplots(
+            rows=rows,
+            cols=COLUMNS_PER_ROW,
+            subplot_titles=[t if len(t) <= 60 else t[:57] + "..." for t in titles],
+            vertical_spacing=min(0.3 / max(rows - 1, 1), 0.12),
+        )
+        order = list(dict.fromkeys(runs["run"]))
+        for index, (_, part) in enumerate(series):
+            row, col = index // COLUMNS_PER_ROW + 1, index % COLUMNS_PER_ROW + 1
             fig.add_scatter(
-                x=bad["finished_at"], y=bad["value"], mode="markers", name="regression",
-                marker={"color": "#d62728", "size": 14, "symbol": "x"},
+                x=part["run"], y=part["value"], mode="lines+markers", showlegend=False, row=row, col=col,
+                marker={"color": "#1f77b4"},
+                error_y={"type": "data", "symmetric": False, "array": part["high"] - part["value"],
+                         "arrayminus": part["value"] - part["low"]},
+                text=part["run_id"], hovertemplate="%{y:.3g} (%{text})<extra></extra>",
             )  # fmt: skip
-        threshold = part["threshold"].dropna()
-        if not threshold.empty:
-            fig.add_hline(y=float(threshold.iloc[-1]), line_dash="dash", annotation_text="threshold")
-        title = f"{scenario}: {name}" + (f" [{setting}]" if setting else "")
-        fig.update_layout(title=title, template="plotly_white", height=320, margin={"t": 50, "l": 60, "r": 20, "b": 40})
-        slug = "".join(ch if ch.isalnum() else "-" for ch in f"trend-{scenario}-{name}-{setting}")[:120]
+            bad = part[part["regression"].astype(bool)]
+            if not bad.empty:
+                fig.add_scatter(
+                    x=bad["run"], y=bad["value"], mode="markers", showlegend=False, row=row, col=col,
+                    marker={"color": "#d62728", "size": 12, "symbol": "x"}, hovertemplate="regression<extra></extra>",
+                )  # fmt: skip
+            threshold = part["threshold"].dropna()
+            if not threshold.empty:
+                fig.add_hline(y=float(threshold.iloc[-1]), line_dash="dash", line_color="#888", row=row, col=col)
+            fig.update_xaxes(type="category", categoryorder="array", categoryarray=order, row=row, col=col)
+        fig.update_annotations(font_size=11)
+        fig.update_layout(
+            title=f"{scenario}: {runs['run_id'].nunique()} runs",
+            template="plotly_white",
+            height=120 + 260 * rows,
+            margin={"t": 80, "l": 50, "r": 20, "b": 60},
+        )
+        slug = "".join(ch if ch.isalnum() else "-" for ch in f"trend-{scenario}")[:120]
         sections.append(figure(fig, slug))
     body = (
         "<p class='muted'><a href='index.html'>all scenarios</a></p><h1>Trends</h1>"
         f"<p class='muted'>{esc(len(frame))} rows from {esc(frame['run_id'].nunique())} runs "
-        "(results/history.parquet); each point a run, with its 95 % interval; red crosses: regressions "
-        "found by the CI gate.</p>" + ("".join(sections) or "<p>No complete runs yet.</p>")
+        "(results/history.parquet). A panel per scenario, a small chart per claim and capacity; each "
+        "point a run (its id and commit), with its interval; dashed: the claim's threshold; red "
+        "crosses: regressions found by the CI gate.</p>" + ("".join(sections) or "<p>No complete runs yet.</p>")
     )
     return write(reports / "trends.html", page("Trends - FastAPI perf lab", body))

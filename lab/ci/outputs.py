@@ -2,8 +2,9 @@
 
 The Markdown goes to `$GITHUB_STEP_SUMMARY` when it is set (and always to a file), short enough
 for a pull-request comment: one table per scenario. JUnit has one test case per claim (a failure
-is a regression, its text the verdict line); Bencher Metric Format (BMF) carries each claim's
-value with its interval and each capacity, for Bencher or github-action-benchmark.
+is a regression, its text the verdict line); Bencher Metric Format (BMF) carries each variant's
+capacity and p99 and each claim's value, with intervals, under names that survive rewording; and
+github-action-benchmark gets the same figures in its custom format, a file per direction.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from lab import metrics
 from lab.ci.gate import GateResult
-from lab.record.models import Sequential
+from lab.record.models import ClaimResult, Sequential
 
 MARK = {"regression": "REGRESSION", "improvement": "improved", "unchanged": "ok", "new": "new"}
 
@@ -61,14 +63,22 @@ def decided_line(seq: Sequential) -> str:
 def junit(results: Sequence[GateResult], could_not_run: Sequence[str] = ()) -> str:
     suites = ET.Element("testsuites", name="fastapi-perf-lab")
     for r in results:
+        new = [f for f in r.findings if f.kind == "new"]
         suite = ET.SubElement(
-            suites, "testsuite", name=r.scenario, tests=str(len(r.findings)), failures=str(len(r.regressions))
+            suites,
+            "testsuite",
+            name=r.scenario,
+            tests=str(len(r.findings)),
+            failures=str(len(r.regressions)),
+            skipped=str(len(new)),
         )
         for f in r.findings:
             case = ET.SubElement(suite, "testcase", classname=r.scenario, name=f.what)
             line = f"{MARK[f.kind]}: {f.what}: baseline {f.base}, now {f.now}" + (f"; {f.why}" if f.why else "")
             if f.kind == "regression":
                 ET.SubElement(case, "failure", message=line).text = line
+            elif f.kind == "new":  # nothing to compare it with yet: neither passed nor failed
+                ET.SubElement(case, "skipped", message=f"new claim, no baseline yet: {f.now}")
             else:
                 ET.SubElement(case, "system-out").text = line
     for error in could_not_run:
@@ -105,18 +115,65 @@ def as_json(results: Sequence[GateResult], could_not_run: Sequence[str] = ()) ->
     )
 
 
-def bencher(results: Sequence[GateResult]) -> str:
-    """BMF: {benchmark: {measure: {value, lower_value, upper_value}}}."""
-    out: dict[str, dict[str, dict[str, float]]] = {}
+# Units of the measures a tracker plots: each claim's value is its metric's own unit, or `x` for a ratio.
+UNITS = {"capacity": "req/s", "latency-p99": "ms", "ratio": "x"}
+
+
+def claim_id(c: ClaimResult) -> str:
+    """A claim's name for a tracker, from what it measures rather than its sentence, so rewording a
+    claim keeps its series: `arrival_p90:bad/fix_await@40[/work]`, with its matrix point."""
+    name = f"{c.metric}:{c.variant}" + (f"/{c.baseline}" if c.baseline else "")
+    name += f"@{c.at_rps:g}" if c.at_rps is not None else ""
+    name += f"[{c.request}]" if c.request != "all" else ""
+    return name + (f"[{c.setting}]" if c.setting else "")
+
+
+def _measure(c: ClaimResult) -> str:
+    if c.baseline:
+        return "ratio"
+    known = metrics.get(c.metric)
+    return known.unit if known is not None and known.unit else "value"
+
+
+def series(results: Sequence[GateResult]) -> list[tuple[str, str, float, float | None, float | None, str]]:
+    """Every figure a tracker keeps: (benchmark, measure, value, low, high, better): each variant's
+    capacity and p99 (`scenario/variant`), and each claim's value (`scenario/claim id`)."""
+    out: list[tuple[str, str, float, float | None, float | None, str]] = []
     for r in results:
+        for figure in r.figures:
+            better = "higher" if figure.measure == "capacity" else "lower"
+            out.append((f"{r.scenario}/{figure.group}", figure.measure, figure.value, figure.low, figure.high, better))
         for f in r.findings:
             c = f.claim
             if c is not None and c.value is not None:
-                measure = {"value": c.value}
-                if c.low is not None and c.high is not None:
-                    measure |= {"lower_value": c.low, "upper_value": c.high}
-                name = f"{r.scenario}: {c.text}" + (f" [{c.setting}]" if c.setting else "")
-                out[name] = {"ratio" if c.baseline else c.metric: measure}
+                better = "higher" if c.op == ">=" else "lower" if c.op == "<=" else "none"
+                out.append((f"{r.scenario}/{claim_id(c)}", _measure(c), c.value, c.low, c.high, better))
+    return out
+
+
+def bencher(results: Sequence[GateResult]) -> str:
+    """Bencher Metric Format: {benchmark: {measure: {value, lower_value, upper_value}}}; measures
+    `capacity` (req/s), `latency-p99` (ms) and `ratio` (x), or a claim's metric unit."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for name, measure, value, low, high, _ in series(results):
+        entry = {"value": value}
+        if low is not None and high is not None:
+            entry |= {"lower_value": low, "upper_value": high}
+        out.setdefault(name, {})[measure] = entry
+    return json.dumps(out, indent=2)
+
+
+def action_benchmark(results: Sequence[GateResult], better: str) -> str:
+    """github-action-benchmark's custom format, one file per direction (`customBiggerIsBetter`,
+    `customSmallerIsBetter`): [{name, unit, value, range, extra}]."""
+    out = []
+    for name, measure, value, low, high, way in series(results):
+        if way != better:
+            continue
+        entry: dict[str, Any] = {"name": f"{name} ({measure})", "unit": UNITS.get(measure, measure), "value": value}
+        if low is not None and high is not None:
+            entry["range"] = f"{low:.4g} to {high:.4g}"
+        out.append(entry)
     return json.dumps(out, indent=2)
 
 
@@ -127,6 +184,8 @@ def write_all(results: Sequence[GateResult], folder: Path, could_not_run: Sequen
         "junit.xml": junit(results, could_not_run),
         "gate.json": as_json(results, could_not_run),
         "bencher.json": bencher(results),
+        "benchmark-bigger.json": action_benchmark(results, "higher"),
+        "benchmark-smaller.json": action_benchmark(results, "lower"),
     }
     written = []
     for name, text in files.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from lab.cli.common import EXIT_CLAIM_FAILED, EXIT_ERROR, Subparsers, folders
 from lab.errors import LabError
@@ -48,6 +49,8 @@ def _ci(args: argparse.Namespace) -> int:
     from lab.ci.gate import gate
     from lab.drive.runner import RunOptions, run
 
+    if args.base is not None:
+        return _versus(args)
     names = args.scenarios or sorted(p.stem for p in args.baselines.glob("*.json"))
     if not names:
         raise LabError(f"no baselines in {shown(args.baselines)}; make one with `make baseline scenario=NAME`")
@@ -59,7 +62,7 @@ def _ci(args: argparse.Namespace) -> int:
             options = RunOptions(
                 item.ci.profile,
                 results_root=args.results,
-                progress=not args.quiet,
+                progress=not (args.quiet or args.json),
                 sequential=Rule.of(item.ci),
             )
             outcome = run(item, options)
@@ -76,8 +79,68 @@ def _ci(args: argparse.Namespace) -> int:
     written = ci_outputs.write_all(gated, args.out, could_not_run)
     report.build_index(args.results, args.reports)
     history.trends_page(history.read(args.results / "history.parquet"), args.reports)
-    print(ci_outputs.markdown(gated, could_not_run))
-    print(f"wrote {', '.join(shown(p) for p in written)} and {shown(args.reports / 'trends.html')}")
+    _summary(args, gated, could_not_run, [*written, args.reports / "trends.html"])
+    if any(r.regressions for r in gated):
+        return EXIT_CLAIM_FAILED
+    return EXIT_ERROR if could_not_run else 0
+
+
+def _summary(args: argparse.Namespace, gated: list[Any], could_not_run: list[str], written: list[Path]) -> None:
+    """The gate's summary on stdout: Markdown, or gate.json's content with --json (the rest to stderr)."""
+    from lab.ci import outputs as ci_outputs
+
+    if args.json:
+        print(ci_outputs.as_json(gated, could_not_run))
+        print(f"wrote {', '.join(shown(p) for p in written)}", file=sys.stderr)
+    else:
+        print(ci_outputs.markdown(gated, could_not_run))
+        print(f"wrote {', '.join(shown(p) for p in written)}")
+
+
+def _versus(args: argparse.Namespace) -> int:
+    """`lab ci --base REF`: base and head in one run per scenario, on this runner, gated on head / base."""
+    import random
+
+    from lab import report
+    from lab.analysis.sequential import Rule
+    from lab.ci import outputs as ci_outputs
+    from lab.ci import versus
+    from lab.drive.runner import RunOptions, run
+
+    names = args.scenarios or loading.known()
+    if not names:
+        raise LabError("no scenarios to run; name them, or give --scenarios DIR")
+    items = [loading.load(name) for name in names]  # a bad file fails before the worktree is made
+    base = versus.checkout(args.base)
+    commit, dirty = versus.head()
+    talk = sys.stderr if args.json else sys.stdout
+    print(versus.describe(base, commit, dirty), file=talk, flush=True)
+    for line in versus.runner_check():
+        print(line, file=talk, flush=True)
+    gated, could_not_run = [], []
+    results, reports = args.results / "versus", args.reports / "versus"
+    for item in items:
+        profile = args.profile or item.ci.profile
+        try:
+            paired = versus.paired(item, base, profile, item.ci.rate, item.ci.tolerance)
+            options = RunOptions(
+                profile,
+                results_root=results,
+                progress=not (args.quiet or args.json),
+                sequential=Rule.of(item.ci),
+                shuffle=random.SystemRandom().randrange(2**31),
+            )
+            outcome = run(paired, options)
+            if outcome.errors or outcome.record.status != "complete":
+                raise LabError(outcome.errors[0] if outcome.errors else f"run {outcome.record.status}")
+        except LabError as exc:
+            could_not_run.append(f"{item.name}: {exc}")
+            print(f"error: {item.name}: {exc}", file=sys.stderr)
+            continue
+        gated.append(versus.gate(paired, outcome.record, base, item.ci.tolerance))
+        report.build(item.name, outcome.directory, reports)
+    written = ci_outputs.write_all(gated, args.out, could_not_run)
+    _summary(args, gated, could_not_run, [*written, reports])
     if any(r.regressions for r in gated):
         return EXIT_CLAIM_FAILED
     return EXIT_ERROR if could_not_run else 0
@@ -145,8 +208,25 @@ def add_baseline(sub: Subparsers) -> None:
 
 
 def add_ci(sub: Subparsers) -> None:
-    p = sub.add_parser("ci", help="CI gate: run CI profiles, compare with baselines (exit 0 ok, 1 regression, 2 error)")
-    p.add_argument("scenarios", nargs="*", help="scenario names (default: every one with a baseline)")
+    p = sub.add_parser(
+        "ci",
+        help="CI gate: run CI profiles, compare with baselines or with a base commit (exit 0 ok, 1 regression, 2 error)",
+        description="Against committed baselines (default), or against a base commit run on this same "
+        "machine in one job (--base REF: a git worktree, base and head interleaved). Examples: "
+        "`fastapi-lab ci --base origin/main`, `fastapi-lab ci loop-blocking`.",
+    )
+    p.add_argument(
+        "scenarios",
+        nargs="*",
+        help="scenario names (default: every one with a baseline; with --base, every scenario)",
+    )
+    p.add_argument(
+        "--base",
+        metavar="REF",
+        help="gate head against this commit (branch, tag, sha, HEAD~1), both run here, interleaved; no baseline needed",
+    )
+    p.add_argument("--profile", help="with --base: the load profile (default: each scenario's [ci] profile)")
+    p.add_argument("--json", action="store_true", help="the gate's findings as JSON on stdout (gate.json)")
     p.add_argument("--quiet", action="store_true", help="no live progress")
     folders(p, results=True, reports=True)
     folders(p, baselines=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 
 from lab.cli.common import EXIT_CLAIM_FAILED, Subparsers, folders
 from lab.errors import LabError
@@ -31,6 +33,7 @@ def _audit(args: argparse.Namespace) -> int:
                 raise LabError(f"--only {direction}: {item.name} has no such variant")
             print(
                 f"{item.name}: null mode, {args.profile} profile x {repeats} repeats, every variant runs {direction}",
+                file=sys.stderr if args.json else sys.stdout,
                 flush=True,
             )
             options = RunOptions(args.profile, repeats, results_root=args.results, progress=False, null=direction)
@@ -39,8 +42,11 @@ def _audit(args: argparse.Namespace) -> int:
                 raise LabError(f"{item.name}: the null run (all {direction}) failed: {outcome.errors[0]}")
             records.append(outcome.record)
     found = audit.rows(records)
-    print()
-    print(audit.render(found))
+    if args.json:
+        print(json.dumps(audit.as_json(found), indent=2))
+    else:
+        print()
+        print(audit.render(found))
     return EXIT_CLAIM_FAILED if any(r.defect for r in found) else 0
 
 
@@ -79,6 +85,8 @@ def add_audit(sub: Subparsers) -> None:
         "--repeats", type=int, help=f"repeats of each null run (default: the profile's, at least {NULL_REPEATS})"
     )
     p.add_argument("--only", metavar="VARIANT", help="one direction only: every variant runs this one")
+    p.add_argument("--json", action="store_true", help="each claim's status and null verdicts as JSON on stdout")
+    p.epilog = "examples: `audit loop-blocking` (every direction), `audit n-plus-one --only fix_eager --json`"
     folders(p, results=True)
     p.set_defaults(func=_audit)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from lab.cli.common import Subparsers, folders
@@ -42,7 +43,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from lab.report import compare_page
-    from lab.report.compare import render
+    from lab.report.compare import as_json, render
 
     loading.resolve(args.scenario)
     complete = [p for p in store.runs(args.scenario, args.results) if store.load(p).status == "complete"]
@@ -60,8 +61,11 @@ def _compare(args: argparse.Namespace) -> int:
     base_dir = store.run_dir(args.scenario, base_id, args.results)
     new_dir = store.run_dir(args.scenario, new_id, args.results)
     base, new = store.load(base_dir), store.load(new_dir)
-    print(render(base, new))
     path = compare_page.build(base, base_dir, new, new_dir, args.reports)
+    if args.json:
+        print(json.dumps({**as_json(base, new), "page": shown(path)}, indent=2))
+        return 0
+    print(render(base, new))
     print(f"\npage: {shown(path)}")
     return 0
 
@@ -134,6 +138,10 @@ def add_compare(sub: Subparsers) -> None:
     p.add_argument("scenario")
     p.add_argument("--base", help="the older run id (default: the one before --run)")
     p.add_argument("--run", help="the newer run id (default: the newest complete run)")
+    p.add_argument("--json", action="store_true", help="the comparison as JSON on stdout")
+    p.epilog = (
+        "examples: `compare loop-blocking` (its two newest complete runs), `compare loop-blocking --base ID --json`"
+    )
     folders(p, results=True, reports=True)
     p.set_defaults(func=_compare)
 

@@ -116,7 +116,13 @@ def _latest_dir(root: Path, name: str) -> Path:
 
 
 def add_run(sub: Subparsers) -> None:
-    p = sub.add_parser("run", help="run scenarios, print verdicts, write reports")
+    p = sub.add_parser(
+        "run",
+        help="run scenarios, print verdicts, write reports",
+        epilog="examples: `run loop-blocking` (its default profile: a verdict and a report), `run loop-blocking "
+        "--profile quick`, `run myservice --scenarios ../svc/scenarios`, `run loop-blocking --target "
+        "http://127.0.0.1:8000 --variant fix_await` (a server started elsewhere)",
+    )
     p.add_argument("scenarios", nargs="*", help="scenario names (see `list`) or paths to .toml files")
     p.add_argument("--all", action="store_true", help="every scenario in scenarios/")
     p.add_argument("--profile", default="default", help="load profile in the scenario file (default: default)")

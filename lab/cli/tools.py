@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from lab.cli.common import Subparsers
 from lab.drive import compose, wrkcheck
@@ -11,8 +12,18 @@ from lab.paths import shown
 from lab.scenario import loading
 
 
-def _list(_: argparse.Namespace) -> int:
+def _list(args: argparse.Namespace) -> int:
     names = loading.known()
+    if args.json:
+        found = []
+        for name in names:
+            try:
+                item = loading.load(name)
+                found.append({"name": name, "title": item.title, "variants": list(item.variants), "path": item.path})
+            except LabError as exc:
+                found.append({"name": name, "error": str(exc)})
+        print(json.dumps(found, indent=2))
+        return 0
     width = max(map(len, names), default=0)
     for name in names:
         try:
@@ -43,7 +54,9 @@ def _compose_env(args: argparse.Namespace) -> int:
 
 
 def add_list(sub: Subparsers) -> None:
-    sub.add_parser("list", help="scenarios with one-line descriptions").set_defaults(func=_list)
+    p = sub.add_parser("list", help="scenarios with one-line descriptions", epilog="example: list --json")
+    p.add_argument("--json", action="store_true", help="name, title, variants and file of each, as JSON")
+    p.set_defaults(func=_list)
 
 
 def add_wrk_check(sub: Subparsers) -> None:

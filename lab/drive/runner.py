@@ -76,6 +76,9 @@ class RunOptions:
     # A variant that fails its check before any load (import, start, health, [[verify]]) stops the
     # run; with keep_going its cells are recorded as failed and the other variants still run.
     keep_going: bool = False
+    # Each repeat runs its variants in an order drawn from this seed (base against head: neither
+    # side always goes first); None: the scenario's order, interleaved.
+    shuffle: int | None = None
 
 
 @dataclass
@@ -113,7 +116,9 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
         versions.parse(spec)  # a malformed set fails here, before anything starts
     rule = options.sequential
     repeats = rule.max_repeats if rule else options.repeats
-    cells = expand(scenario, options.profile, repeats, options.versions, options.null, options.generators)
+    cells = expand(
+        scenario, options.profile, repeats, options.versions, options.null, options.generators, options.shuffle
+    )
     if options.target is not None:
         cells = [c for c in cells if c.variant == options.target.variant]
     layout = core_layout(scenario.pinning.server, scenario.pinning.generator)
@@ -127,6 +132,7 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
     rec = store.new_run(scenario, options.profile, run_id, pinning, capture(), options.versions)
     rec.null_mode, rec.reference = options.null is not None, options.null or scenario.reference_variant
     rec.target = options.target.url if options.target else None
+    rec.variant_roots = dict(scenario.variant_roots)
     rec.load = cells[0].load if cells else rec.load  # with --repeats, what actually ran
     confidence = CONFIDENCE
     if rule:
@@ -268,6 +274,8 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
     if ctx.scenario.mechanism:
         env["LAB_MECHANISM"] = "1"
     python, installed = server_python(cell.server.python), None
+    cwd = app_root(cell)
+    env["PYTHONPATH"] = str(cwd)
     if cell.server.deps:
         if ctx.progress:
             ctx.progress.say(
@@ -280,7 +288,7 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
         External(ctx.target)
         if ctx.target
         else Server(
-            cell.app, cell.server, port, cores=ctx.layout.server, env=env, log=log, cwd=ROOT, what=what, python=python
+            cell.app, cell.server, port, cores=ctx.layout.server, env=env, log=log, cwd=cwd, what=what, python=python
         )
     )
     ctx.services.before_cell()
@@ -408,6 +416,11 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
     )
 
 
+def app_root(cell: Cell) -> Path:
+    """Where a cell's app is imported from: its variant's root (another checkout), else the project's."""
+    return ROOT / cell.root if cell.root else ROOT  # an absolute root replaces ROOT in the join
+
+
 def _preflight(cells: Sequence[Cell], ctx: CellContext) -> dict[str, str]:
     """Every variant started once and checked (import, start, health, [[verify]]) before any load,
     so a misspelt module fails the run in seconds rather than after the other variants' minutes.
@@ -432,10 +445,16 @@ def _preflight(cells: Sequence[Cell], ctx: CellContext) -> dict[str, str]:
             cell.server,
             port,
             cores=ctx.layout.server,
-            env={**ctx.env, "PGAPPNAME": f"lab-{variant}", "WEB_CONCURRENCY": str(cell.server.workers)},
+            env={
+                **ctx.env,
+                "PGAPPNAME": f"lab-{variant}",
+                "WEB_CONCURRENCY": str(cell.server.workers),
+                "PYTHONPATH": str(app_root(cell)),
+            },
             log=folder / f"{variant}.log",
-            cwd=ROOT,
+            cwd=app_root(cell),
             what=what,
+            python=server_python(cell.server.python),
         )
         try:
             with server:

@@ -412,6 +412,9 @@ class RunRecord(Model):
     variants: dict[str, VariantSummary] = {}
     claims: list[ClaimResult] = []
     sequential: Sequential | None = None  # set when the run used the sequential rule (CI)
+    # The checkout a variant's app was imported from, where not the project root (`lab ci --base`:
+    # the base's variants from `.lab-worktrees/<commit>`).
+    variant_roots: dict[str, str] = {}
     # Set when the claims were judged again after the run (`lab rejudge`): the lab commit that did it.
     rejudged_by: str | None = None
     left_behind_pids: list[int] = []

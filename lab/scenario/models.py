@@ -496,6 +496,9 @@ class CiSettings(Strict):
     profile: str = "quick"  # the profile CI runs
     tolerance: float = Field(0.25, ge=0, le=10)  # how far a value may move the worse way before it regresses
     gate_absolute: bool = False  # also gate rps and p99 themselves (same machine only)
+    # `lab ci --base`: the offered rate at which a sweep's p99 is compared, head against base (a
+    # fixed-rate profile compares at its own rate); none: capacity only.
+    rate: float | None = Field(None, gt=0, le=100_000)
     # Deciding fast (lab/analysis/sequential.py): at least this many repeats, then stop once every claim is decided.
     # Two, because one repeat's thirds cannot show how much a fresh server process moves the value.
     min_repeats: int = Field(2, ge=1, le=20)
@@ -534,6 +537,10 @@ class Scenario(Strict):
     # Server flags one variant adds to `server.flags`, for a fix that is a server setting rather
     # than code (uvicorn's --limit-concurrency): the app is the same, the command line is not.
     variant_flags: dict[str, list[str]] = {}
+    # The folder a variant's app is imported from (its server's cwd and PYTHONPATH), absolute or
+    # relative to the project root: another checkout of the code, as `lab ci --base REF` sets for
+    # the base's variants (a git worktree). A variant not named here: the project root.
+    variant_roots: dict[str, str] = {}
     database: Database | None = None  # a real PostgreSQL for the run (DATABASE_URL for the apps)
     upstream: UpstreamConfig | None = None  # a service on loopback for the apps to call (UPSTREAM_URL)
     # Server settings (or env.NAME, or generators) to vary: each combination is a cell; join settings varied together with +.
@@ -591,9 +598,10 @@ class Scenario(Strict):
                     raise ValueError(f"claims[{i}].{role}: unknown variant {name!r}; one of {', '.join(self.variants)}")
         if self.reference is not None and self.reference not in self.variants:
             raise ValueError(f"reference: unknown variant {self.reference!r}; one of {', '.join(self.variants)}")
-        for name in self.variant_flags:
-            if name not in self.variants:
-                raise ValueError(f"variant_flags.{name}: unknown variant {name!r}; one of {', '.join(self.variants)}")
+        for field, named in (("variant_flags", self.variant_flags), ("variant_roots", self.variant_roots)):
+            for name in named:
+                if name not in self.variants:
+                    raise ValueError(f"{field}.{name}: unknown variant {name!r}; one of {', '.join(self.variants)}")
         for name, profile in self.profiles.items():
             for variant in profile.variants:
                 if variant not in self.variants:
@@ -621,6 +629,12 @@ class Scenario(Strict):
                         )
         if self.ci.profile not in self.profiles:
             raise ValueError(f"ci.profile: no profile {self.ci.profile!r}; one of {', '.join(self.profiles)}")
+        gated = self.profiles[self.ci.profile]
+        if self.ci.rate is not None and gated.sweep and self.ci.rate not in gated.planned_rates():
+            raise ValueError(
+                f"ci.rate: {self.ci.rate:g} req/s is not a rate profile {self.ci.profile!r} runs "
+                f"({', '.join(f'{r:g}' for r in gated.planned_rates())})"
+            )
         for required in ("quick", "default"):
             if required not in self.profiles:
                 raise ValueError(f"profiles: a {required!r} profile is required")

@@ -7,6 +7,7 @@ Cells of one repeat run interleaved (bad, fix, bad, fix, ...) so machine drift h
 from __future__ import annotations
 
 import itertools
+import random
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ class Cell:
     server: ServerSettings
     load: LoadProfile
     repeat: int
+    root: str = ""  # the folder the app is imported from (scenario.variant_roots); empty: the project root
 
     @property
     def setting_label(self) -> str:
@@ -46,10 +48,12 @@ def expand(
     versions: list[str] | None = None,
     null: str | None = None,
     generators: Generators | None = None,
+    shuffle: int | None = None,
 ) -> list[Cell]:
     """`versions` (dependency sets, e.g. from the command line) replace the matrix's `deps`.
     `null`: every variant runs this variant's app (an A/A run: no claim may tell them apart).
-    `generators` (from the command line) replaces the profile's Locust processes, and the matrix's."""
+    `generators` (from the command line) replaces the profile's Locust processes, and the matrix's.
+    `shuffle`: a seed; each repeat (and matrix point) runs its variants in an order drawn from it."""
     load = scenario.profile(profile)
     if repeats is not None:
         load = load.model_copy(update={"repeats": repeats})
@@ -59,15 +63,19 @@ def expand(
         for setting in settings(matrix):
             server = apply_setting(scenario.server, setting)
             at = load.model_copy(update={"generators": generators or setting.get(LOAD_MATRIX_KEY, load.generators)})
-            for variant, app in scenario.variants.items():
+            order = list(scenario.variants)
+            if shuffle is not None:
+                random.Random(f"{shuffle}-{repeat}-{setting}").shuffle(order)
+            for variant in order:
                 if load.variants and variant not in load.variants:
                     continue
                 # Null mode runs one variant in every variant's place: its app and its flags.
                 runs_as = null or variant
                 app, served = scenario.variants[runs_as], scenario.served(runs_as, server)
+                root = scenario.variant_roots.get(runs_as, "")
                 label = "-".join(_label(k, v) for k, v in setting.items())
                 cell_id = "-".join(filter(None, [f"r{repeat}", variant, label]))
-                cells.append(Cell(cell_id, variant, app, setting, served, at, repeat))
+                cells.append(Cell(cell_id, variant, app, setting, served, at, repeat, root))
     return cells
 
 

@@ -219,6 +219,26 @@ repeats = 3
 min_repeats = 3
 budget_s = 900
 
+# CI (`fastapi-lab ci --base origin/main`): the base commit and this one run here, in one job,
+# interleaved; a regression is head's capacity under 1 - tolerance of the base's, or its p99 at
+# `rate` over 1 + tolerance times the base's, with 95 % confidence (2 to 4 repeats, as needed).
+[ci]
+profile = "ci"
+rate = 100
+tolerance = 0.25
+
+[profiles.ci]
+warmup_s = 1
+duration_s = 4
+claimed_duration_s = 12  # at `rate`, where p99 is compared: about 1,200 arrivals (a p99 needs 1,000)
+max_duration_s = 12
+decide_confidence = 0.8
+settle_s = 1
+drain_s = 5
+# Rates doubling: a capacity ratio is resolved to the grid, so the grid must be finer than the
+# tolerance lets a change through (x4 steps could not tell 0.75x from 1x).
+search = {{ start = 100, factor = 2, max = 1600 }}
+
 # Once the capacity is measured, a claim makes it a check (CI's gate fails when it no longer holds).
 # Set its threshold from what you measured, with a margin:
 # [[claims]]
