@@ -99,8 +99,9 @@ COLUMNS_PER_ROW = 3  # small multiples: a scenario's claims side by side
 def run_label(part: pd.DataFrame) -> pd.Series:
     """A run as the x axis names it: its id (when it ran, unique) and its commit; a category, never a
     time axis, which ticks a lone run at sub-millisecond steps."""
-    sha = part["git_sha"].fillna("").str[:8]
-    return (part["run_id"].astype(str) + " " + sha).str.strip()
+    sha = part["git_sha"].fillna("").str[:7]
+    run = part["run_id"].astype(str)  # 20261207T051653166Z: shown as 1207-051653, month-day and time
+    return (run.str[4:8] + "-" + run.str[9:15] + " " + sha).str.strip()
 
 
 def trends_page(history: pd.DataFrame, reports: Path) -> Path:
@@ -120,7 +121,7 @@ def trends_page(history: pd.DataFrame, reports: Path) -> Path:
             rows=rows,
             cols=COLUMNS_PER_ROW,
             subplot_titles=[t if len(t) <= 60 else t[:57] + "..." for t in titles],
-            vertical_spacing=min(0.3 / max(rows - 1, 1), 0.12),
+            vertical_spacing=min(0.5 / max(rows - 1, 1), 0.2),  # room for the angled run labels
         )
         order = list(dict.fromkeys(runs["run"]))
         for index, (_, part) in enumerate(series):
@@ -141,12 +142,14 @@ def trends_page(history: pd.DataFrame, reports: Path) -> Path:
             threshold = part["threshold"].dropna()
             if not threshold.empty:
                 fig.add_hline(y=float(threshold.iloc[-1]), line_dash="dash", line_color="#888", row=row, col=col)
-            fig.update_xaxes(type="category", categoryorder="array", categoryarray=order, row=row, col=col)
+            fig.update_xaxes(
+                type="category", categoryorder="array", categoryarray=order, tickangle=-30, row=row, col=col
+            )
         fig.update_annotations(font_size=11)
         fig.update_layout(
             title=f"{scenario}: {runs['run_id'].nunique()} runs",
             template="plotly_white",
-            height=120 + 260 * rows,
+            height=140 + 300 * rows,
             margin={"t": 80, "l": 50, "r": 20, "b": 60},
         )
         slug = "".join(ch if ch.isalnum() else "-" for ch in f"trend-{scenario}")[:120]
