@@ -159,8 +159,7 @@ def paired(scenario: Scenario, base: Checkout, profile: str, rate: float | None,
 def _shown(claim: ClaimResult) -> str:
     if claim.value is None:
         return f"not measured ({claim.reason})" if claim.reason else "not measured"
-    interval = f" ({claim.low:.3g}-{claim.high:.3g})" if claim.low is not None and claim.high is not None else ""
-    return f"{claim.value:.3g}x{interval} {claim.verdict}"
+    return f"{claim.shown}{f' ({claim.spread})' if claim.spread else ''} {claim.verdict}"
 
 
 def gate(scenario: Scenario, rec: RunRecord, base: Checkout, tolerance: float) -> GateResult:

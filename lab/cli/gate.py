@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lab.cli.common import EXIT_CLAIM_FAILED, EXIT_ERROR, Subparsers, folders
 from lab.errors import LabError
 from lab.paths import RESULTS, shown
 from lab.record import store
 from lab.scenario import loading
+
+if TYPE_CHECKING:
+    from lab.drive.runner import Outcome, RunOptions
+    from lab.scenario.models import Scenario
 
 
 def _baseline(args: argparse.Namespace) -> int:
@@ -47,7 +51,7 @@ def _ci(args: argparse.Namespace) -> int:
     from lab.ci import baseline, history
     from lab.ci import outputs as ci_outputs
     from lab.ci.gate import gate
-    from lab.drive.runner import RunOptions, run
+    from lab.drive.runner import RunOptions
 
     if args.base is not None:
         return _versus(args)
@@ -65,9 +69,7 @@ def _ci(args: argparse.Namespace) -> int:
                 progress=not (args.quiet or args.json),
                 sequential=Rule.of(item.ci),
             )
-            outcome = run(item, options)
-            if outcome.errors or outcome.record.status != "complete":
-                raise LabError(outcome.errors[0] if outcome.errors else f"run {outcome.record.status}")
+            outcome = _complete(item, options)
         except LabError as exc:
             could_not_run.append(f"{name}: {exc}")
             print(f"error: {name}: {exc}", file=sys.stderr)
@@ -83,6 +85,16 @@ def _ci(args: argparse.Namespace) -> int:
     if any(r.regressions for r in gated):
         return EXIT_CLAIM_FAILED
     return EXIT_ERROR if could_not_run else 0
+
+
+def _complete(item: Scenario, options: RunOptions) -> Outcome:
+    """A gated run that finished whole, or a LabError saying why it did not (the gate cannot judge it)."""
+    from lab.drive.runner import run
+
+    outcome = run(item, options)
+    if outcome.errors or outcome.record.status != "complete":
+        raise LabError(outcome.errors[0] if outcome.errors else f"run {outcome.record.status}")
+    return outcome
 
 
 def _summary(args: argparse.Namespace, gated: list[Any], could_not_run: list[str], written: list[Path]) -> None:
@@ -105,7 +117,7 @@ def _versus(args: argparse.Namespace) -> int:
     from lab.analysis.sequential import Rule
     from lab.ci import outputs as ci_outputs
     from lab.ci import versus
-    from lab.drive.runner import RunOptions, run
+    from lab.drive.runner import RunOptions
 
     names = args.scenarios or loading.known()
     if not names:
@@ -130,9 +142,7 @@ def _versus(args: argparse.Namespace) -> int:
                 sequential=Rule.of(item.ci),
                 shuffle=random.SystemRandom().randrange(2**31),
             )
-            outcome = run(paired, options)
-            if outcome.errors or outcome.record.status != "complete":
-                raise LabError(outcome.errors[0] if outcome.errors else f"run {outcome.record.status}")
+            outcome = _complete(paired, options)
         except LabError as exc:
             could_not_run.append(f"{item.name}: {exc}")
             print(f"error: {item.name}: {exc}", file=sys.stderr)
