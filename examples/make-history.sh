@@ -23,7 +23,7 @@ sed -i 's/^from fastapi import FastAPI$/import time\n\nfrom fastapi import FastA
 sed -i 's/^    return ITEMS\[:limit\]$/    time.sleep(0.005)  # log the listing (a synchronous write)\n    return ITEMS[:limit]/' shop/main.py
 grep -q "time.sleep(0.005)" shop/main.py
 git commit -qam "items: log each listing" && git tag plant
-sed -i 's/^"""A small shop service: the example a CI gate runs on (examples\/README.md)."""$/"""A small shop service, the example a CI gate runs on (examples\/README.md)."""/' shop/main.py
+sed -i 's/^"""A small shop service: the example/"""A small shop service, the example/' shop/main.py
 git diff --quiet && { echo "the comment change changed nothing" >&2; exit 1; }
 git commit -qam "shop: reword a comment" && git tag comment
 echo "$dir: commits clean, plant, comment (tags); HEAD is comment"

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from lab.paths import ROOT
 from lab.scenario import starter
-from tests.apps.service import app
 from tests.conftest import lab
+
+# The example service (examples/shop) is the service of somebody else's that these tests meet.
+SERVICE = ROOT / "examples" / "shop" / "shop" / "main.py"
+
+
+def _service_app() -> Any:
+    spec = importlib.util.spec_from_file_location("example_shop", SERVICE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.app
 
 
 def project(tmp_path: Path) -> Path:
@@ -22,11 +34,12 @@ def project(tmp_path: Path) -> Path:
     root = tmp_path / "svc"
     (root / "myservice").mkdir(parents=True)
     (root / "myservice" / "__init__.py").write_text("")
-    shutil.copy(ROOT / "tests" / "apps" / "service.py", root / "myservice" / "main.py")
+    shutil.copy(SERVICE, root / "myservice" / "main.py")
     return root
 
 
 def test_routes_without_anything_to_fill_in_are_loaded_and_the_rest_are_todos() -> None:
+    app = _service_app()
     found = starter.routes(app.openapi())
     assert [(r.method, r.path) for r in found if r.loadable] == [("get", "/healthz"), ("get", "/items")]
     todo = {(r.method, r.path): r for r in found if not r.loadable}

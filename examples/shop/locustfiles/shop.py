@@ -31,8 +31,20 @@ class Visitor(FastHttpUser):
         with self.client.get("/items", catch_response=True) as response:
             expect_ok(response)
 
-    # TODO GET /items/{item_id} (Item): give item_id real values
+    # TODO POST /items (Create): send a real JSON body (its schema is in /docs)
+    # @task
+    # def post_items(self) -> None:
+    #     with self.client.post("/items", json={"TODO": "a real body"}, catch_response=True, name="/items") as response:
+    #         expect_ok(response)
+
+    # TODO GET /items/{item_id} (One item): give item_id real values
     # @task
     # def get_items_item_id(self) -> None:
     #     with self.client.get("/items/TODO", catch_response=True, name="/items/{item_id}") as response:
+    #         expect_ok(response)
+
+    # TODO GET /search (Search): give q real values
+    # @task
+    # def get_search(self) -> None:
+    #     with self.client.get("/search?q=TODO", catch_response=True, name="/search") as response:
     #         expect_ok(response)
