@@ -41,7 +41,8 @@ def test_a_scenario_without_runs_here_keeps_its_rows_while_its_claims_are_curren
     labelled = [r.replace("| 0 (0-0) |", "| 0 (0-0; range of 2-4 repeats, at most 87.5 % coverage) |") for r in current]
     assert all(row in text for row in labelled)
     assert (
-        "Kept from the table's previous version, measured on Old CPU, 2 cores; runs: "
+        "Kept from the table's previous version (their records are not in the repository: rerun them to "
+        "check), measured on Old CPU, 2 cores; runs: "
         "session-leak 20261122T191422958Z [schema 2] (null 20261122T191913506Z)." in text
     )
     assert text.count(OLDER_NOTE) == 1  # the mark travels with the kept rows, and so does its note

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from lab.paths import REPORTS, RESULTS
+from lab.paths import REPORTS, RESULTS, shown
 
 EXIT_CLAIM_FAILED = 1
 EXIT_ERROR = 2
@@ -29,3 +29,15 @@ def folders(p: argparse.ArgumentParser, results: bool = False, reports: bool = F
         p.add_argument(
             "--baselines", type=Path, default=RESULTS / "baselines", metavar="DIR", help="default: results/baselines/"
         )
+
+
+def recorded(results: Path) -> Path:
+    """The results folder a command reads, with the committed evidence restored into it first (a
+    fresh clone then reports, compares and audits the catalogue's runs without re-running them)."""
+    from lab.record import evidence
+
+    if results.resolve() == RESULTS.resolve():
+        restored = evidence.restore(results)
+        if restored:
+            print(f"restored {len(restored)} committed runs from {shown(evidence.EVIDENCE)}")
+    return results

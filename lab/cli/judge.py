@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from lab.cli.common import EXIT_CLAIM_FAILED, Subparsers, folders
+from lab.cli.common import EXIT_CLAIM_FAILED, Subparsers, folders, recorded
 from lab.errors import LabError
 from lab.record import store
 from lab.scenario import loading
@@ -56,6 +56,7 @@ def _rejudge(args: argparse.Namespace) -> int:
     from lab.analysis.claims import CONFIDENCE, declared, evaluate
     from lab.drive.machine import lab_commit
 
+    args.results = recorded(args.results)
     names = args.scenarios or loading.known()
     for name in names:
         directory = store.run_dir(name, args.run, args.results) if args.run else store.latest(name, args.results)

@@ -6,10 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
-from lab.cli.common import Subparsers, folders
+from lab.cli.common import Subparsers, folders, recorded
 from lab.errors import LabError
 from lab.paths import RESULTS, ROOT, shown
 from lab.record import store
+from lab.record.models import RunRecord
 from lab.scenario import loading
 
 SCHEMA_FILE = RESULTS / "run.schema.json"
@@ -19,6 +20,7 @@ METRIC_TABLES = [ROOT / "docs" / "adding-a-pitfall.md", RESULTS / "README.md"]
 def _report(args: argparse.Namespace) -> int:
     from lab import report
 
+    args.results = recorded(args.results)
     names = [args.scenario] if args.scenario else loading.known()
     for name in names:
         loading.resolve(name)  # unknown names fail with the list of known ones
@@ -45,6 +47,7 @@ def _compare(args: argparse.Namespace) -> int:
     from lab.report import compare_page
     from lab.report.compare import as_json, render
 
+    args.results = recorded(args.results)
     loading.resolve(args.scenario)
     complete = [p for p in store.runs(args.scenario, args.results) if store.load(p).status == "complete"]
     ids = [p.name for p in complete]
@@ -73,6 +76,7 @@ def _compare(args: argparse.Namespace) -> int:
 def _slides(args: argparse.Namespace) -> int:
     from lab.report import slides
 
+    args.results = recorded(args.results)
     directory = (
         store.run_dir(args.scenario, args.run, args.results) if args.run else store.latest(args.scenario, args.results)
     )
@@ -87,10 +91,28 @@ def _slides(args: argparse.Namespace) -> int:
 def _catalogue(args: argparse.Namespace) -> int:
     from lab.report import catalogue
 
+    args.results = recorded(args.results)
     readme = ROOT / "docs" / "measured.md"
     readme.write_text(catalogue.refresh(readme.read_text(), args.results))
     print(f"wrote the measured table of {shown(readme)} from the newest complete runs in {shown(args.results)}")
+    if args.results.resolve() == RESULTS.resolve():
+        _pack_evidence(catalogue.behind(args.results))
     return 0
+
+
+def _pack_evidence(runs: dict[str, tuple[RunRecord, list[RunRecord]]]) -> None:
+    """Commit-ready packs of the runs behind the table (each measured run with what its report
+    draws, each null run's record), and no pack of a run the table no longer uses."""
+    from lab.record import evidence
+
+    wanted: set[Path] = set()
+    for name, (measured, nulls) in runs.items():
+        wanted.add(evidence.pack(store.run_dir(name, measured.run_id), full=True))
+        wanted.update(evidence.pack(store.run_dir(name, n.run_id), full=False) for n in nulls)
+    for stale in set(evidence.packs()) - wanted:
+        stale.unlink()
+    size = sum(p.stat().st_size for p in wanted)
+    print(f"packed {len(wanted)} runs behind it into {shown(evidence.EVIDENCE)}: {size / 1e6:.1f} MB")
 
 
 def published() -> dict[Path, str]:

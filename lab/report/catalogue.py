@@ -124,6 +124,21 @@ def _still_current(name: str, rows: list[str], profile: str) -> bool:
     return bool(texts) and (texts == _judged(name, profile) or (capacity_rows and not _judged(name, profile)))
 
 
+def behind(root: Path, profile: str = "default") -> dict[str, tuple[RunRecord, list[RunRecord]]]:
+    """The runs the table is built from: each scenario's newest complete run of the profile, with the
+    newest null run of each direction."""
+    out = {}
+    for name in loading.known():
+        measured = newest(name, root, lambda r: r.profile == profile and not r.null_mode)
+        if measured is not None:
+            out[name] = (measured, _null_runs(name, root))
+    return out
+
+
+def _machine(rec: RunRecord) -> str:
+    return f"{rec.environment.cpu_model}, {rec.environment.cpus_available} cores"
+
+
 def table(root: Path, profile: str = "default", old: str = "") -> str:
     kept_rows, kept_sources = _kept(old)
     carried: dict[str, list[str]] = {}  # machine: sources of rows kept from the table as it stood
@@ -131,11 +146,10 @@ def table(root: Path, profile: str = "default", old: str = "") -> str:
         "| scenario | claim | needs | measured (interval) | verdict | null mode |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    sources = []
+    measured_on: dict[str, list[str]] = {}  # machine: sources of the runs measured there
+    runs = behind(root, profile)
     for name in loading.known():
-        measured = newest(name, root, lambda r: r.profile == profile and not r.null_mode)
-        nulls = _null_runs(name, root)
-        if measured is None:
+        if name not in runs:
             kept = kept_rows.get(name, [])
             if name in kept_sources and _still_current(name, kept, profile):
                 source, on = kept_sources[name]
@@ -147,7 +161,10 @@ def table(root: Path, profile: str = "default", old: str = "") -> str:
             else:
                 rows.append(f"| `{name}` | (no complete {profile} run yet) | | | | |")
             continue
-        sources.append(_source(measured) + "".join(f" (null {n.run_id})" for n in nulls))
+        measured, nulls = runs[name]
+        measured_on.setdefault(_machine(measured), []).append(
+            _source(measured) + "".join(f" (null {n.run_id})" for n in nulls)
+        )
         older = measured.upgraded_from is not None and measured.rejudged_by is None
         audited = {(r.claim.text, r.claim.setting): r for r in audit.rows(nulls)}
         for claim in measured.claims:
@@ -165,11 +182,13 @@ def table(root: Path, profile: str = "default", old: str = "") -> str:
                     f"| `{name}` | capacity at the SLO, {found.group}{note} | | {found.shown} req/s "
                     f"(per repeat {', '.join(f'{v:g}' for v in found.capacities)}) | measured | |"
                 )
-    first = next((r for n in loading.known() if (r := newest(n, root, lambda r: not r.null_mode))), None)
-    machine = f"{first.environment.cpu_model}, {first.environment.cpus_available} cores" if first else "this machine"
-    line = f"Measured on {machine}; runs: {', '.join(sources) or 'none'}."
+    line = " ".join(f"Measured on {on}; runs: {', '.join(here)}." for on, here in measured_on.items())
+    line = line or "Measured on this machine; runs: none."
     for on, kept_here in carried.items():
-        line += f" Kept from the table's previous version, measured on {on}; runs: {', '.join(kept_here)}."
+        line += (
+            f" Kept from the table's previous version (their records are not in the repository: rerun "
+            f"them to check), measured on {on}; runs: {', '.join(kept_here)}."
+        )
     if OLDER.search(line):
         line += f"\n\n{OLDER_NOTE}"
     return "\n".join(
