@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +23,7 @@ from lab.paths import ROOT
 from lab.record.raw import read_requests
 from lab.record.window import read_window
 from lab.scenario.models import LoadProfile, ServerSettings
-from tests.conftest import lab
+from tests.conftest import lab, start_lab
 
 
 def test_poisson_streams_add_up_to_the_whole_rate_and_even_streams_interleave_exactly() -> None:
@@ -138,3 +141,63 @@ def test_the_cli_refuses_a_generator_count_that_is_not_one(dirs: tuple[Path, Pat
     proc = lab("run", "loop-blocking", "--generators", "0", "--results", str(results))
     assert proc.returncode == 2 and "'auto' or a whole number of Locust processes" in proc.stderr
     assert not results.exists()
+
+
+@pytest.mark.e2e
+def test_workers_started_elsewhere_ship_their_files_to_the_master_over_locust_messages(tmp_path: Path) -> None:
+    # Two `lab worker` processes reach the master only through 127.0.0.2 (the master binds nothing
+    # else) and write into folders of their own: what the cell reads came over Locust's messages.
+    # The step may run to 40 s unless the lab decides it sooner: its end reaches them as a message too.
+    rate = 120.0
+    step = LoadProfile(
+        users=1, spawn_rate=1, warmup_s=1, duration_s=4, max_duration_s=40, model="open", rate=rate, drain_s=3
+    )
+    port = free_port("127.0.0.2")
+    workers = [
+        start_lab("worker", "--master", f"127.0.0.2:{port}", "--locustfile", "locustfiles/loop_blocking.py",
+                  "--for", "60", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for _ in range(2)
+    ]  # fmt: skip
+    out = tmp_path / "cell"
+    out.mkdir()
+    try:
+        with _server(tmp_path) as server:
+            load.run(
+                "locustfiles/loop_blocking.py", step, f"http://127.0.0.1:{server.port}", out,
+                cores=core_layout().generator, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                on_start=lambda _: None, on_tick=lambda _: None, seed=3, bounds="p99=100",
+                decided=lambda _: True, remote=generators.Remote("127.0.0.2", port, 2),
+            )  # fmt: skip
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGINT)
+        said = [worker.communicate(timeout=30)[0] for worker in workers]
+    assert all(w.returncode == 130 for w in workers), said
+    assert all("served a run as gen-" in text for text in said), said
+    assert not any(Path(tempfile.gettempdir()).glob("lab-worker-*/gen-*")), "a worker left its folder behind"
+    parts = [read_requests(p / "requests.csv") for p in generators.folders(out)]
+    assert len(parts) == 2 and all(len(p) > 0 for p in parts)
+    window = read_window(out / "window.json")
+    assert window.generators == 2 and window.end_s is not None
+    assert window.end_s < step.warmup_s + step.duration_s + 2  # ended when decided, not at 40 s
+    inside, _, _ = measured(prepare(read_requests(out / "requests.csv"), window), window)
+    expected = rate * step.duration_s
+    assert abs(len(inside) - expected) < 4 * np.sqrt(expected) and inside["ok"].all()
+    assert float(inside["latency_ms"].quantile(0.5)) >= 20.0  # the app's 20 ms, as one local process sees it
+
+
+def test_remote_workers_are_opt_in_and_a_bad_address_is_one_line(dirs: tuple[Path, Path]) -> None:
+    results, _ = dirs
+    cases = [
+        (["--remote-workers", "2"], "--remote-workers N and --master-bind ADDR[:PORT] go together"),
+        (["--remote-workers", "2", "--master-bind", "myhost"], "give an IP address of this host to bind"),
+        (["--remote-workers", "2", "--master-bind", "127.0.0.2:70000"], "the port must be a number from 1 to 65535"),
+        (["--remote-workers", "2", "--master-bind", "10.0.0.5"], "cannot reach the server the lab starts on loopback"),
+    ]
+    for extra, said in cases:
+        proc = lab("run", "loop-blocking", *extra, "--results", str(results))
+        assert proc.returncode == 2 and said in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
+    assert not results.exists()
+    proc = lab("worker", "--master", "127.0.0.2", "--for", "0")
+    assert proc.returncode == 2 and "--for 0: a number of seconds above 0" in proc.stderr

@@ -29,6 +29,7 @@ def parser() -> argparse.ArgumentParser:
     tools.add_list(sub)
     starter.add_init(sub)
     run.add_run(sub)
+    run.add_worker(sub)
     judge.add_audit(sub)
     records.add_compare(sub)
     records.add_report(sub)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from lab.cli.common import EXIT_CLAIM_FAILED, EXIT_ERROR, EXIT_INTERRUPTED, Subparsers, folders
+from lab.drive.generators import Remote
 from lab.drive.target import Target
 from lab.errors import LabError
 from lab.paths import shown
@@ -43,6 +44,25 @@ def _target(args: argparse.Namespace, loaded: list[Scenario]) -> Target | None:
     return found
 
 
+def _remote(args: argparse.Namespace, found: Target | None) -> Remote | None:
+    """`--master-bind ADDR[:PORT] --remote-workers N`: opt-in, both or neither."""
+    from lab.drive import generators
+
+    if args.master_bind is None and args.remote_workers is None:
+        return None
+    if args.master_bind is None or args.remote_workers is None:
+        raise LabError("--remote-workers N and --master-bind ADDR[:PORT] go together (workers elsewhere: `lab worker`)")
+    remote = generators.remote(args.master_bind, args.remote_workers)
+    if not remote.loopback and found is None:
+        raise LabError(
+            f"--master-bind {args.master_bind}: workers on other hosts cannot reach the server the lab starts on "
+            "loopback; load a server they can reach with --target URL --allow-remote"
+        )
+    if not remote.loopback:
+        print(f"warning: the Locust master listens on {remote.host}:{remote.port} for remote workers", file=sys.stderr)
+    return remote
+
+
 def _null(given: str | None, scenario: Scenario) -> str | None:
     """`--null` alone: the scenario's reference variant; `--null NAME`: that variant, which must exist."""
     if given is None:
@@ -63,6 +83,7 @@ def _run(args: argparse.Namespace) -> int:
         raise LabError("name a scenario (see `make list`) or pass --all")
     loaded = [loading.load(name) for name in names]  # every file is validated before any load runs
     found = _target(args, loaded)
+    remote = _remote(args, found)
     status = 0
     for item in loaded:
         versions = [v.strip() for v in args.versions.split(",") if v.strip()] if args.versions else None
@@ -77,6 +98,7 @@ def _run(args: argparse.Namespace) -> int:
             target=found,
             generators=args.generators,
             keep_going=args.keep_going,
+            remote=remote,
         )
         try:
             outcome = run(item, options)
@@ -167,5 +189,58 @@ def add_run(sub: Subparsers) -> None:
     p.add_argument(
         "--allow-remote", action="store_true", help="with --target: allow a host that is not loopback (warns)"
     )
+    p.add_argument(
+        "--remote-workers",
+        type=int,
+        metavar="N",
+        help="the generator is N Locust workers started elsewhere with `lab worker --master ADDR[:PORT]`; "
+        "needs --master-bind",
+    )
+    p.add_argument(
+        "--master-bind",
+        metavar="ADDR[:PORT]",
+        help="the address (and port, default 5557) the Locust master listens on for remote workers; a "
+        "non-loopback address needs --target with a server those hosts can reach",
+    )
     folders(p, results=True, reports=True)
     p.set_defaults(func=_run)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from lab.drive import generators, worker
+
+    master = generators.remote(args.master, 1)
+    if args.processes < 1:
+        raise LabError(f"--processes {args.processes}: at least one Locust process")
+    if args.for_s <= 0:
+        raise LabError(f"--for {args.for_s:g}: a number of seconds above 0")
+    locustfile = None
+    if args.locustfile:
+        locustfile = Path(args.locustfile).resolve()
+        if not locustfile.is_file():
+            raise LabError(f"--locustfile {args.locustfile}: no such file")
+    try:
+        served = worker.serve(master.host, master.port, args.processes, locustfile, args.for_s)
+    except KeyboardInterrupt:
+        print("\ninterrupted: the worker stopped; nothing is left running", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"served {served} Locust runs for {master.host}:{master.port}")
+    return 0
+
+
+def add_worker(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "worker",
+        help="a Locust worker on this host for a lab run elsewhere (`run --remote-workers N --master-bind ADDR`)",
+        epilog="example: `worker --master 10.0.0.5 --processes 4 --locustfile locustfiles/myservice.py`; one "
+        "Locust worker after another (a run starts a Locust per step), until --for seconds have passed",
+    )
+    p.add_argument("--master", required=True, metavar="ADDR[:PORT]", help="the lab's master (default port 5557)")
+    p.add_argument("--processes", type=int, default=1, help="Locust worker processes on this host (default 1)")
+    p.add_argument(
+        "--locustfile",
+        help="this host's copy of the scenario's locustfile (default: Locust downloads it from the master, "
+        "which works for a locustfile that imports nothing beside it)",
+    )
+    p.add_argument("--for", dest="for_s", type=float, default=3600.0, metavar="S", help="stop after S seconds")
+    p.set_defaults(func=_worker)

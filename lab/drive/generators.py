@@ -10,16 +10,54 @@ wall-clock timestamp, so a cell reads the same whether one process or several pr
 
 from __future__ import annotations
 
+import ipaddress
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from lab.errors import CellError
+from lab.errors import CellError, LabError
 from lab.paths import write_atomic
 from lab.record.window import Window
 from lab.scenario.models import Generators
+
+
+@dataclass(frozen=True)
+class Remote:
+    """Workers on other hosts (`lab worker --master HOST`): the master binds `host:port` and the
+    whole generator is the `count` workers that connect to it; the master itself only coordinates."""
+
+    host: str
+    port: int
+    count: int
+
+    @property
+    def loopback(self) -> bool:
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return self.host == "localhost"
+
+
+DEFAULT_MASTER_PORT = 5557  # Locust's own
+
+
+def remote(bind: str, count: int) -> Remote:
+    """`--master-bind ADDR[:PORT]` with `--remote-workers N`, or a one-line error saying what is right."""
+    host, _, port = bind.rpartition(":") if bind.count(":") == 1 else (bind, "", "")
+    host = host or bind
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise LabError(f"--master-bind {bind!r}: give an IP address of this host to bind, e.g. 10.0.0.5:5557") from None
+    number = int(port) if port.isdigit() else DEFAULT_MASTER_PORT if not port else -1
+    if not 1 <= number <= 65535:
+        raise LabError(f"--master-bind {bind!r}: the port must be a number from 1 to 65535")
+    if count < 1:
+        raise LabError(f"--remote-workers {count}: at least one worker")
+    return Remote(host, number, count)
 
 
 def count(wanted: Generators, cores: list[int], model: str, users: int) -> int:

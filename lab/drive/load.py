@@ -23,6 +23,9 @@ from lab.scenario.models import LoadProfile
 
 # Locust needs a second or two to import and spawn; beyond this it is stuck, not slow.
 STARTUP_ALLOWANCE_S = 30.0
+# How long a master waits for workers on other hosts (`lab worker` starts one for each cell within
+# seconds; a worker that never comes fails the cell rather than hold the run).
+REMOTE_WAIT_S = 60
 
 
 def require_locust() -> None:
@@ -39,10 +42,12 @@ def command(
     processes: int = 1,
     master_port: int = 0,
     bounds: str = "",
+    remote: generators.Remote | None = None,
 ) -> list[str]:
     """Closed model: Locust's users. Open model (`load.rate`): no users; the lab's plugin runs the
     locustfile's tasks on its arrival schedule instead. `processes` > 1: Locust's master and that
-    many forked workers, talking over loopback on `master_port`."""
+    many forked workers, talking over loopback on `master_port`. `remote`: a master bound to the stated
+    address, waiting for that many workers started elsewhere (`lab worker`)."""
     open_model = load.model == "open"
     if open_model and load.rate is None:
         raise LabError("an open-model Locust run needs one rate; a sweep runs one Locust per rate")
@@ -96,7 +101,10 @@ def command(
             cmd += ["--lab-max-duration", str(load.max_duration_s), "--lab-bounds-ms", bounds]
         elif bounds:
             cmd += ["--lab-bounds-ms", bounds]
-    if processes > 1:
+    if remote is not None:
+        cmd += ["--master", "--expect-workers", str(remote.count), "--expect-workers-max-wait", str(REMOTE_WAIT_S)]
+        cmd += ["--master-bind-host", remote.host, "--master-bind-port", str(remote.port)]
+    elif processes > 1:
         loopback = ["--master-bind-host", "127.0.0.1", "--master-host", "127.0.0.1"]
         cmd += ["--processes", str(processes), *loopback, "--master-bind-port", str(master_port)]
         cmd += ["--master-port", str(master_port)]
@@ -149,6 +157,7 @@ def run(
     processes: int = 1,
     bounds: str = "",
     decided: Callable[[dict[str, Any]], bool] | None = None,
+    remote: generators.Remote | None = None,
 ) -> list[int] | None:
     """Run Locust to completion. `on_start(pid)` lets the caller start sampling it (with several
     `processes`, the master: its forked workers are its children); `on_window(window)` is called
@@ -158,11 +167,14 @@ def run(
     back once its load had started."""
     log = out / "locust.log"
     window_path = out / "window.json"
-    port = free_port("127.0.0.1") if processes > 1 else 0
-    cmd = command(locustfile, load, url, out, seed, processes, port, bounds)
+    if remote is not None:
+        processes = remote.count  # the master's workers are all elsewhere
+    port = free_port("127.0.0.1") if processes > 1 and remote is None else 0
+    cmd = command(locustfile, load, url, out, seed, processes, port, bounds, remote)
     proc = spawn(cmd, cores=cores, env={**env, **TIMER_ENV}, log=log, cwd=ROOT)
     drain = load.drain_s if load.model == "open" else 0.0
-    deadline = time.monotonic() + load.warmup_s + longest(load) + drain + STARTUP_ALLOWANCE_S
+    allowance = STARTUP_ALLOWANCE_S + (REMOTE_WAIT_S if remote is not None else 0)
+    deadline = time.monotonic() + load.warmup_s + longest(load) + drain + allowance
     stopping = decided is None
     in_force: list[int] | None = None
     try:
@@ -185,6 +197,12 @@ def run(
             time.sleep(0.05 if on_window is not None else 0.2)
     finally:
         code = stop(proc, grace_s=5.0).code
+    if code != 0 and remote is not None and len(generators.folders(out)) < remote.count:
+        raise CellError(
+            f"{remote.count} remote workers were expected at {remote.host}:{remote.port}, "
+            f"{len(generators.folders(out))} sent their files; start them with "
+            f"`lab worker --master {remote.host}:{remote.port}`; see {log}"
+        )
     if code != 0:
         raise CellError(f"Locust exited with code {code}: {tail(log, 2) or 'no output'}")
     if processes > 1:

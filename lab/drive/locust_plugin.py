@@ -20,7 +20,8 @@ Under a master (`--processes N`, or `--master` with `--worker`s elsewhere) each 
 files to `<lab-out>/gen-<worker index>/` and runs its share of the open schedule (rate / N, its own
 seed: N independent Poisson streams at rate / N are one Poisson stream at rate; evenly spaced
 streams are interleaved); the lab merges them by timestamp (lab/drive/generators.py). The master records
-nothing of its own.
+nothing of its own. A worker on another host (`lab worker`) writes into a folder of its own and ships
+its files to the master over Locust's messages (lab/drive/shipping.py).
 It is inert when `--lab-out` is not given, so a locustfile never depends on it.
 """
 
@@ -43,7 +44,7 @@ from locust import User, events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from lab.drive import arrivals
+from lab.drive import arrivals, shipping
 from lab.paths import write_atomic
 from lab.record import raw
 from lab.record.window import Window
@@ -73,6 +74,47 @@ def _add_options(parser: Any) -> None:
     parser.add_argument("--lab-bounds-ms", default="", include_in_web_ui=False, help="lab: SLO bounds, p99=100,...")
 
 
+@events.init.add_listener
+def _on_init(environment: Environment, **_: Any) -> None:
+    """The messages of workers on other hosts: their files to the master, the step's end back."""
+    options = environment.parsed_options
+    if isinstance(environment.runner, MasterRunner) and options is not None and options.lab_out:
+        root = Path(options.lab_out)
+        environment.runner.register_message(shipping.FILE, lambda msg, **_: shipping.receive(root, msg.data))
+    if isinstance(environment.runner, WorkerRunner):
+        environment.runner.register_message(shipping.STOP, _on_stop_message)
+
+
+def _on_stop_message(msg: Any, **_: Any) -> None:
+    """A remote worker learns the step's end as a forked one reads it: from `stop.json` in its root."""
+    folder = shipping.worker_dir()
+    if folder is not None and not (folder / "stop.json").is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(folder / "stop.json", json.dumps(msg.data))
+
+
+def _forward_stop(environment: Environment, path: Path, bound_s: float) -> None:
+    """On the master: the lab's `stop.json`, passed on to every worker (remote ones cannot read it)."""
+    deadline = time.monotonic() + bound_s
+    while not path.is_file():
+        if time.monotonic() > deadline:
+            return
+        gevent.sleep(0.1)
+    try:
+        at = float(json.loads(path.read_text())["at"])
+    except (OSError, ValueError, KeyError):
+        return
+    if environment.runner is not None:
+        environment.runner.send_message(shipping.STOP, {"at": at})
+
+
+def _ship(environment: Environment, shipper: shipping.Shipper) -> None:
+    """A remote worker's files to the master every half second, until the test ends."""
+    while "handle" in _state:
+        gevent.sleep(0.5)
+        shipper.ship()
+
+
 @events.test_start.add_listener
 def _on_start(environment: Environment, **_: Any) -> None:
     options = environment.parsed_options
@@ -89,11 +131,14 @@ def _on_start(environment: Environment, **_: Any) -> None:
         # The workers measure; the master only keeps Locust's own CSVs to the measured window.
         gevent.spawn(_reset_after_warmup, environment, float(options.lab_warmup))
         gevent.spawn(_watch_owner, environment)
+        bound = options.lab_warmup + max(options.lab_duration, options.lab_max_duration) + 60
+        gevent.spawn(_forward_stop, environment, out / "stop.json", bound)
         return
     share = Share(0, 1)
+    remote = shipping.worker_dir()
     if isinstance(environment.runner, WorkerRunner):
         share = Share(environment.runner.worker_index, max(1, int(options.expect_workers or 1)))
-        out = out / f"gen-{share.index}"
+        out = (remote or out) / f"gen-{share.index}"
     out.mkdir(parents=True, exist_ok=True)
     # The wall clock only places the load beside the samplers and the other processes; every time
     # inside it is a monotonic delta from here (NTP steps the wall clock, never perf_counter).
@@ -113,7 +158,12 @@ def _on_start(environment: Environment, **_: Any) -> None:
         _state["open"] = OpenLoad(environment, options, t0, share)
         gevent.spawn(_state["open"].run)
         if options.lab_max_duration > options.lab_duration:
-            gevent.spawn(_watch_stop, Path(options.lab_out) / "stop.json", options.lab_warmup + options.lab_duration)
+            stop = (remote or Path(options.lab_out)) / "stop.json"
+            gevent.spawn(_watch_stop, stop, options.lab_warmup + options.lab_duration)
+    if remote is not None and environment.runner is not None:
+        runner = environment.runner
+        _state["shipper"] = shipping.Shipper(lambda data: runner.send_message(shipping.FILE, data), out)
+        gevent.spawn(_ship, environment, _state["shipper"])
     gevent.spawn(_tick, environment)
     gevent.spawn(_watch_owner, environment)
 
@@ -339,6 +389,10 @@ def _tick(environment: Environment) -> None:
                     gevent.sleep(0.05)
                 window.drained_s = round(clock() - end, 3)
             write_atomic(_state["out"] / "window.json", window.dump())
+            if "shipper" in _state:  # everything to the master before this worker says it quit
+                _flush(_state["handle"])
+                _write_confirmed()
+                _state["shipper"].ship()
             if environment.runner is not None:
                 environment.runner.quit()
             return
@@ -421,8 +475,12 @@ def _on_quit(**_: Any) -> None:
     if handle is not None:
         _flush(handle)
         handle.close()
-        if _confirmed:
-            (_state["out"] / "confirmed_keys.txt").write_text("".join(f"{k}\n" for k in _confirmed))
+        _write_confirmed()
+
+
+def _write_confirmed() -> None:
+    if _confirmed:
+        (_state["out"] / "confirmed_keys.txt").write_text("".join(f"{k}\n" for k in _confirmed))
 
 
 def _seconds(value: float | None) -> str:

@@ -28,6 +28,7 @@ from lab.analysis.repeats import aggregate
 from lab.analysis.sequential import Rule
 from lab.drive import depsets, generators, load, services
 from lab.drive.checks import verify_answers
+from lab.drive.generators import Remote
 from lab.drive.machine import capture
 from lab.drive.machine import state as machine_state
 from lab.drive.processes import (
@@ -79,6 +80,8 @@ class RunOptions:
     # Each repeat runs its variants in an order drawn from this seed (base against head: neither
     # side always goes first); None: the scenario's order, interleaved.
     shuffle: int | None = None
+    # The generator is Locust workers on other hosts (`lab worker --master`), not processes forked here.
+    remote: Remote | None = None
 
 
 @dataclass
@@ -103,6 +106,7 @@ class CellContext:
     # Capacity per (repeat, matrix point, variant) of the cells run so far: `at_rate` claims' rates.
     capacities: dict[tuple[int, str, str], float] = field(default_factory=dict)
     target: Target | None = None  # a server started elsewhere (lab/drive/target.py)
+    remote: Remote | None = None  # workers on other hosts
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -182,6 +186,7 @@ def run(scenario: Scenario, options: RunOptions) -> Outcome:
                 progress,
                 shared,
                 target=options.target,
+                remote=options.remote,
             )
             broken = _preflight(cells, context)
             if broken and not options.keep_going:
@@ -309,6 +314,8 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
             files: list[StepFiles] = []  # each Locust run of the cell, read once
             points: list[CellSummary] = []  # each one's summary, judged as it ends
             processes = generators.count(cell.load.generators, ctx.layout.generator, cell.load.model, cell.load.users)
+            if ctx.remote is not None:
+                processes = ctx.remote.count
             slo = ctx.scenario.slo if cell.load.model == "open" else None
             confidence = cell.load.decide_confidence
             while True:
@@ -343,6 +350,7 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
                     on_window=(lambda w: _load_started(w, ctx, server, sampler)) if not files else None,
                     seed=cell.repeat * 1000 + len(files),
                     processes=processes,
+                    remote=ctx.remote,
                     bounds=steps.bounds_spec(slo),
                     decided=_decider(slo, confidence, _claim_samples(ctx.scenario.claims, step_load.rate, tag))
                     if slo is not None and cell.load.max_duration_s
@@ -356,6 +364,7 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
                     as_requested=(ctx.target is not None or server.affinity == sorted(ctx.layout.server))
                     and generator_cores == sorted(ctx.layout.generator),
                     generator_processes=processes,
+                    remote_master=f"{ctx.remote.host}:{ctx.remote.port}" if ctx.remote else None,
                 )
                 point = steps.summarise_step(
                     step,
@@ -364,7 +373,8 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
                     faults=ctx.services.faults,
                     pinned=ctx.layout.pinned and affinity.as_requested,
                     sampler_errors=sampler.errors,
-                    generator_cores=len(ctx.layout.generator),
+                    # workers elsewhere run on cores of their own, which this host cannot count
+                    generator_cores=len(ctx.layout.generator) if ctx.remote is None else 0,
                     tag=tag,
                 )
                 points.append(point)

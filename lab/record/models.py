@@ -186,6 +186,8 @@ class Affinity(Model):
     generator: list[int] | None
     as_requested: bool
     generator_processes: int = 1  # Locust processes (a master's workers when more than one)
+    # Where the master listened for workers on other hosts (`lab worker`); their CPU is not sampled.
+    remote_master: str | None = None
 
 
 class CellRecord(Model):
