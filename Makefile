@@ -115,27 +115,23 @@ test-catalogue: setup
 
 test-all: test test-catalogue
 
-# Docker's engine and compose, and debootstrap for `make images` (Debian's packages, as root).
+# What the compose stack needs, and only what is missing: never Debian's engine over a Docker that
+# is installed (Docker's own packages bring `docker compose` v2; docker/tools.sh says what it does).
 compose-tools:
-	@if ! command -v dockerd >/dev/null || ! command -v docker-compose >/dev/null || ! command -v debootstrap >/dev/null; then \
-	  if [ "$$(id -u)" != 0 ]; then echo "error: install docker.io, docker-compose and debootstrap (Debian), or run as root"; exit 2; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io docker-compose debootstrap >/dev/null; \
-	fi
+	docker/tools.sh
 
 # The compose stack's images from Debian's packages, for machines with no registry (writes .env).
 images: compose-tools
 	docker/images.sh
 
-# The compose stack serving one variant of a scenario; `load=N` adds Locust's master (web UI) and N workers.
+# The compose stack serving one variant of a scenario, healthy; `load=N` adds Locust's master (web UI) and N workers.
 up: setup
 	@if [ -z "$(scenario)" ] || [ -z "$(variant)" ]; then echo "usage: make up scenario=NAME variant=NAME [load=N]"; exit 2; fi
-	$(LAB) compose-env $(scenario) --variant $(variant)
-	docker-compose --env-file results/compose/$(scenario).env $(if $(load),--profile load) up -d $(if $(load),--scale locust-worker=$(load))
-	docker-compose --env-file results/compose/$(scenario).env $(if $(load),--profile load) ps
+	$(LAB) compose-up $(scenario) --variant $(variant) $(if $(load),--load $(load))
 
 # Every container, network and volume of the stack.
-down:
-	docker-compose -p fastapi-lab --profile load down -v --remove-orphans
+down: setup
+	$(LAB) compose-down
 
 # The compose stack for real (.ci/run runs it after `make test`): images, stack, load, teardown.
 test-compose: setup compose-tools

@@ -1,11 +1,14 @@
-"""The compose stack for real (`make test-compose`): images built here from Debian's packages,
-the stack up on the host's loopback, a quick scenario loaded through `--target` by two Locust
-workers, the compose file's own Locust master and workers, and nothing left afterwards.
+"""The compose stack for real (`make test-compose`): the official images where a registry answers,
+else images built here from Debian's packages (PostgreSQL 16 on both paths); the stack up and
+healthy on the host's loopback, once with `docker compose` v2 and once with `docker-compose` 1.x;
+a quick scenario loaded through `--target` by two Locust workers, the compose file's own Locust
+master and workers, and nothing left afterwards.
 
 A Docker engine is needed: the one running, or one this module starts (and stops, by its pid)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -14,12 +17,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.request import urlopen
+from urllib.request import urlopen, urlretrieve
 
 import pytest
 
 from lab.drive import compose
-from lab.drive.checks import get
 from lab.paths import ROOT
 from lab.record import models, store
 from lab.scenario import loading
@@ -83,7 +85,14 @@ def _mounts_under(folder: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def images(engine: dict[str, str]) -> dict[str, str]:
-    """`make images`: cached after the first time (the Debian base is kept, the rest rebuilt from cache)."""
+    """The official images where a registry answers; else `make images` (cached after the first
+    time: the Debian base is kept, the rest rebuilt from cache). Either way PostgreSQL is 16."""
+    official = all(
+        _docker(engine, "pull", "-q", image, check=False).returncode == 0
+        for image in ("postgres:16", "python:3.11-slim")
+    )
+    if official and not (ROOT / ".env").is_file():
+        return engine
     proc = subprocess.run(
         [str(ROOT / "docker" / "images.sh")], env=engine, cwd=ROOT, capture_output=True, text=True, timeout=1800
     )
@@ -91,17 +100,55 @@ def images(engine: dict[str, str]) -> dict[str, str]:
     return engine
 
 
+# Compose v2 where this machine has none (Debian 12 packages 1.x only): Debian 13's build of it,
+# pinned, unpacked under .tools/ as a Docker CLI plugin; nothing is installed on the system.
+COMPOSE_V2 = "pool/main/d/docker-compose/docker-compose_2.26.1-4_amd64.deb"
+COMPOSE_V2_SHA256 = "47681197cb2b1ab88206b42a1a92fc75f50d9530a6322d03494a473eed0408ea"
+
+
+@pytest.fixture(scope="module")
+def compose_v2(images: dict[str, str]) -> dict[str, str]:
+    """The environment in which `docker compose` is v2: Docker's own where it has it, else the pinned one."""
+    if compose.tool() == ["docker", "compose"]:
+        return images
+    config = ROOT / ".tools" / "docker-config"
+    plugin = config / "cli-plugins" / "docker-compose"
+    if not plugin.is_file():
+        mirror = subprocess.run(
+            ["sh", "-c", "grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | grep -v security | awk '{print $2}' "
+             "| head -1"], capture_output=True, text=True,
+        ).stdout.strip() or "http://deb.debian.org/debian"  # fmt: skip
+        deb = config / "compose.deb"
+        config.mkdir(parents=True, exist_ok=True)
+        urlretrieve(f"{mirror}/{COMPOSE_V2}", deb)
+        assert hashlib.sha256(deb.read_bytes()).hexdigest() == COMPOSE_V2_SHA256, "not the pinned compose v2"
+        unpacked = config / "deb"
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(unpacked)], check=True, timeout=120)
+        plugin.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(unpacked / "usr/libexec/docker/cli-plugins/docker-compose"), plugin)
+        shutil.rmtree(unpacked)
+        deb.unlink()
+    env = {**images, "DOCKER_CONFIG": str(config)}
+    assert subprocess.run(["docker", "compose", "version"], env=env, capture_output=True).returncode == 0
+    return env
+
+
 def test_the_compose_files_validate(engine: dict[str, str]) -> None:
     for files in (["-f", "docker-compose.yml", "-f", "docker-compose.host.yml"], []):
         proc = subprocess.run(
-            ["docker-compose", *files, "config", "-q"], env=engine, cwd=ROOT, capture_output=True, text=True
+            [*_tool(engine), *files, "config", "-q"], env=engine, cwd=ROOT, capture_output=True, text=True
         )
         assert proc.returncode == 0, proc.stderr
 
 
+def _tool(env: dict[str, str]) -> list[str]:
+    run = lambda cmd, **kw: subprocess.run(cmd, env=env, **kw)  # noqa: E731
+    return compose.tool(run)
+
+
 def _compose(env: dict[str, str], env_file: Path, project: str, *args: str) -> subprocess.CompletedProcess[str]:
-    files = ["-f", "docker-compose.yml", "-f", "docker-compose.host.yml"]  # the host's loopback, no bridge
-    cmd = ["docker-compose", *files, "-p", project, "--env-file", str(env_file), *args]
+    base = compose.base_args(env_file, "host", project)  # the host's loopback, no bridge
+    cmd = [*_tool(env), *base, *args]
     return subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
@@ -113,17 +160,12 @@ def _left(env: dict[str, str], project: str) -> list[str]:
     return found
 
 
-def _wait_healthy(url: str, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    host, port = url.removeprefix("http://").split(":")
-    while time.monotonic() < deadline:
-        try:
-            if get(host, int(port), "/health")[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{url} did not answer /health within {seconds:g}s")
+def _health(env: dict[str, str], project: str) -> list[str]:
+    """`name status` of the containers that have a healthcheck (postgres and app)."""
+    ids = _docker(env, "ps", "-q", "--filter", f"label=com.docker.compose.project={project}").stdout.split()
+    form = "{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}"
+    lines = _docker(env, "inspect", "--format", form, *ids).stdout.splitlines()
+    return [line for line in lines if not line.endswith(" none")]
 
 
 def _project(name: str) -> str:
@@ -136,9 +178,11 @@ def _stack(env: dict[str, str], name: str, variant: str, folder: Path) -> Iterat
     project = _project(name)
     stack = compose.write(loading.load(name), variant, network="host", free_ports=True, folder=folder)
     try:
-        up = _compose(env, stack.env_file, project, "up", "-d", "postgres", "upstream", "app")
-        assert up.returncode == 0, up.stderr[-2000:]
-        _wait_healthy(stack.app_url, 60)
+        # The lab's own start: `up --wait` on v2, `up` and a poll of the containers' health on 1.x.
+        run = lambda cmd, **kw: subprocess.run(cmd, **{**kw, "env": env})  # noqa: E731
+        cmd = _tool(env)
+        compose.up(cmd, compose.base_args(stack.env_file, "host", project), compose.STACK, env, run=run)
+        assert all("healthy" in line for line in _health(env, project)), _health(env, project)
         yield stack
     finally:
         down = _compose(env, stack.env_file, project, "--profile", "load", "down", "-v", "--remove-orphans")
@@ -165,15 +209,17 @@ def _run(name: str, stack: compose.Stack, folder: Path, **env: str) -> models.Ru
 
 
 def test_a_database_scenario_runs_against_the_stack_with_two_generators_and_its_own_locust(
-    images: dict[str, str], tmp_path: Path
+    compose_v2: dict[str, str], tmp_path: Path
 ) -> None:
+    images = compose_v2  # this stack comes up with `docker compose` v2 and its own --wait
+    assert _tool(images) == ["docker", "compose"]
     loaded = loading.load("pool-exhaustion")
     with _stack(images, "pool-exhaustion", "bad", tmp_path / "compose") as stack:
         rec = _run("pool-exhaustion", stack, tmp_path, DATABASE_URL=stack.database_url)
         # The compose PostgreSQL, with the scenario's max_connections, sampled through its port.
         assert rec.database is not None and rec.database.mode == "target"
         assert rec.database.max_connections == loaded.database.max_connections == 30  # type: ignore[union-attr]
-        assert rec.database.server_version[:2].isdigit()
+        assert rec.database.server_version.startswith("16."), rec.database.server_version  # on both image paths
         for cell in rec.cells:
             summary = cell.summary
             assert summary is not None
@@ -209,6 +255,8 @@ def test_a_database_scenario_runs_against_the_stack_with_two_generators_and_its_
 def test_an_upstream_scenario_configures_and_samples_the_stacks_upstream_through_its_port(
     images: dict[str, str], tmp_path: Path
 ) -> None:
+    # This stack comes up with the machine's own compose: 1.x here (Debian 12), where the lab polls
+    # the containers' health itself.
     with _stack(images, "client-per-request", "bad", tmp_path / "compose") as stack:
         rec = _run("client-per-request", stack, tmp_path, UPSTREAM_CONTROL_URL=stack.upstream_control_url)
     assert rec.upstream is not None and rec.upstream.mode["latency_ms"] == 5

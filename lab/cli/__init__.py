@@ -41,6 +41,8 @@ def parser() -> argparse.ArgumentParser:
     records.add_slides(sub)
     tools.add_wrk_check(sub)
     tools.add_compose_env(sub)
+    tools.add_compose_up(sub)
+    tools.add_compose_down(sub)
     tools.add_serve(sub)
     records.add_schema(sub)
     for name in NAMED:

@@ -35,6 +35,11 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _compose_env(args: argparse.Namespace) -> int:
+    _settings(args)
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> compose.Stack:
     """Write the settings and print what `make up` starts and where."""
     loaded = loading.load(args.scenario)
     stack = compose.write(loaded, args.variant, args.network, args.free_ports)
@@ -50,7 +55,29 @@ def _compose_env(args: argparse.Namespace) -> int:
         f"  the lab's load: DATABASE_URL={stack.database_url} UPSTREAM_CONTROL_URL={stack.upstream_control_url} "
         f"lab run {loaded.name} --target {stack.app_url} --variant {args.variant}"
     )
+    return stack
+
+
+def _compose_up(args: argparse.Namespace) -> int:
+    """`make up`: the settings, then the stack with the compose this machine has, healthy."""
+    import os
+
+    stack = _settings(args)
+    cmd = compose.tool()
+    base = compose.base_args(stack.env_file, args.network, args.project, load=bool(args.load))
+    services = [*compose.STACK, *(compose.LOAD if args.load else [])]
+    scale = {"locust-worker": args.load} if args.load else None
+    print(f"starting with `{' '.join(cmd)}` (compose v{compose.major(cmd)}); waiting until healthy")
+    compose.up(cmd, base, services, dict(os.environ), scale)
+    print(compose.ps(cmd, base))
     return 0
+
+
+def _compose_down(args: argparse.Namespace) -> int:
+    import subprocess
+
+    cmd = [*compose.tool(), "-p", args.project, "--profile", "load", "down", "-v", "--remove-orphans"]
+    return subprocess.run(cmd, timeout=600).returncode
 
 
 def add_list(sub: Subparsers) -> None:
@@ -71,6 +98,23 @@ def add_compose_env(sub: Subparsers) -> None:
     p.add_argument("--network", choices=["bridge", "host"], default="bridge", help="compose network or the host's")
     p.add_argument("--free-ports", action="store_true", help="free loopback ports instead of the defaults")
     p.set_defaults(func=_compose_env)
+
+
+def add_compose_up(sub: Subparsers) -> None:
+    p = sub.add_parser("compose-up", help="the compose stack serving one variant, up and healthy (make up)")
+    p.add_argument("scenario")
+    p.add_argument("--variant", required=True, help="the variant the stack's app serves")
+    p.add_argument("--load", type=int, metavar="N", help="also Locust's master (web UI) and N workers")
+    p.add_argument("--network", choices=["bridge", "host"], default="bridge", help="compose network or the host's")
+    p.add_argument("--free-ports", action="store_true", help="free loopback ports instead of the defaults")
+    p.add_argument("--project", default=compose.PROJECT, help=f"compose project name (default {compose.PROJECT})")
+    p.set_defaults(func=_compose_up)
+
+
+def add_compose_down(sub: Subparsers) -> None:
+    p = sub.add_parser("compose-down", help="every container, network and volume of the stack (make down)")
+    p.add_argument("--project", default=compose.PROJECT, help=f"compose project name (default {compose.PROJECT})")
+    p.set_defaults(func=_compose_down)
 
 
 def add_serve(sub: Subparsers) -> None:

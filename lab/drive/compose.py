@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import subprocess
 import sys
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NoReturn
@@ -91,6 +96,7 @@ def settings(
         "PG_MAX_CONNECTIONS": str(scenario.database.max_connections if scenario.database else 100),
         "UPSTREAM_MODE": json.dumps(scenario.upstream.model_dump(exclude={"faults"}) if scenario.upstream else {}),
         "LOCUSTFILE": scenario.locustfile,
+        "APP_HEALTH": server.health,
         "LAB_SERVER_CPUS": _cpus(layout.server),
         "LAB_GENERATOR_CPUS": _cpus(layout.generator),
         "LAB_SERVICE_CPUS": _cpus(layout.generator),
@@ -159,3 +165,99 @@ def serve() -> NoReturn:
     cmd = servers.command(env["APP"], server, int(env["PORT"]), sys.executable)
     os.environ["WEB_CONCURRENCY"] = str(server.workers)
     os.execv(cmd[0], cmd)
+
+
+# -- which compose, and a stack up until healthy ---------------------------------------------------
+Runner = Callable[..., "subprocess.CompletedProcess[str]"]
+WAIT_S = 180  # images built, PostgreSQL's first start, the app's import: a minute here; beyond, stuck
+
+
+def tool(run: Runner = subprocess.run, which: Callable[[str], str | None] = shutil.which) -> list[str]:
+    """`docker compose` (v2, Docker's plugin) where the Docker CLI has it, else `docker-compose`
+    (1.x, or a standalone v2); a one-line error naming both when there is neither."""
+    if which("docker"):
+        found = run(["docker", "compose", "version"], capture_output=True, text=True, timeout=60)
+        if found.returncode == 0:
+            return ["docker", "compose"]
+    if which("docker-compose"):
+        return ["docker-compose"]
+    raise LabError(
+        "no Docker Compose here: install Docker's compose plugin (`docker compose`) or docker-compose; "
+        "`make compose-tools` installs Debian's where no Docker is installed"
+    )
+
+
+def major(cmd: Sequence[str], run: Runner = subprocess.run) -> int:
+    """Compose's major version: `docker-compose version 1.29.2, build ...`, `Docker Compose version v2.26.1`."""
+    said = run([*cmd, "version"], capture_output=True, text=True, timeout=60).stdout
+    found = re.search(r"version v?(\d+)\.", said)
+    if found is None:
+        raise LabError(f"{' '.join(cmd)} version printed {said.strip()[:80]!r}: not a version this lab knows")
+    return int(found[1])
+
+
+def up_args(version: int, services: Sequence[str], scale: dict[str, int] | None = None) -> list[str]:
+    """`up -d` with v2's own wait for health; 1.x has no --wait, so `up` polls it (lab/drive/compose.py)."""
+    args = ["up", "-d", *(arg for name, n in (scale or {}).items() for arg in ("--scale", f"{name}={n}"))]
+    if version >= 2:
+        args += ["--wait", "--wait-timeout", str(WAIT_S)]
+    return [*args, *services]
+
+
+STACK = ["postgres", "upstream", "app"]
+LOAD = ["locust-master", "locust-worker"]
+
+
+def base_args(env_file: Path, network: Network, project: str = PROJECT, load: bool = False) -> list[str]:
+    """The files, project, settings and profile every compose command of a stack takes. On the
+    host's network the host file replaces the override's published ports."""
+    files = ["-f", "docker-compose.yml", "-f", "docker-compose.host.yml"] if network == "host" else []
+    return [*files, "-p", project, "--env-file", str(env_file), *(["--profile", "load"] if load else [])]
+
+
+def _states(cmd: Sequence[str], base: list[str], env: dict[str, str], run: Runner) -> dict[str, str]:
+    """Each container of the project: `healthy`, `unhealthy`, `starting`, or its state without a healthcheck."""
+    ids = run([*cmd, *base, "ps", "-q"], capture_output=True, text=True, env=env, timeout=60).stdout.split()
+    if not ids:
+        return {}
+    form = "{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}"
+    said = run(["docker", "inspect", "--format", form, *ids], capture_output=True, text=True, env=env, timeout=60)
+    return dict(line.lstrip("/").split(" ", 1) for line in said.stdout.splitlines() if " " in line)
+
+
+def up(
+    cmd: Sequence[str],
+    base: list[str],
+    services: Sequence[str],
+    env: dict[str, str],
+    scale: dict[str, int] | None = None,
+    run: Runner = subprocess.run,
+    cwd: Path = ROOT,
+) -> None:
+    """Start the services and return once every container is healthy (or running, without a
+    healthcheck); a container that exits or turns unhealthy is named in a one-line error."""
+    version = major(cmd, run)
+    started = run([*cmd, *base, *up_args(version, services, scale)], capture_output=True, text=True, env=env,
+                  cwd=cwd, timeout=WAIT_S + 600)  # fmt: skip
+    if started.returncode != 0:
+        said = (started.stderr.strip() or started.stdout.strip() or "no output").splitlines()[-1]
+        raise LabError(f"{' '.join(cmd)} up failed: {said}")
+    if version >= 2:
+        return
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        states = _states(cmd, base, env, run)
+        broken = {name: state for name, state in states.items() if state in ("unhealthy", "exited", "dead")}
+        if broken:
+            name, state = next(iter(broken.items()))
+            raise LabError(f"compose: {name} is {state}; see `docker logs {name}`")
+        if states and all(state in ("healthy", "running") for state in states.values()):
+            return
+        if time.monotonic() > deadline:
+            waiting = ", ".join(f"{n} {s}" for n, s in states.items() if s not in ("healthy", "running"))
+            raise LabError(f"compose: not healthy after {WAIT_S} s: {waiting or 'no containers'}")
+        time.sleep(1.0)
+
+
+def ps(cmd: Sequence[str], base: list[str], run: Runner = subprocess.run, cwd: Path = ROOT) -> str:
+    return str(run([*cmd, *base, "ps"], capture_output=True, text=True, cwd=cwd, timeout=60).stdout)
