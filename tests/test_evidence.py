@@ -67,3 +67,16 @@ def test_the_committed_table_rebuilds_from_the_committed_evidence(tmp_path: Path
     packed = {(p.parent.name, p.name.removesuffix(evidence.SUFFIX)) for p in evidence.packs()}
     used = {(name, r.run_id) for name, (m, nulls) in behind.items() for r in [m, *nulls]}
     assert packed == used  # nothing packed that the table does not use, nothing used that is not packed
+
+
+def test_an_index_card_without_records_says_where_its_table_rows_came_from(tmp_path: Path) -> None:
+    from lab.report.index import build_index
+
+    kept = catalogue.shown_sources(ROOT / "docs" / "measured.md")
+    packed = {p.parent.name for p in evidence.packs()}
+    without = sorted(set(kept) - packed)
+    html = build_index(tmp_path / "results", tmp_path / "reports").read_text()
+    for name in without:  # rows measured elsewhere, records lost: the card says so, with the run
+        run_id = kept[name][0].split()[1]
+        assert f"has its rows from run {run_id}" in html, name
+    assert html.count("whose records are not in the repository") == len(without)

@@ -102,7 +102,7 @@ def _source(rec: RunRecord) -> str:
     return f"{rec.scenario} {rec.run_id}" + (f" [schema {rec.upgraded_from}]" if older else "")
 
 
-def _kept(old: str) -> tuple[dict[str, list[str]], dict[str, tuple[str, str]]]:
+def parse_kept(old: str) -> tuple[dict[str, list[str]], dict[str, tuple[str, str]]]:
     """From the table as it stands: each scenario's rows, and its source with the machine it ran on."""
     rows: dict[str, list[str]] = {}
     sources: dict[str, tuple[str, str]] = {}
@@ -140,7 +140,7 @@ def _machine(rec: RunRecord) -> str:
 
 
 def table(root: Path, profile: str = "default", old: str = "") -> str:
-    kept_rows, kept_sources = _kept(old)
+    kept_rows, kept_sources = parse_kept(old)
     carried: dict[str, list[str]] = {}  # machine: sources of rows kept from the table as it stood
     rows = [
         "| scenario | claim | needs | measured (interval) | verdict | null mode |",
@@ -204,3 +204,13 @@ def refresh(text: str, root: Path) -> str:
     head, rest = text.split(BEGIN, 1)
     old, tail = rest.split(END, 1)
     return f"{head}{BEGIN}\n{table(root, old=old)}\n{END}{tail}"
+
+
+def shown_sources(readme: Path) -> dict[str, tuple[str, str]]:
+    """The sources the measured table names for each scenario (`name run_id ...`, machine), as it stands."""
+    if not readme.is_file():
+        return {}
+    text = readme.read_text()
+    if BEGIN not in text or END not in text:
+        return {}
+    return parse_kept(text.split(BEGIN, 1)[1].split(END, 1)[0])[1]

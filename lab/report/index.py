@@ -11,9 +11,11 @@ from collections import Counter
 from pathlib import Path
 
 from lab.errors import LabError
+from lab.paths import ROOT
 from lab.record import store
 from lab.record.models import RunRecord
 from lab.record.store import latest
+from lab.report.catalogue import shown_sources
 from lab.report.charts import BAD_COLOR, FIX_COLORS
 from lab.report.html import esc, page, write
 from lab.scenario import loading
@@ -92,6 +94,7 @@ def _card(name: str, rec: RunRecord, reports: Path) -> str:
 
 
 def build_index(results: Path, reports: Path) -> Path:
+    kept = shown_sources(ROOT / "docs" / "measured.md")
     cards = []
     for name in loading.known():
         try:
@@ -102,10 +105,19 @@ def build_index(results: Path, reports: Path) -> Path:
             continue
         directory = latest(name, results)
         if directory is None:
+            said = f"not run yet: make bench scenario={esc(name)}"
+            if name in kept:  # rows in the measured table whose records are not here
+                source, machine = kept[name]
+                run_id = source.split()[1] if len(source.split()) > 1 else "?"
+                said = (
+                    f"not run here: the measured table (docs/measured.md) has its rows from run {esc(run_id)}"
+                    f"{' on ' + esc(machine) if machine else ''}, whose records are not in the repository; "
+                    f"make bench scenario={esc(name)} measures it here"
+                )
             cards.append(
                 f"<div class='card' data-name='{esc(name)}' data-text='{esc(name)} {esc(loaded.title.lower())}' "
                 f"data-verdicts=''><h3>{esc(loaded.title)}</h3><div class='muted'><code>{esc(name)}</code></div>"
-                f"<p>{esc(loaded.claim)}</p><p class='muted'>not run yet: make bench scenario={esc(name)}</p></div>"
+                f"<p>{esc(loaded.claim)}</p><p class='muted'>{said}</p></div>"
             )
             continue
         cards.append(_card(name, store.load(directory), reports))
