@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lab.errors import LabError
 from lab.paths import ROOT
-from lab.record import store
+from lab.record import evidence, store
 from lab.record.models import RunRecord
 from lab.record.store import latest
 from lab.report.catalogue import shown_sources
@@ -95,6 +95,7 @@ def _card(name: str, rec: RunRecord, reports: Path) -> str:
 
 def build_index(results: Path, reports: Path) -> Path:
     kept = shown_sources(ROOT / "docs" / "measured.md")
+    packed = {path.parent.name for path in evidence.packs()}
     cards = []
     for name in loading.known():
         try:
@@ -106,7 +107,7 @@ def build_index(results: Path, reports: Path) -> Path:
         directory = latest(name, results)
         if directory is None:
             said = f"not run yet: make bench scenario={esc(name)}"
-            if name in kept:  # rows in the measured table whose records are not here
+            if name in kept and name not in packed:  # table rows whose records are not committed
                 source, machine = kept[name]
                 run_id = source.split()[1] if len(source.split()) > 1 else "?"
                 said = (
