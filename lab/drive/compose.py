@@ -215,9 +215,9 @@ def base_args(env_file: Path, network: Network, project: str = PROJECT, load: bo
     return [*files, "-p", project, "--env-file", str(env_file), *(["--profile", "load"] if load else [])]
 
 
-def _states(cmd: Sequence[str], base: list[str], env: dict[str, str], run: Runner) -> dict[str, str]:
+def _states(cmd: Sequence[str], base: list[str], env: dict[str, str], run: Runner, cwd: Path) -> dict[str, str]:
     """Each container of the project: `healthy`, `unhealthy`, `starting`, or its state without a healthcheck."""
-    ids = run([*cmd, *base, "ps", "-q"], capture_output=True, text=True, env=env, timeout=60).stdout.split()
+    ids = run([*cmd, *base, "ps", "-q"], capture_output=True, text=True, env=env, cwd=cwd, timeout=60).stdout.split()
     if not ids:
         return {}
     form = "{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}"
@@ -246,7 +246,7 @@ def up(
         return
     deadline = time.monotonic() + WAIT_S
     while True:
-        states = _states(cmd, base, env, run)
+        states = _states(cmd, base, env, run, cwd)
         broken = {name: state for name, state in states.items() if state in ("unhealthy", "exited", "dead")}
         if broken:
             name, state = next(iter(broken.items()))
