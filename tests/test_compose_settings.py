@@ -90,6 +90,7 @@ def test_compose_is_docker_compose_v2_where_docker_has_it_else_docker_compose(
 
 
 def test_compose_tools_never_installs_debians_engine_over_a_docker_already_there(tmp_path: Path) -> None:
+    import shutil
     import subprocess
 
     script = Path(__file__).resolve().parents[1] / "docker" / "tools.sh"
@@ -98,7 +99,7 @@ def test_compose_tools_never_installs_debians_engine_over_a_docker_already_there
         folder = tmp_path / "-".join(present or ("none",)) / ("plugin" if plugin else "plain")
         folder.mkdir(parents=True)
         for name in ("sh", "echo", "id", "apt-get"):
-            if name not in present and (found := shutil_which(name)):
+            if name not in present and (found := shutil.which(name)):
                 (folder / name).symlink_to(found)
         for name in present:
             _stub(folder, name, "exit 0" if plugin or name != "docker" else '[ "$1" = compose ] && exit 1; exit 0')
@@ -116,12 +117,6 @@ def test_compose_tools_never_installs_debians_engine_over_a_docker_already_there
     assert would("docker") == "would run: apt-get install -y -qq --no-install-recommends docker-compose debootstrap"
     # No Docker at all: Debian's engine, compose 1.x and debootstrap.
     assert would() == "would run: apt-get install -y -qq docker.io docker-compose debootstrap"
-
-
-def shutil_which(name: str) -> str | None:
-    import shutil
-
-    return shutil.which(name)
 
 
 def test_a_1x_stack_is_up_once_every_container_is_healthy_and_a_broken_one_is_named() -> None:
