@@ -93,10 +93,11 @@ def _catalogue(args: argparse.Namespace) -> int:
 
     args.results = recorded(args.results)
     readme = ROOT / "docs" / "measured.md"
-    readme.write_text(catalogue.refresh(readme.read_text(), args.results))
+    runs = catalogue.behind(args.results)  # read once: the table and its packs are the same runs
+    readme.write_text(catalogue.refresh(readme.read_text(), args.results, runs))
     print(f"wrote the measured table of {shown(readme)} from the newest complete runs in {shown(args.results)}")
     if args.results.resolve() == RESULTS.resolve():
-        _pack_evidence(catalogue.behind(args.results))
+        _pack_evidence(runs)
     return 0
 
 

@@ -139,7 +139,12 @@ def _machine(rec: RunRecord) -> str:
     return f"{rec.environment.cpu_model}, {rec.environment.cpus_available} cores"
 
 
-def table(root: Path, profile: str = "default", old: str = "") -> str:
+def table(
+    root: Path,
+    profile: str = "default",
+    old: str = "",
+    runs: dict[str, tuple[RunRecord, list[RunRecord]]] | None = None,
+) -> str:
     kept_rows, kept_sources = parse_kept(old)
     carried: dict[str, list[str]] = {}  # machine: sources of rows kept from the table as it stood
     rows = [
@@ -147,7 +152,7 @@ def table(root: Path, profile: str = "default", old: str = "") -> str:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     measured_on: dict[str, list[str]] = {}  # machine: sources of the runs measured there
-    runs = behind(root, profile)
+    runs = behind(root, profile) if runs is None else runs
     for name in loading.known():
         if name not in runs:
             kept = kept_rows.get(name, [])
@@ -200,10 +205,10 @@ def table(root: Path, profile: str = "default", old: str = "") -> str:
     )
 
 
-def refresh(text: str, root: Path) -> str:
+def refresh(text: str, root: Path, runs: dict[str, tuple[RunRecord, list[RunRecord]]] | None = None) -> str:
     head, rest = text.split(BEGIN, 1)
     old, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{table(root, old=old)}\n{END}{tail}"
+    return f"{head}{BEGIN}\n{table(root, old=old, runs=runs)}\n{END}{tail}"
 
 
 def shown_sources(readme: Path) -> dict[str, tuple[str, str]]:
