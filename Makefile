@@ -16,7 +16,7 @@ strict ?=
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: images up down test-compose compose-tools setup browser bench bench-all bench-generator bench-overhead baseline bench-ci slides audit calibrate catalogue compare report list test test-unit test-catalogue test-all lint format clean
+.PHONY: images up down test-compose compose-tools setup browser nginx bench bench-all bench-generator bench-overhead baseline bench-ci slides audit calibrate catalogue compare report list test test-unit test-catalogue test-all lint format clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed, found " + sys.version.split()[0])'
@@ -29,7 +29,8 @@ $(UV):
 
 setup: .venv/.synced
 
-bench: setup
+# A scenario with nginx in front ([proxy] or [variant_proxy]) installs it first.
+bench: setup $(if $(and $(scenario),$(shell grep -ls '^\[proxy\]\|^\[variant_proxy' scenarios/$(scenario).toml 2>/dev/null)),nginx)
 	@if [ -z "$(scenario)" ]; then echo "usage: make bench scenario=NAME [profile=quick]; scenarios:"; $(LAB) list; exit 2; fi
 	$(LAB) run $(scenario) --profile $(profile) $(if $(versions),--versions '$(versions)') $(if $(strict),--strict)
 
@@ -88,20 +89,31 @@ report: setup
 list: setup
 	@$(LAB) list
 
-# The browser tests drive Debian's chromium: installed here where we can (root with apt-get);
-# where we cannot, those tests skip and say why.
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+# Debian's packages the lab drives: chromium for the browser tests, nginx for scenarios with a proxy.
+# Installed where we can (root with apt-get), without starting nginx's own service (policy-rc.d);
+# where we cannot, the tests that need them skip and say why, and a proxied run says so in one line.
+define debian_package
+	@command -v $(1) >/dev/null 2>&1 || [ -x /usr/sbin/$(1) ] || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Debian's chromium for the browser tests"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) >/dev/null 2>&1 \
-	      || echo "warning: could not install chromium; the browser tests will skip"; \
-	  else echo "note: chromium is not installed and cannot be here (not root, or no apt-get); the browser tests will skip"; fi; }
+	    echo "installing Debian's $(1)"; \
+	    keep=$$([ -e /usr/sbin/policy-rc.d ] && echo 1); \
+	    [ -n "$$keep" ] || printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(1)) >/dev/null 2>&1 \
+	      || echo "warning: could not install $(1)"; \
+	    [ -n "$$keep" ] || rm -f /usr/sbin/policy-rc.d; \
+	  else echo "note: $(1) is not installed and cannot be here (not root, or no apt-get)"; fi; }
+endef
+
+browser:
+	$(call debian_package,chromium)
+
+nginx:
+	$(call debian_package,nginx)
 
 # The README's test command: unit, contract and recorded-data tests plus a small real end-to-end set
 # (loop-blocking quick, a database and an upstream scenario, interrupts, PostgreSQL, the upstream,
 # the browser, the compose files). Within 10 minutes on 2 cores.
-test: setup browser
+test: setup browser nginx
 	.venv/bin/python -m pytest --durations=15
 
 # Only what starts no server, Locust, PostgreSQL or Docker: under two minutes.

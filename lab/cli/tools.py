@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from lab.cli.common import Subparsers
 from lab.drive import compose, wrkcheck
@@ -51,9 +52,12 @@ def _settings(args: argparse.Namespace) -> compose.Stack:
     print(
         f"  locust    web UI http://127.0.0.1:{s['LOCUST_WEB_PORT']} (with load=N workers; cpus {s['LAB_GENERATOR_CPUS']})"
     )
+    target = stack.proxy_url or stack.app_url
+    if stack.proxy_url:
+        print(f"  nginx     {shown(Path(s['PROXY_CONF']))} -> {stack.proxy_url} (in front of the app)")
     print(
         f"  the lab's load: DATABASE_URL={stack.database_url} UPSTREAM_CONTROL_URL={stack.upstream_control_url} "
-        f"lab run {loaded.name} --target {stack.app_url} --variant {args.variant}"
+        f"lab run {loaded.name} --target {target} --variant {args.variant}"
     )
     return stack
 
@@ -64,8 +68,8 @@ def _compose_up(args: argparse.Namespace) -> int:
 
     stack = _settings(args)
     cmd = compose.tool()
-    base = compose.base_args(stack.env_file, args.network, args.project, load=bool(args.load))
-    services = [*compose.STACK, *(compose.LOAD if args.load else [])]
+    base = compose.base_args(stack.env_file, args.network, args.project, bool(args.load), bool(stack.proxy_url))
+    services = [*stack.services, *(compose.LOAD if args.load else [])]
     scale = {"locust-worker": args.load} if args.load else None
     print(f"starting with `{' '.join(cmd)}` (compose v{compose.major(cmd)}); waiting until healthy")
     compose.up(cmd, base, services, dict(os.environ), scale)
@@ -76,7 +80,8 @@ def _compose_up(args: argparse.Namespace) -> int:
 def _compose_down(args: argparse.Namespace) -> int:
     import subprocess
 
-    cmd = [*compose.tool(), "-p", args.project, "--profile", "load", "down", "-v", "--remove-orphans"]
+    profiles = ["--profile", "load", "--profile", "proxy"]
+    cmd = [*compose.tool(), "-p", args.project, *profiles, "down", "-v", "--remove-orphans"]
     return subprocess.run(cmd, timeout=600).returncode
 
 

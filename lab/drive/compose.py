@@ -24,7 +24,7 @@ from typing import Literal, NoReturn
 
 from pydantic import ValidationError
 
-from lab.drive import servers
+from lab.drive import proxy, servers
 from lab.drive.processes import core_layout, free_port
 from lab.errors import LabError
 from lab.paths import RESULTS, ROOT
@@ -40,7 +40,11 @@ DEFAULT_PORTS = {
     "UPSTREAM_CONTROL_PORT": 8082,
     "LOCUST_WEB_PORT": 8089,
     "LOCUST_MASTER_PORT": 5557,
+    "PROXY_PORT": 8080,
 }
+# Inside the proxy's container: where nginx.conf is mounted, and where nginx keeps its files.
+PROXY_CONF_IN_CONTAINER = "/etc/lab/nginx.conf"
+PROXY_FOLDER_IN_CONTAINER = Path("/tmp")
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,16 @@ class Stack:
     @property
     def app_url(self) -> str:
         return f"http://127.0.0.1:{self.settings['APP_PORT']}"
+
+    @property
+    def proxy_url(self) -> str | None:
+        """nginx in front of the app, where the variant has one (`[proxy]`, `[variant_proxy]`)."""
+        return f"http://127.0.0.1:{self.settings['PROXY_PORT']}" if self.settings.get("PROXY_CONF") else None
+
+    @property
+    def services(self) -> list[str]:
+        """The stack's long-running services: the proxy too where the variant has one."""
+        return [*STACK, *(["proxy"] if self.proxy_url else [])]
 
     @property
     def upstream_control_url(self) -> str:
@@ -92,6 +106,8 @@ def settings(
         "WORKERS": str(server.workers),
         "LOOP": server.loop,
         "HTTP": server.http,
+        "ACCESS_LOG": "1" if server.access_log else "0",
+        "RUNTIME_THREADS": str(server.runtime_threads),
         "SERVER_FLAGS": " ".join(server.flags),
         "PG_MAX_CONNECTIONS": str(scenario.database.max_connections if scenario.database else 100),
         "UPSTREAM_MODE": json.dumps(scenario.upstream.model_dump(exclude={"faults"}) if scenario.upstream else {}),
@@ -127,6 +143,23 @@ def write(
     app_file = folder / f"{scenario.name}.app.env"
     app_file.write_text("".join(f"{k}={v}\n" for k, v in app_env.items()))
     values["APP_ENV_FILE"] = str(app_file)
+    proxied = scenario.proxied(variant)
+    if proxied is not None:
+        # The lab's own nginx.conf, for the proxy's container: its listen address and the app's
+        # are the network's (service names on a bridge, loopback on the host's), its log stderr.
+        conf = folder / f"{scenario.name}.nginx.conf"
+        conf.write_text(
+            proxy.config(
+                proxied,
+                int(values["PROXY_PORT"]),
+                int(values["APP_PORT"]),
+                PROXY_FOLDER_IN_CONTAINER,
+                host=values["LAB_BIND"],
+                upstream_host=values["APP_HOST"],
+                error_log="stderr",
+            )
+        )
+        values["PROXY_CONF"] = str(conf)
     images = ROOT / ".env"
     chosen = _read_env(images) if images.is_file() else {}
     env_file = folder / f"{scenario.name}.env"
@@ -140,7 +173,8 @@ def _read_env(path: Path) -> dict[str, str]:
 
 
 def serve() -> NoReturn:
-    """The app container's command: APP served as SERVER with WORKERS, LOOP, HTTP and SERVER_FLAGS."""
+    """The app container's command: APP served as SERVER (uvicorn, gunicorn, granian, hypercorn) with
+    WORKERS, LOOP, HTTP, ACCESS_LOG, RUNTIME_THREADS and SERVER_FLAGS."""
     env = os.environ
     missing = [name for name in ("APP", "PORT") if not env.get(name)]
     if missing:
@@ -150,8 +184,11 @@ def serve() -> NoReturn:
             kind=env.get("SERVER", "uvicorn"),
             workers=int(env.get("WORKERS", "1")),
             loop=env.get("LOOP", "uvloop"),
-            http=env.get("HTTP", "httptools"),
             flags=env.get("SERVER_FLAGS", "").split(),
+            access_log=env.get("ACCESS_LOG", "0") == "1",
+            runtime_threads=int(env.get("RUNTIME_THREADS", "1")),
+            # Left out when empty: the kind's own parser (h11 for hypercorn, hyper for granian).
+            **({"http": env["HTTP"]} if env.get("HTTP") else {}),
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -208,11 +245,14 @@ STACK = ["postgres", "upstream", "app"]
 LOAD = ["locust-master", "locust-worker"]
 
 
-def base_args(env_file: Path, network: Network, project: str = PROJECT, load: bool = False) -> list[str]:
-    """The files, project, settings and profile every compose command of a stack takes. On the
+def base_args(
+    env_file: Path, network: Network, project: str = PROJECT, load: bool = False, proxy: bool = False
+) -> list[str]:
+    """The files, project, settings and profiles every compose command of a stack takes. On the
     host's network the host file replaces the override's published ports."""
     files = ["-f", "docker-compose.yml", "-f", "docker-compose.host.yml"] if network == "host" else []
-    return [*files, "-p", project, "--env-file", str(env_file), *(["--profile", "load"] if load else [])]
+    profiles = [*(["--profile", "load"] if load else []), *(["--profile", "proxy"] if proxy else [])]
+    return [*files, "-p", project, "--env-file", str(env_file), *profiles]
 
 
 def _states(cmd: Sequence[str], base: list[str], env: dict[str, str], run: Runner, cwd: Path) -> dict[str, str]:

@@ -32,6 +32,8 @@ PINNED = [
     "httptools",
     "gunicorn",
     "uvicorn-worker",
+    "granian",
+    "hypercorn",
     "orjson",
     "httpx",
     "requests",

@@ -23,6 +23,8 @@ PACKAGES = [  # the server side and the harness; keys in run.json use underscore
     "uvicorn",
     "gunicorn",
     "uvicorn-worker",
+    "granian",
+    "hypercorn",
     "uvloop",
     "httptools",
     "locust",

@@ -47,6 +47,7 @@ from lab.drive.processes import (
     tagged,
 )
 from lab.drive.progress import Progress
+from lab.drive.proxy import Proxy
 from lab.drive.sampling import Sampler, app_probe, cores_probe, mechanism_probe
 from lab.drive.servers import Server, server_python
 from lab.drive.target import External, Target
@@ -297,11 +298,21 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
         )
     )
     ctx.services.before_cell()
-    with server:
+    proxied = cell.proxy if ctx.target is None else None
+    with server, ExitStack() as front:
         answers = verify_answers(host, port, ctx.scenario.verify, what)
+        # nginx in front: started once the app answers, stopped before it; the load goes to nginx.
+        proxy = None
+        if proxied is not None:
+            proxy = front.enter_context(
+                Proxy(proxied, port, cores=ctx.layout.server, env=env, folder=out, health=cell.server.health)
+            )
+        load_port = proxy.port if proxy is not None else port
         with sampler:
             if server.pid is not None:  # a target's server is not the lab's to sample: absent, never zero
                 sampler.watch("server", server.pid)
+            if proxy is not None and proxy.pid is not None:
+                sampler.watch("proxy", proxy.pid)
             roles = {"server": ctx.layout.server, "generator": ctx.layout.generator} if ctx.layout.pinned else {}
             if ctx.target:
                 roles.pop("server", None)
@@ -341,7 +352,7 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
                 generator_cores = load.run(
                     ctx.scenario.locustfile,
                     step_load,
-                    f"http://{host}:{port}",
+                    f"http://{host}:{load_port}",
                     folder,
                     cores=ctx.layout.generator,
                     env=env,
@@ -389,6 +400,7 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
             confirmed = [key for step in files for key in step.confirmed_keys]
             if confirmed:
                 _settle(ctx)
+        proxy_errors = proxy.errors() if proxy is not None else {}
     store.append_samples(ctx.directory, sampler.rows)
     left = tagged(ctx.run_id, exclude=ctx.services.pids())
     if left:
@@ -402,6 +414,8 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
             ctx.capacities[(cell.repeat, cell.setting_label, cell.variant)] = capacity
     else:
         summary, points = points[0], []
+    for name, count in proxy_errors.items():
+        summary.set_metric(name, count)
     if confirmed and ctx.services.upstream_service is not None:
         # Read after the server stopped: what a graceful stop still delivered counts as delivered.
         for name, value in ledger(confirmed, ctx.services.upstream_service.taken_keys()).items():

@@ -30,11 +30,12 @@ class _Tree:
     root: psutil.Process
     known: dict[int, psutil.Process] = field(default_factory=dict)
 
-    def sample(self) -> tuple[float, float, float, float] | None:
-        """CPU % of a core since the last reading, resident MB, CPU time used so far (ms) and the
-        largest process's peak resident MB. The cumulative time gives CPU per request over any
-        window, read at its edges like a counter; the peak is the kernel's high-water mark
-        (VmHWM), which a once-a-second reading cannot miss, however brief the spike."""
+    def sample(self) -> tuple[float, float, float, float, int] | None:
+        """CPU % of a core since the last reading, resident MB, CPU time used so far (ms), the
+        largest process's peak resident MB, and how many processes the tree has had so far. The
+        cumulative time gives CPU per request over any window, read at its edges like a counter;
+        the peak is the kernel's high-water mark (VmHWM), which a once-a-second reading cannot miss,
+        however brief the spike; a new process is a worker started (or restarted: recycled)."""
         try:
             procs = [self.root, *self.root.children(recursive=True)]
         except psutil.NoSuchProcess:
@@ -53,7 +54,7 @@ class _Tree:
                     return None  # killed, maybe not yet reaped: no reading rather than zeros
                 continue
             hwm = max(hwm, _high_water_kb(proc.pid) * 1024)
-        return cpu, rss / 2**20, cpu_ms, hwm / 2**20
+        return cpu, rss / 2**20, cpu_ms, hwm / 2**20, len(self.known)
 
 
 def _high_water_kb(pid: int) -> float:
@@ -85,15 +86,19 @@ class Sampler:
         self.errors: list[str] = []
         self._sources: list[_Source] = []
         self._lock = threading.Lock()
-        # Per role: CPU ms of the processes watched before the current one, and the current one's last.
+        # Per role: CPU ms (and processes seen) of the trees watched before the current one, and
+        # the current one's last reading.
         self._cpu_ms_carried: dict[str, float] = {}
         self._cpu_ms_last: dict[str, float] = {}
+        self._seen_carried: dict[str, float] = {}
+        self._seen_last: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"sampler-{cell}", daemon=True)
 
     def watch(self, role: str, pid: int) -> None:
         """Sample a process tree as `role`. Watching a new process in a role (a restarted server)
-        carries the old one's CPU time over, so `<role>_cpu_ms` stays one counter across both."""
+        carries the old one's CPU time and processes over, so `<role>_cpu_ms` and
+        `<role>_processes_seen` stay one counter each across both."""
         try:
             tree = _Tree(psutil.Process(pid))
         except psutil.NoSuchProcess:
@@ -102,15 +107,23 @@ class Sampler:
         with self._lock:
             carried = self._cpu_ms_carried.get(role, 0.0) + self._cpu_ms_last.pop(role, 0.0)
             self._cpu_ms_carried[role] = carried
+            seen_before = self._seen_carried.get(role, 0.0) + self._seen_last.pop(role, 0.0)
+            self._seen_carried[role] = seen_before
 
         def read() -> dict[str, float]:
             reading = tree.sample()
             if reading is None:
                 return {}
-            cpu, rss, cpu_ms, hwm = reading
+            cpu, rss, cpu_ms, hwm, seen = reading
             with self._lock:
                 self._cpu_ms_last[role] = cpu_ms
-            out = {f"{role}_cpu_pct": cpu, f"{role}_rss_mb": rss, f"{role}_cpu_ms": carried + cpu_ms}
+                self._seen_last[role] = float(seen)
+            out = {
+                f"{role}_cpu_pct": cpu,
+                f"{role}_rss_mb": rss,
+                f"{role}_cpu_ms": carried + cpu_ms,
+                f"{role}_processes_seen": seen_before + seen,
+            }
             return {**out, f"{role}_rss_mb_hwm": hwm} if hwm else out
 
         self.add_probe(read, self.interval_s, first_in=self.interval_s)

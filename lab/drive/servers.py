@@ -1,4 +1,5 @@
-"""The server under test: uvicorn or gunicorn with uvicorn workers, as one owned process group."""
+"""The server under test (uvicorn, gunicorn with uvicorn workers, granian or hypercorn), as one owned
+process group."""
 
 from __future__ import annotations
 
@@ -34,45 +35,43 @@ def server_python(setting: str) -> str:
 
 
 def command(app: str, server: ServerSettings, port: int, python: str = sys.executable) -> list[str]:
+    """The server's command line for `app` on `port`; every kind logs at warning unless the access
+    log is on, which needs info (each server writes access lines at info)."""
+    level = "info" if server.access_log else "warning"
     if server.kind == "uvicorn":
         cmd = [
-            python,
-            "-m",
-            "uvicorn",
-            app,
-            "--host",
-            server.host,
-            "--port",
-            str(port),
-            "--workers",
-            str(server.workers),
-            "--loop",
-            server.loop,
-            "--http",
-            server.http,
-            "--no-access-log",
-            "--log-level",
-            "warning",
+            *(python, "-m", "uvicorn", app, "--host", server.host, "--port", str(port)),
+            *("--workers", str(server.workers), "--loop", server.loop, "--http", server.http),
+            "--access-log" if server.access_log else "--no-access-log",
+            *("--log-level", level),
         ]
-    else:
+    elif server.kind == "gunicorn":
         # gunicorn's uvicorn worker reads loop/http from its class (validated in ServerSettings).
         worker = gunicorn_worker(server)
         assert worker is not None
         cmd = [
-            python,
-            "-m",
-            "gunicorn",
+            *(python, "-m", "gunicorn", app, "--bind", f"{server.host}:{port}"),
+            *("--workers", str(server.workers), "--worker-class", worker),
+            *("--graceful-timeout", str(int(server.stop_grace_s)), "--log-level", level),
+            *(("--access-logfile", "-") if server.access_log else ()),
+        ]
+    elif server.kind == "granian":
+        cmd = [
+            *(python, "-m", "granian", "--interface", "asgi", "--host", server.host, "--port", str(port)),
+            *("--workers", str(server.workers), "--runtime-threads", str(server.runtime_threads)),
+            *("--blocking-threads", str(server.blocking_threads), "--loop", server.loop),
+            # HTTP/1.1 only, as every other kind serves it here; no websockets, which no app uses.
+            *("--http", "1", "--no-ws", "--log-level", level),
+            "--access-log" if server.access_log else "--no-access-log",
+            *("--workers-kill-timeout", str(max(1, int(server.stop_grace_s)))),
             app,
-            "--bind",
-            f"{server.host}:{port}",
-            "--workers",
-            str(server.workers),
-            "--worker-class",
-            worker,
-            "--graceful-timeout",
-            str(int(server.stop_grace_s)),
-            "--log-level",
-            "warning",
+        ]
+    else:
+        cmd = [
+            *(python, "-m", "hypercorn", app, "--bind", f"{server.host}:{port}"),
+            *("--workers", str(server.workers), "--worker-class", server.loop),
+            *("--graceful-timeout", str(max(1, int(server.stop_grace_s))), "--log-level", level),
+            *(("--access-logfile", "-") if server.access_log else ()),
         ]
     return cmd + server.flags
 

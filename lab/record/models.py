@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from lab import metrics
-from lab.scenario.models import Claim, LoadProfile, QueueModel, Reference, ServerSettings, Slo
+from lab.scenario.models import Claim, LoadProfile, ProxySettings, QueueModel, Reference, ServerSettings, Slo
 
 SCHEMA_VERSION = 3
 
@@ -199,6 +199,7 @@ class CellRecord(Model):
     setting_values: dict[str, Any] = {}
     repeat: int
     server: ServerSettings
+    proxy: ProxySettings | None = None  # nginx in front of the app, as it ran (none: the load went to the app)
     load: LoadProfile
     status: CellStatus
     error: str | None = None

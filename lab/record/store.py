@@ -96,6 +96,7 @@ def new_cell(cell: Cell, status: CellStatus = "ok", **measured: Any) -> CellReco
         setting_values=cell.setting,
         repeat=cell.repeat,
         server=cell.server,
+        proxy=cell.proxy,
         load=cell.load,
         status=status,
         **measured,

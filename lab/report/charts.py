@@ -210,6 +210,49 @@ def resources(frame: pd.DataFrame, palette: dict[str, str], shade: Shade) -> go.
     return _series_rows(part, palette, shade, "Server and load-generator resources (sampled every second)")
 
 
+def recycled(frame: pd.DataFrame) -> pd.DataFrame:
+    """When a server process started during the load (a worker recycled or restarted): rows of
+    `variant`, `repeat`, `t` where the server tree's count of processes seen went up."""
+    seen = frame[frame["metric"] == "server_processes_seen"].sort_values("t")
+    rows = []
+    for (variant, repeat), part in seen.groupby(["variant", "repeat"], sort=False):
+        steps = part["value"].diff().fillna(0)
+        rows += [{"variant": variant, "repeat": repeat, "t": t} for t in part.loc[steps > 0, "t"]]
+    return pd.DataFrame(rows, columns=["variant", "repeat", "t"])
+
+
+def recycles(frame: pd.DataFrame, palette: dict[str, str], shade: Shade) -> go.Figure:
+    """The server's resident memory over time, per variant (first repeat), with a mark wherever a
+    new server process appeared: a leak grows without bound until a worker is recycled."""
+    first = frame["repeat"] == frame["repeat"].min()
+    rss = frame[(frame["metric"] == "server_rss_mb") & first].sort_values("t")
+    fig = px.line(
+        rss,
+        x="t",
+        y="value",
+        color="variant",
+        color_discrete_map=palette,
+        labels={"t": "seconds since load start", "value": "server RSS (MB)"},
+    )
+    marks = recycled(frame[first])
+    for variant, part in marks.groupby("variant", sort=False):
+        line = rss[rss["variant"] == variant]
+        if line.empty:
+            continue
+        # Each mark at the memory read nearest in time: where the line drops after a recycle.
+        at = [float(line.iloc[(line["t"] - t).abs().argmin()]["value"]) for t in part["t"]]
+        fig.add_trace(
+            go.Scatter(
+                x=part["t"],
+                y=at,
+                mode="markers",
+                marker={"symbol": "x", "size": 9, "color": palette.get(str(variant), "black")},
+                name=f"{variant}: worker started",
+            )
+        )
+    return _style(fig, "Server memory over time, worker (re)starts marked", shade=shade)
+
+
 DB_STATES = {"db_active": "active", "db_idle": "idle", "db_idle_in_transaction": "idle in transaction"}
 DB_STATE_COLORS = {"active": "#1f77b4", "idle": "#aec7e8", "idle in transaction": "#d62728"}
 

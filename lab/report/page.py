@@ -331,6 +331,13 @@ def build(scenario: str, directory: Path, reports: Path) -> Path:
             "(a blocked loop shows its blocking time here) and AnyIO's threadpool tokens in use (40 by "
             f"default).</p>{mech}"
         )
+    if not charts.recycled(samples[samples["t"] > 0]).empty:
+        rss = figure(charts.recycles(samples, palette, warm), f"{scenario}-recycles")
+        extra_sections += (
+            "<h2>Workers recycled</h2><p class='muted'>The server's resident memory (every process of "
+            "it) over the load, with a mark wherever a new server process appeared: a worker the "
+            "server recycled after its request limit, or one that died and was replaced.</p>" + rss
+        )
     if rec.database is not None:
         db_fig = charts.db_connections(samples, rec.database.max_connections, warm)
         extra_sections += (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lab import metrics
-from lab.analysis import queue_check
+from lab.analysis import attribution, queue_check
 from lab.analysis.capacity import capacities, curve
 from lab.analysis.flags import GENERATOR_BOUND_CPU_PCT, floor_line
 from lab.record.models import RunRecord
@@ -73,6 +73,39 @@ def capacity_table(rec: RunRecord) -> str:
             ]
         )
     return align(rows)
+
+
+def _effect(e: attribution.Effect | None) -> str:
+    if e is None:
+        return "-"
+    if e.low is None or e.high is None:
+        return f"{e.ratio:.2f}x"
+    high = "inf" if e.high == float("inf") else f"{e.high:.2f}"
+    return f"{e.ratio:.2f}x ({e.low:.2f}-{high})"
+
+
+def attribution_table(rec: RunRecord) -> str:
+    """What each difference between server settings comes from: ratios of settings that differ in
+    one part only (lab/analysis/attribution.py), with intervals at the stated confidence."""
+    rows = attribution.table(rec)
+    if not rows:
+        return ""
+    rate = attribution.first_rate(rec)
+    confidence = next((r.capacity or r.cpu for r in rows if (r.capacity or r.cpu)), None)
+    stated = f"{confidence.confidence:.0%}" if confidence is not None else ""
+    out = [
+        [
+            f"what the difference comes from ({stated} intervals)",
+            "route",
+            "capacity",
+            f"CPU/request at {rate:g} req/s" if rate is not None else "CPU/request",
+            "share (parser, loop, log)",
+        ]
+    ]
+    for row in rows:
+        share = "-" if row.share is None else f"{row.share:.0%}"
+        out.append([row.factor, row.route, _effect(row.capacity), _effect(row.cpu), share])
+    return align(out)
 
 
 def sweep_table(rec: RunRecord) -> str:
@@ -166,7 +199,7 @@ def render(rec: RunRecord) -> str:
     )
     floor = floor_line(rec)
     parts = [head + (f"\n{floor}" if floor else ""), "", variants_table(rec)]
-    for extra in (sweep_table(rec), queue_table(rec), capacity_table(rec)):
+    for extra in (sweep_table(rec), queue_table(rec), capacity_table(rec), attribution_table(rec)):
         if extra:
             parts += ["", extra]
     parts += ["", claims_table(rec)]

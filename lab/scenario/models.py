@@ -52,11 +52,22 @@ def generators_value(value: Any) -> Generators:
 class ServerSettings(Strict):
     """How the app under test is served. A matrix varies any of these fields."""
 
-    kind: Literal["uvicorn", "gunicorn"] = "uvicorn"  # the server: uvicorn, or gunicorn with uvicorn-worker
+    # The server: uvicorn, gunicorn with uvicorn-worker, granian (its ASGI interface) or hypercorn.
+    kind: Literal["uvicorn", "gunicorn", "granian", "hypercorn"] = "uvicorn"
     workers: int = Field(1, ge=1, le=64)  # server processes
     # What `uvicorn[standard]` and gunicorn's UvicornWorker pick; h11/asyncio stays a setting.
+    # granian runs asyncio or uvloop too; hypercorn's worker class is asyncio or uvloop.
     loop: Literal["auto", "asyncio", "uvloop"] = "uvloop"
-    http: Literal["auto", "h11", "httptools"] = "httptools"  # HTTP parser
+    # HTTP parser. Left out, each kind's own: httptools for uvicorn and gunicorn, h11 for hypercorn
+    # (its only one), hyper for granian (Rust; its only one).
+    http: Literal["auto", "h11", "httptools", "hyper"] = "httptools"
+    # One line per request in the server's log (kept with the run), at log level info: what each
+    # server does when left at its defaults. Off by default here, as in a tuned deployment.
+    access_log: bool = False
+    runtime_threads: int = Field(1, ge=1, le=64)  # granian only: Rust runtime threads per worker
+    # granian only: threads running the app's Python per worker; granian allows 1 on ASGI. FastAPI's
+    # `def` routes run on AnyIO's threadpool whatever the server.
+    blocking_threads: int = Field(1, ge=1, le=64)
     host: str = "127.0.0.1"  # bind address: loopback only
     flags: list[str] = []  # extra command-line flags of the server
     env: dict[str, str] = {}  # environment of the server process (apps read their settings at import)
@@ -70,7 +81,8 @@ class ServerSettings(Strict):
     deps: str = ""
     # The interpreter that serves the app, absolute or relative to the project root: a service's own
     # environment (`.venv/bin/python`) when the harness is installed apart from it (`uv tool install`).
-    # It needs the server kind's package (uvicorn; gunicorn and uvicorn-worker). Empty: the lab's own.
+    # It needs the server kind's package (uvicorn; gunicorn and uvicorn-worker; granian; hypercorn).
+    # Empty: the lab's own.
     python: str = ""
     # Stop the server during the load and start it again, as a deploy or the OOM killer would:
     # SIGTERM `restart_at_s` seconds after the load starts, SIGKILL `restart_grace_s` later if it
@@ -95,6 +107,18 @@ class ServerSettings(Strict):
         return self
 
     @model_validator(mode="after")
+    def _kind_runs_it(self) -> ServerSettings:
+        own = OWN_PARSER.get(self.kind)
+        if own is not None and "http" not in self.model_fields_set:
+            # The kind's own parser, recorded as what ran; not marked as set, so a matrix point
+            # that changes the kind (apply_setting) does not carry it over.
+            self.__dict__["http"] = own
+        why = cannot_run(self)
+        if why:
+            raise ValueError(why)
+        return self
+
+    @model_validator(mode="after")
     def _gunicorn_worker_exists(self) -> ServerSettings:
         # uvicorn-worker ships two worker classes; any other combination would be silently ignored.
         if self.kind == "gunicorn" and gunicorn_worker(self) is None:
@@ -115,6 +139,25 @@ class ServerSettings(Strict):
         if not loopback:
             raise ValueError(f"{host!r} is not a loopback address; use 127.0.0.1 (load goes only to loopback)")
         return host
+
+
+class ProxySettings(Strict):
+    """nginx in front of the app (Debian's package), on loopback: the load goes to it, it to the app."""
+
+    workers: int = Field(1, ge=1, le=16)  # nginx worker processes
+    # Idle connections to the app each nginx worker keeps for reuse (0: a new connection per request,
+    # nginx's own default; production configurations usually turn reuse on).
+    keepalive: int = Field(32, ge=0, le=4096)
+    # How long nginx keeps an idle connection to the app (nginx's default: 60 s). Longer than the
+    # app's own keep-alive (uvicorn: 5 s), and nginx may send on a connection the app is closing.
+    keepalive_timeout_s: float = Field(60.0, gt=0, le=3600)
+    keepalive_requests: int = Field(1000, ge=1, le=1_000_000)  # requests per upstream connection at most
+    # The largest request body nginx passes on (nginx's default: 1m); larger ones get 413 at nginx.
+    client_max_body_size: str = Field("1m", pattern=r"^\d+[kKmMgG]?$")
+    read_timeout_s: float = Field(60.0, gt=0, le=3600)  # proxy_read_timeout: waiting for the app's answer
+    access_log: bool = False  # one line per request in the cell's nginx-access.log
+    # The error log (kept with the cell): "error" holds every upstream failure behind a 502.
+    error_log_level: Literal["error", "warn", "notice", "info"] = "error"
 
 
 class SeedSize(Strict):
@@ -470,6 +513,32 @@ class Pinning(Strict):
     generator: list[int] = []  # Locust's cores
 
 
+# The HTTP parser a kind has no choice about.
+OWN_PARSER = {"granian": "hyper", "hypercorn": "h11"}
+
+
+def cannot_run(server: ServerSettings) -> str | None:
+    """Why this kind cannot run these settings, in one line; None when it can."""
+    kind = server.kind
+    own = OWN_PARSER.get(kind)
+    if own is not None and server.http != own:
+        return (
+            f"{kind} parses HTTP with {own} only, not {server.http}; leave http out (h11 and httptools are uvicorn's)"
+        )
+    if own is None and server.http == "hyper":
+        return f"hyper is granian's HTTP parser; {kind} parses with h11 or httptools"
+    if kind == "hypercorn" and server.loop == "auto":
+        return "hypercorn's worker class is asyncio or uvloop; loop auto is uvicorn's"
+    if kind != "granian" and (server.runtime_threads != 1 or server.blocking_threads != 1):
+        return f"runtime_threads and blocking_threads are granian's; {kind} runs one event loop per worker"
+    if kind == "granian" and server.blocking_threads != 1:
+        return (
+            "granian runs ASGI apps with one blocking thread per worker (it refuses more); "
+            "use workers or runtime_threads"
+        )
+    return None
+
+
 def gunicorn_worker(server: ServerSettings) -> str | None:
     if server.loop in ("auto", "uvloop") and server.http in ("auto", "httptools"):
         return "uvicorn_worker.UvicornWorker"
@@ -537,10 +606,18 @@ class Scenario(Strict):
     # Server flags one variant adds to `server.flags`, for a fix that is a server setting rather
     # than code (uvicorn's --limit-concurrency): the app is the same, the command line is not.
     variant_flags: dict[str, list[str]] = {}
+    # Server settings one variant runs with instead of the scenario's (e.g. { kind = "gunicorn" }
+    # for a fix that is another server): applied over `server` and each matrix point, checked alike.
+    variant_server: dict[str, dict[str, Any]] = {}
     # The folder a variant's app is imported from (its server's cwd and PYTHONPATH), absolute or
     # relative to the project root: another checkout of the code, as `lab ci --base REF` sets for
     # the base's variants (a git worktree). A variant not named here: the project root.
     variant_roots: dict[str, str] = {}
+    # nginx in front of every variant; the load goes to it (lab/drive/proxy.py).
+    proxy: ProxySettings | None = None
+    # nginx in front of one variant only, or with settings of its own (a fix that is a proxy
+    # setting, such as client_max_body_size): the app is the same, what stands before it is not.
+    variant_proxy: dict[str, ProxySettings] = {}
     database: Database | None = None  # a real PostgreSQL for the run (DATABASE_URL for the apps)
     upstream: UpstreamConfig | None = None  # a service on loopback for the apps to call (UPSTREAM_URL)
     # Server settings (or env.NAME, or generators) to vary: each combination is a cell; join settings varied together with +.
@@ -598,7 +675,13 @@ class Scenario(Strict):
                     raise ValueError(f"claims[{i}].{role}: unknown variant {name!r}; one of {', '.join(self.variants)}")
         if self.reference is not None and self.reference not in self.variants:
             raise ValueError(f"reference: unknown variant {self.reference!r}; one of {', '.join(self.variants)}")
-        for field, named in (("variant_flags", self.variant_flags), ("variant_roots", self.variant_roots)):
+        named_fields = (
+            ("variant_flags", self.variant_flags),
+            ("variant_roots", self.variant_roots),
+            ("variant_proxy", self.variant_proxy),
+            ("variant_server", self.variant_server),
+        )
+        for field, named in named_fields:
             for name in named:
                 if name not in self.variants:
                     raise ValueError(f"{field}.{name}: unknown variant {name!r}; one of {', '.join(self.variants)}")
@@ -638,6 +721,18 @@ class Scenario(Strict):
         for required in ("quick", "default"):
             if required not in self.profiles:
                 raise ValueError(f"profiles: a {required!r} profile is required")
+        for name, overrides in self.variant_server.items():
+            unknown = sorted(set(overrides) - set(MATRIX_KEYS) - {"env"})
+            if unknown:
+                raise ValueError(
+                    f"variant_server.{name}.{unknown[0]}: not a server setting; one of {', '.join(MATRIX_KEYS)}"
+                )
+            try:
+                apply_setting(self.server, flat_setting(overrides))
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                where = ".".join(map(str, error["loc"]))
+                raise ValueError(f"variant_server.{name}{'.' + where if where else ''}: {error['msg']}") from None
         return self
 
     @property
@@ -646,9 +741,16 @@ class Scenario(Strict):
         return self.reference or (fixes[0] if fixes else next(iter(self.variants)))
 
     def served(self, variant: str, server: ServerSettings) -> ServerSettings:
-        """`server` with the variant's own flags added (none for most variants)."""
+        """`server` with the variant's own settings over it and its own flags added (none for most)."""
+        overrides = self.variant_server.get(variant)
+        if overrides:
+            server = apply_setting(server, flat_setting(overrides))
         extra = self.variant_flags.get(variant, [])
         return server.model_copy(update={"flags": [*server.flags, *extra]}) if extra else server
+
+    def proxied(self, variant: str) -> ProxySettings | None:
+        """The nginx in front of `variant`: its own, else the scenario's, else none."""
+        return self.variant_proxy.get(variant, self.proxy)
 
     def profile(self, name: str) -> LoadProfile:
         if name not in self.profiles:
@@ -656,14 +758,23 @@ class Scenario(Strict):
         return self.profiles[name]
 
 
+def flat_setting(overrides: dict[str, Any]) -> dict[str, Any]:
+    """A table of server settings as matrix keys: its `env` table as `env.NAME` keys (merged into
+    the server's environment rather than replacing it)."""
+    env = overrides.get("env", {})
+    return {**{k: v for k, v in overrides.items() if k != "env"}, **{f"env.{k}": v for k, v in env.items()}}
+
+
 def apply_setting(server: ServerSettings, setting: dict[str, Any]) -> ServerSettings:
     """Server settings at one matrix point; `env.NAME` keys set one environment variable."""
-    data = server.model_dump()
+    # What the file set, not every default: a default that follows from another field (a kind's
+    # own parser) must follow the matrix point's value of that field.
+    data = server.model_dump(exclude_unset=True)
     for key, value in _split(setting).items():
         if key == LOAD_MATRIX_KEY:
             continue  # the load's, not the server's (plan.expand applies it)
         if key.startswith("env."):
-            data["env"] = {**data["env"], key[4:]: str(value)}
+            data["env"] = {**data.get("env", {}), key[4:]: str(value)}
         else:
             data[key] = value
     # model_validate, not model_copy: matrix values must pass the same checks as the file's.

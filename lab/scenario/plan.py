@@ -12,7 +12,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from lab.scenario.models import LOAD_MATRIX_KEY, Generators, LoadProfile, Scenario, ServerSettings, apply_setting
+from lab.scenario.models import (
+    LOAD_MATRIX_KEY,
+    Generators,
+    LoadProfile,
+    ProxySettings,
+    Scenario,
+    ServerSettings,
+    apply_setting,
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,7 @@ class Cell:
     load: LoadProfile
     repeat: int
     root: str = ""  # the folder the app is imported from (scenario.variant_roots); empty: the project root
+    proxy: ProxySettings | None = None  # nginx in front of the app (scenario.proxy, variant_proxy)
 
     @property
     def setting_label(self) -> str:
@@ -69,13 +78,14 @@ def expand(
             for variant in order:
                 if load.variants and variant not in load.variants:
                     continue
-                # Null mode runs one variant in every variant's place: its app and its flags.
+                # Null mode runs one variant in every variant's place: its app, its flags, its proxy.
                 runs_as = null or variant
                 app, served = scenario.variants[runs_as], scenario.served(runs_as, server)
                 root = scenario.variant_roots.get(runs_as, "")
                 label = "-".join(_label(k, v) for k, v in setting.items())
                 cell_id = "-".join(filter(None, [f"r{repeat}", variant, label]))
-                cells.append(Cell(cell_id, variant, app, setting, served, at, repeat, root))
+                proxy = scenario.proxied(runs_as)
+                cells.append(Cell(cell_id, variant, app, setting, served, at, repeat, root, proxy))
     return cells
 
 

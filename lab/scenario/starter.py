@@ -184,6 +184,7 @@ service = "{app}"
 health = "{health}"  # polled until it answers 200 before any load
 {interpreter}
 # workers = 1         # server processes; kind = "gunicorn" runs gunicorn with uvicorn-worker
+# kind = "uvicorn"    # or "gunicorn", "granian", "hypercorn": the same pinning, readiness and stop
 # env = {{ DATABASE_URL = "postgresql://..." }}  # the server's environment, if it needs settings
 
 # Every variant must answer these before any load (200, from the OpenAPI's GET routes).
