@@ -22,9 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lab.analysis import claims, sweep
+from lab.analysis import claims
 from lab.analysis.claims import Repeat
-from lab.analysis.steps import judged_steps
 from lab.record.models import CellRecord, CellSummary, RunRecord
 from lab.scenario.models import ServerSettings
 
@@ -55,6 +54,8 @@ FACTORS = [
 ]
 # The factors that add up along uvicorn's own settings (the decomposition's parts).
 PARTS = FACTORS[:3]
+_PART_NAMES = {f.name for f in PARTS}
+_ORDER = {f.name: i for i, f in enumerate(FACTORS)}
 
 
 @dataclass(frozen=True)
@@ -91,10 +92,7 @@ def _range(cell: CellRecord, metric: str, at_rps: float | None) -> tuple[float, 
     value = None if point is None else point.value(metric)
     if value is None:
         return None
-    if metric != "capacity":
-        return value, value, value
-    lo, hi = sweep.bracket(judged_steps(cell.points))
-    return value, lo, math.inf if hi is None else hi
+    return (value, *claims.capacity_range(cell)) if metric == "capacity" else (value, value, value)
 
 
 def _geomean(values: Sequence[float]) -> float:
@@ -133,8 +131,7 @@ def effects(
                 mine, theirs = _range(cell, metric, at_rps), _range(base, metric, at_rps)
                 if mine is None or theirs is None or theirs[0] == 0:
                     continue
-                lo = 0.0 if mine[1] == 0 or math.isinf(theirs[2]) else mine[1] / theirs[2]
-                hi = math.inf if math.isinf(mine[2]) or theirs[1] == 0 else mine[2] / theirs[1]
+                lo, hi = claims.ratio_range(mine[1], mine[2], theirs[1], theirs[2])
                 per_repeat.setdefault(repeat, []).append((mine[0] / theirs[0], lo, hi))
                 pairs.add((variant, key))
             if not per_repeat:
@@ -161,9 +158,6 @@ def shares(found: Sequence[Effect], route: str) -> dict[str, float]:
     parts = {e.factor: abs(math.log(e.ratio)) for e in found if e.route == route and e.factor in _PART_NAMES}
     total = sum(parts.values())
     return {name: (size / total if total else 0.0) for name, size in parts.items()}
-
-
-_PART_NAMES = {f.name for f in PARTS}
 
 
 def first_rate(rec: RunRecord) -> float | None:
@@ -195,6 +189,3 @@ def table(rec: RunRecord, route_field: str = "ROUTE") -> list[Row]:
         share = shares(capacity, route).get(factor)
         rows.append(Row(factor, route, cap, per, share))
     return rows
-
-
-_ORDER = {f.name: i for i, f in enumerate(FACTORS)}

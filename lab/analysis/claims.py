@@ -136,10 +136,22 @@ def _range(cell: CellRecord, point: CellSummary, claim: Claim) -> tuple[float, f
     """Where a repeat's true value lies: a capacity between the highest rate that met the SLO and the
     lowest that missed it above (0 and infinity where the sweep ran out); any other value is a point."""
     value = _value(point, claim, cell.variant)
-    if claim.metric != "capacity":
-        return value, value
+    return capacity_range(cell) if claim.metric == "capacity" else (value, value)
+
+
+def capacity_range(cell: CellRecord) -> tuple[float, float]:
+    """Where a sweep's true capacity lies: from the highest rate decided to meet the SLO to the
+    lowest decided to miss above it (infinity where no rate missed)."""
     lo, hi = sweep.bracket(judged_steps(cell.points))
     return lo, math.inf if hi is None else hi
+
+
+def ratio_range(lo: float, hi: float, base_lo: float, base_hi: float) -> tuple[float, float]:
+    """Where a ratio lies when each side lies in a range: its lowest over the baseline's highest,
+    its highest over the baseline's lowest (0 and infinity where a side is unbounded)."""
+    low = 0.0 if lo == 0 or math.isinf(base_hi) else lo / base_hi
+    high = math.inf if math.isinf(hi) or base_lo == 0 else hi / base_lo
+    return low, high
 
 
 def _repeat(cell: CellRecord, base: CellRecord | None, claim: Claim, at: float | None, tag: str | None) -> Repeat:
@@ -154,9 +166,7 @@ def _repeat(cell: CellRecord, base: CellRecord | None, claim: Claim, at: float |
     theirs = _value(theirs_point, claim, str(claim.baseline))
     blo, bhi = _range(base, theirs_point, claim)
     whole = _ratio(mine, theirs, claim)
-    low = 0.0 if lo == 0 or math.isinf(bhi) else lo / bhi
-    high = math.inf if math.isinf(hi) or blo == 0 else hi / blo
-    return Repeat(whole, low, high)
+    return Repeat(whole, *ratio_range(lo, hi, blo, bhi))
 
 
 def interval(repeats: Sequence[Repeat], confidence: float = CONFIDENCE) -> intervals.Interval:

@@ -76,6 +76,10 @@ class _Source:
     due: float = 0.0
 
 
+# Cumulative readings of a role's process tree, carried over when a new tree takes the role.
+COUNTERS = ("cpu_ms", "processes_seen")
+
+
 class Sampler:
     """For each watched role, `<role>_cpu_pct`, `<role>_rss_mb`, `<role>_cpu_ms` (cumulative) and
     `<role>_rss_mb_hwm` (the kernel's peak, where /proc has it) every `interval_s`; plus probes."""
@@ -86,12 +90,10 @@ class Sampler:
         self.errors: list[str] = []
         self._sources: list[_Source] = []
         self._lock = threading.Lock()
-        # Per role: CPU ms (and processes seen) of the trees watched before the current one, and
-        # the current one's last reading.
-        self._cpu_ms_carried: dict[str, float] = {}
-        self._cpu_ms_last: dict[str, float] = {}
-        self._seen_carried: dict[str, float] = {}
-        self._seen_last: dict[str, float] = {}
+        # Per (role, counter): what the trees watched before the current one counted, and the
+        # current one's last reading.
+        self._carried: dict[tuple[str, str], float] = {}
+        self._last: dict[tuple[str, str], float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"sampler-{cell}", daemon=True)
 
@@ -105,25 +107,21 @@ class Sampler:
             return
         tree.sample()  # primes cpu_percent: the first reading of a process is always 0
         with self._lock:
-            carried = self._cpu_ms_carried.get(role, 0.0) + self._cpu_ms_last.pop(role, 0.0)
-            self._cpu_ms_carried[role] = carried
-            seen_before = self._seen_carried.get(role, 0.0) + self._seen_last.pop(role, 0.0)
-            self._seen_carried[role] = seen_before
+            before = {}
+            for counter in COUNTERS:
+                key = (role, counter)
+                before[counter] = self._carried[key] = self._carried.get(key, 0.0) + self._last.pop(key, 0.0)
 
         def read() -> dict[str, float]:
             reading = tree.sample()
             if reading is None:
                 return {}
             cpu, rss, cpu_ms, hwm, seen = reading
+            now = {"cpu_ms": cpu_ms, "processes_seen": float(seen)}
             with self._lock:
-                self._cpu_ms_last[role] = cpu_ms
-                self._seen_last[role] = float(seen)
-            out = {
-                f"{role}_cpu_pct": cpu,
-                f"{role}_rss_mb": rss,
-                f"{role}_cpu_ms": carried + cpu_ms,
-                f"{role}_processes_seen": seen_before + seen,
-            }
+                self._last.update({(role, counter): value for counter, value in now.items()})
+            out = {f"{role}_cpu_pct": cpu, f"{role}_rss_mb": rss}
+            out |= {f"{role}_{counter}": before[counter] + value for counter, value in now.items()}
             return {**out, f"{role}_rss_mb_hwm": hwm} if hwm else out
 
         self.add_probe(read, self.interval_s, first_in=self.interval_s)
