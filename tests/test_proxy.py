@@ -40,10 +40,10 @@ def test_proxy_settings_are_validated_and_a_variant_may_have_its_own(tmp_path: P
 
 @needs_nginx
 def test_the_generated_configuration_is_what_nginx_accepts_and_listens_on_loopback_only(tmp_path: Path) -> None:
-    settings = ProxySettings(keepalive=8, keepalive_timeout_s=75, client_max_body_size="2m")
+    settings = ProxySettings(keepalive=8, keepalive_timeout_s=0.5, client_max_body_size="2m")  # nginx refuses "0.5s"
     text = nginx.config(settings, 18080, 18000, tmp_path)
     assert "listen 127.0.0.1:18080" in text and "server 127.0.0.1:18000" in text
-    assert "keepalive 8;" in text and "keepalive_timeout 75s;" in text and "client_max_body_size 2m;" in text
+    assert "keepalive 8;" in text and "keepalive_timeout 500ms;" in text and "client_max_body_size 2m;" in text
     for kind in nginx.TEMP_PATHS:
         (tmp_path / f"nginx-{kind}").mkdir()
     (tmp_path / "nginx.conf").write_text(text)
@@ -83,6 +83,8 @@ def test_nginx_passes_requests_to_the_app_refuses_an_oversized_body_itself_and_l
         proxy_port = front.port
     assert status == 413  # nginx's own answer: the app never saw the body
     assert front.errors()["proxy_body_too_large"] == 1 and front.errors()["proxy_upstream_errors"] == 0
+    [line] = front.excerpt()  # the record's evidence: nginx's own line, without when and which process
+    assert line.startswith("client intended to send too large body: 4096 bytes"), line
     served = (tmp_path / "server.log").read_text()
     assert "GET /work" in served and "POST /work" not in served  # the app's own access log
     assert (tmp_path / "nginx.conf").is_file() and (tmp_path / "nginx-error.log").is_file()
@@ -94,3 +96,28 @@ def test_a_missing_nginx_is_one_line_naming_the_package(monkeypatch: pytest.Monk
     monkeypatch.setattr(nginx, "CANDIDATES", ("no-such-nginx-here",))
     with pytest.raises(LabError, match=r"nginx is not installed; `apt-get install nginx`"):
         nginx.binary()
+
+
+def test_a_proxy_s_502_is_counted_by_its_own_status_and_claimable() -> None:
+    """nginx's 502 (a lost upstream connection) and 413 (a body over its limit) are shares of their
+    own: a claim on the 502 share is not an error rate that any other failure would also raise."""
+    import pandas as pd
+
+    from lab.analysis.traffic import traffic
+    from lab.record.models import CellSummary
+
+    statuses = [200] * 90 + [502] * 6 + [500] * 4
+    requests = pd.DataFrame(
+        {
+            "t": [i / 10 for i in range(100)],
+            "name": "/orders",
+            "response_ms": 2.0,
+            "latency_ms": 2.0,
+            "ok": [int(s == 200) for s in statuses],
+            "status": statuses,
+        }
+    )
+    part = traffic(requests, 10.0)
+    summary = CellSummary(**part.model_dump(), window_s=10.0, by_request={}, segments={})
+    assert summary.value("status_502_share") == 0.06 and summary.value("status_413_share") == 0.0
+    assert summary.value("error_rate") == 0.1

@@ -66,6 +66,29 @@ def test_the_peak_resident_memory_catches_a_spike_between_two_readings(tmp_path:
     assert hwm and max(hwm) >= 200
 
 
+def test_a_recycled_worker_s_cpu_time_stays_counted_after_it_exits(tmp_path: Path) -> None:
+    # A supervisor that recycles its workers (uvicorn's --limit-max-requests): each worker burns CPU,
+    # exits and is reaped, and the next one starts. Summing the live processes' own times dropped a
+    # worker's whole CPU time when it exited, and read a negative CPU per request over a window.
+    burn = "import time; end = time.process_time() + 0.4\nwhile time.process_time() < end: pass"
+    code = f"import subprocess, sys, time\nfor _ in range(3): subprocess.run([sys.executable, '-c', {burn!r}])\ntime.sleep(60)"
+    proc = spawn(
+        [sys.executable, "-c", code], cores=[CORES[-1]], env=dict(os.environ), log=tmp_path / "w.log", cwd=tmp_path
+    )
+    sampler = Sampler("t", interval_s=0.1)
+    try:
+        sampler.watch("server", proc.pid)
+        with sampler:
+            time.sleep(2.5)
+    finally:
+        stop(proc, grace_s=1.0)
+    cumulative = [value for _, _, metric, value in sampler.rows if metric == "server_cpu_ms"]
+    started = [value for _, _, metric, value in sampler.rows if metric == "server_processes_seen"]
+    assert started and started[-1] >= 3  # the supervisor and at least two workers came and went
+    assert cumulative == sorted(cumulative), cumulative
+    assert cumulative[-1] - cumulative[0] >= 1000  # three workers' 0.4 s each, less what ran before the first reading
+
+
 def _watch_a_child(code: str, tmp_path: Path, interval_s: float, after_s: float, for_s: float) -> list[Row]:
     """Sample, as the server role, a process whose child runs `code` (a server's worker, say)."""
     shell = [sys.executable, "-c", f"import subprocess, sys; subprocess.run([sys.executable, '-c', {code!r}])"]

@@ -29,7 +29,8 @@ from lab.scenario.models import ServerSettings
 
 CONFIDENCE = 0.95
 # Fields that never make two settings different servers: where they run, and how they are named.
-IGNORED = {"host", "health", "startup_timeout_s", "stop_grace_s", "startup_budget_s", "flags"}
+# Flags do (gunicorn's --max-requests): two variants of one app with other flags are not paired.
+IGNORED = {"host", "health", "startup_timeout_s", "stop_grace_s", "startup_budget_s"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class Effect:
 def _key(server: ServerSettings, route_field: str) -> tuple[tuple[str, Any], ...]:
     data = server.model_dump(exclude=IGNORED)
     env = {k: v for k, v in data.pop("env").items() if k != route_field}
+    data["flags"] = tuple(data["flags"])  # a list: the key must hash
     return tuple(sorted({**data, "env": tuple(sorted(env.items()))}.items()))
 
 
@@ -114,26 +116,29 @@ def effects(
     cells = [c for c in rec.ok_cells() if c.summary is not None]
     index: dict[tuple[int, str, str, tuple[tuple[str, Any], ...]], CellRecord] = {}
     for cell in cells:
-        index[(cell.repeat, cell.variant, _route(cell, route_field), _key(cell.server, route_field))] = cell
+        # Paired by the app they serve, not the variant's name: a scenario may give each setting its
+        # own variant (so that null mode can put one setting in every other's place).
+        index[(cell.repeat, cell.app, _route(cell, route_field), _key(cell.server, route_field))] = cell
     out = []
     routes = sorted({_route(c, route_field) for c in cells})
     for route in routes:
         for factor in FACTORS:
             per_repeat: dict[int, list[tuple[float, float, float]]] = {}
             pairs: set[tuple[Any, ...]] = set()
-            for (repeat, variant, where, key), cell in index.items():
+            for (repeat, app, where, key), cell in index.items():
                 if where != route or getattr(cell.server, factor.field) != factor.other:
                     continue
                 base_server = cell.server.model_copy(update={factor.field: factor.base, **dict(factor.base_also)})
-                base = index.get((repeat, variant, route, _key(base_server, route_field)))
+                base = index.get((repeat, app, route, _key(base_server, route_field)))
                 if base is None:
                     continue
                 mine, theirs = _range(cell, metric, at_rps), _range(base, metric, at_rps)
-                if mine is None or theirs is None or theirs[0] == 0:
+                # A ratio needs two positive values (a cost of zero or less is no measurement of one).
+                if mine is None or theirs is None or mine[0] <= 0 or theirs[0] <= 0:
                     continue
                 lo, hi = claims.ratio_range(mine[1], mine[2], theirs[1], theirs[2])
                 per_repeat.setdefault(repeat, []).append((mine[0] / theirs[0], lo, hi))
-                pairs.add((variant, key))
+                pairs.add((app, key))
             if not per_repeat:
                 continue
             repeats = [

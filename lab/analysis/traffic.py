@@ -59,7 +59,7 @@ def arrival_latency_ms(latency: pd.Series, ok: pd.Series) -> dict[str, float | N
 
 
 # The statuses a claim can name (registry: status_<code>_share).
-STATUSES = ("413",)
+STATUSES = ("413", "502")
 
 
 def _status_share(requests: pd.DataFrame) -> dict[str, float]:

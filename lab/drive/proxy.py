@@ -9,6 +9,7 @@ exactly what ran.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -33,6 +34,11 @@ def binary() -> str:
     raise LabError("nginx is not installed; `apt-get install nginx` (Debian's package), then run again")
 
 
+def _ms(seconds: float) -> str:
+    """A time as nginx reads it: whole milliseconds (nginx refuses `0.5s`, takes `500ms`)."""
+    return f"{round(seconds * 1000)}ms"
+
+
 def config(
     settings: ProxySettings,
     listen: int,
@@ -48,7 +54,7 @@ def config(
     The compose stack's proxy listens on its container's every address, in front of the `app`
     service, and logs to stderr."""
     keepalive = (
-        f"        keepalive {settings.keepalive};\n        keepalive_timeout {settings.keepalive_timeout_s:g}s;\n"
+        f"        keepalive {settings.keepalive};\n        keepalive_timeout {_ms(settings.keepalive_timeout_s)};\n"
         f"        keepalive_requests {settings.keepalive_requests};\n"
         if settings.keepalive
         else ""
@@ -73,7 +79,7 @@ def config(
         "    server {\n"
         f"        listen {host}:{listen} backlog=4096;\n"
         f"        client_max_body_size {settings.client_max_body_size};\n"
-        f"        proxy_read_timeout {settings.read_timeout_s:g}s;\n"
+        f"        proxy_read_timeout {_ms(settings.read_timeout_s)};\n"
         "        location / {\n"
         "            proxy_pass http://app;\n"
         f"{reuse if settings.keepalive else ''}"
@@ -174,6 +180,21 @@ class Proxy:
                         counts["proxy_upstream_errors"] += key != "proxy_body_too_large"
         return {k: v for k, v in counts.items() if k in METRICS}
 
+    def excerpt(self, most: int = 3) -> list[str]:
+        """The error log's first line of each kind of upstream failure (at most `most`), as nginx
+        wrote it but for its timestamp and process ids: the evidence the report shows beside the
+        counts, kept in the record because the log itself stays in the cell's folder only."""
+        found: dict[str, str] = {}
+        if self.error_log.is_file():
+            for line in self.error_log.read_text(errors="replace").splitlines():
+                for key, words in UPSTREAM_ERRORS.items():
+                    if key not in found and words in line and ("upstream" in line or key == "proxy_body_too_large"):
+                        found[key] = _LOG_PREFIX.sub("", line)[:400]
+        return list(found.values())[:most]
+
+
+# "2026/12/07 13:38:58 [error] 25556#25556: *7 ": when, and which process and connection.
+_LOG_PREFIX = re.compile(r"^\S+ \S+ \[(\w+)\] \d+#\d+: (\*\d+ )?")
 
 # nginx's error-log wording for each way a request fails at the proxy.
 UPSTREAM_ERRORS = {

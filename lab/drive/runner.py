@@ -401,6 +401,7 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
             if confirmed:
                 _settle(ctx)
         proxy_errors = proxy.errors() if proxy is not None else {}
+        proxy_log = proxy.excerpt() if proxy is not None else []
     store.append_samples(ctx.directory, sampler.rows)
     left = tagged(ctx.run_id, exclude=ctx.services.pids())
     if left:
@@ -437,6 +438,7 @@ def _run_cell(cell: Cell, ctx: CellContext) -> CellRecord:
         summary=summary,
         points=points,
         capacity_bound=bound,
+        proxy_log=proxy_log,
     )
 
 

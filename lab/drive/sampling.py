@@ -31,7 +31,8 @@ class _Tree:
     known: dict[int, psutil.Process] = field(default_factory=dict)
 
     def sample(self) -> tuple[float, float, float, float, int] | None:
-        """CPU % of a core since the last reading, resident MB, CPU time used so far (ms), the
+        """CPU % of a core since the last reading, resident MB, CPU time used so far (ms; by every
+        process the tree has had, the exited ones once their parent reaped them), the
         largest process's peak resident MB, and how many processes the tree has had so far. The
         cumulative time gives CPU per request over any window, read at its edges like a counter;
         the peak is the kernel's high-water mark (VmHWM), which a once-a-second reading cannot miss,
@@ -48,7 +49,11 @@ class _Tree:
                     cpu += cached.cpu_percent(None)
                     rss += cached.memory_info().rss
                     times = cached.cpu_times()
-                    cpu_ms += (times.user + times.system) * 1000.0
+                    # With its reaped children's: the kernel adds an exited child's time to its parent's
+                    # when the parent waits for it, so a recycled worker's CPU stays counted (a sum of the
+                    # live processes' own times dropped at each recycle, below zero over a window).
+                    own, reaped = times.user + times.system, times.children_user + times.children_system
+                    cpu_ms += (own + reaped) * 1000.0
             except (psutil.NoSuchProcess, psutil.ZombieProcess):
                 if proc.pid == self.root.pid:
                     return None  # killed, maybe not yet reaped: no reading rather than zeros

@@ -200,6 +200,8 @@ class CellRecord(Model):
     repeat: int
     server: ServerSettings
     proxy: ProxySettings | None = None  # nginx in front of the app, as it ran (none: the load went to the app)
+    # nginx's first error-log lines about the app (at most 3, each kind once): the proxy_* metrics' evidence
+    proxy_log: list[str] = []
     load: LoadProfile
     status: CellStatus
     error: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +172,57 @@ def _restarts(rec: RunRecord) -> str:
         "<th>down (s, median)</th><th>writes confirmed</th><th>lost</th><th>duplicated</th></tr>"
         f"{''.join(rows)}</table>"
     )
+
+
+def _proxy(rec: RunRecord) -> str:
+    """nginx in front: each variant's proxy settings, the statuses it answered itself and its error
+    log's count of what the app did (medians of repeats), and the log's own first lines as evidence."""
+    rows, lines = [], []
+    for group in rec.variants:
+        cells = [c for c in rec.ok_cells() if c.group == group]
+        proxy = next((c.proxy for c in cells if c.proxy is not None), None)
+        if proxy is None:
+            continue
+        values = [_median([c.summary.value(m) for c in cells if c.summary is not None]) for m in _PROXY_COLUMNS]
+        rows.append(
+            f"<tr><td>{esc(group)}</td><td class='num'>{proxy.keepalive_timeout_s:g} s</td>"
+            f"<td class='num'>{esc(proxy.client_max_body_size)}</td>"
+            + "".join(f"<td class='num'>{'-' if v is None else f'{v:,.3g}'}</td>" for v in values)
+            + "</tr>"
+        )
+        logged = next((c.proxy_log for c in cells if c.proxy_log), [])
+        lines += [f"{group}: {line}" for line in logged]
+    if not rows:
+        return ""
+    heads = "".join(f"<th>{esc(label)}</th>" for label in _PROXY_COLUMNS.values())
+    log = (
+        f"<pre class='cmd'>{esc(chr(10).join(lines))}</pre>"
+        if lines
+        else "<p class='muted'>The record keeps no line of its error log.</p>"
+    )
+    return (
+        "<h2>nginx in front</h2><p class='muted'>The load went to nginx on loopback, nginx to the app "
+        "(docs/servers.md). Its answers by status, and its error log's count of the app's failures, in "
+        "nginx's own words (medians of repeats); then the first line of each kind the log holds, per "
+        "variant, without its timestamp and process ids. The whole log is in each cell's folder "
+        "(<code>nginx-error.log</code>).</p>"
+        "<table><tr><th>variant [setting]</th><th>upstream keep-alive</th><th>body limit</th>"
+        f"{heads}</tr>{''.join(rows)}</table>{log}"
+    )
+
+
+def _median(values: list[float | None]) -> float | None:
+    known = sorted(v for v in values if v is not None)
+    return statistics.median(known) if known else None
+
+
+_PROXY_COLUMNS = {
+    "status_502_share": "502 share",
+    "status_413_share": "413 share",
+    "proxy_upstream_prematurely_closed": "app closed the connection",
+    "proxy_upstream_reset": "app reset it",
+    "proxy_body_too_large": "bodies over the limit",
+}
 
 
 def _precision(rec: RunRecord) -> str:
@@ -350,6 +402,7 @@ def build(scenario: str, directory: Path, reports: Path) -> Path:
         variant_colors = charts.colors(list(dict.fromkeys(points["variant"])))
         matrix_fig = figure(charts.matrix(points, variant_colors), f"{scenario}-matrix")
     extra_sections += _restarts(rec)
+    extra_sections += _proxy(rec)
     if rec.upstream is not None:
         up_fig = charts.upstream(samples, palette, warm)
         extra_sections += f"<h2>Upstream</h2>{_upstream(rec)}{figure(up_fig, f'{scenario}-upstream')}"
