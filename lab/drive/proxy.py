@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -167,29 +168,32 @@ class Proxy:
         if not wait_port_free(self.host, self.port):
             raise CellError(f"nginx: port {self.port} still taken after it stopped")
 
+    def _failures(self) -> Iterator[tuple[str, str]]:
+        """Each error-log line about a failed request, with its kind (a key of UPSTREAM_ERRORS)."""
+        if not self.error_log.is_file():
+            return
+        for line in self.error_log.read_text(errors="replace").splitlines():
+            for key, words in UPSTREAM_ERRORS.items():
+                # A client's own reset says "while reading client request": not the app's doing.
+                if words in line and ("upstream" in line or key == "proxy_body_too_large"):
+                    yield key, line
+
     def errors(self) -> dict[str, float]:
         """The error log's upstream failures, by what nginx says happened (the mechanism behind a
         502, in nginx's own words), as the cell's `proxy_*` metrics (lab/metrics.py)."""
         counts = dict.fromkeys((*UPSTREAM_ERRORS, "proxy_upstream_errors"), 0.0)
-        if self.error_log.is_file():
-            for line in self.error_log.read_text(errors="replace").splitlines():
-                for key, words in UPSTREAM_ERRORS.items():
-                    # A client's own reset says "while reading client request": not the app's doing.
-                    if words in line and ("upstream" in line or key == "proxy_body_too_large"):
-                        counts[key] += 1
-                        counts["proxy_upstream_errors"] += key != "proxy_body_too_large"
+        for key, _ in self._failures():
+            counts[key] += 1
+            counts["proxy_upstream_errors"] += key != "proxy_body_too_large"
         return {k: v for k, v in counts.items() if k in METRICS}
 
     def excerpt(self, most: int = 3) -> list[str]:
-        """The error log's first line of each kind of upstream failure (at most `most`), as nginx
-        wrote it but for its timestamp and process ids: the evidence the report shows beside the
-        counts, kept in the record because the log itself stays in the cell's folder only."""
+        """The error log's first line of each kind of failure (at most `most`), as nginx wrote it but
+        for its timestamp and process ids: the evidence the report shows beside the counts, kept in
+        the record because the log itself stays in the cell's folder only."""
         found: dict[str, str] = {}
-        if self.error_log.is_file():
-            for line in self.error_log.read_text(errors="replace").splitlines():
-                for key, words in UPSTREAM_ERRORS.items():
-                    if key not in found and words in line and ("upstream" in line or key == "proxy_body_too_large"):
-                        found[key] = _LOG_PREFIX.sub("", line)[:400]
+        for key, line in self._failures():
+            found.setdefault(key, _LOG_PREFIX.sub("", line)[:400])
         return list(found.values())[:most]
 
 

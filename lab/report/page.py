@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import statistics
 from pathlib import Path
 from typing import Any
 
 from lab.analysis import capacity, queue_check
 from lab.analysis.flags import FEW_REQUESTS, GENERATOR_BOUND_CPU_PCT, floor_line
+from lab.analysis.repeats import median
 from lab.paths import shown
 from lab.record import store
 from lab.record.models import RunRecord
@@ -183,7 +183,7 @@ def _proxy(rec: RunRecord) -> str:
         proxy = next((c.proxy for c in cells if c.proxy is not None), None)
         if proxy is None:
             continue
-        values = [_median([c.summary.value(m) for c in cells if c.summary is not None]) for m in _PROXY_COLUMNS]
+        values = [median([c.summary.value(m) for c in cells if c.summary is not None]) for m in _PROXY_COLUMNS]
         rows.append(
             f"<tr><td>{esc(group)}</td><td class='num'>{proxy.keepalive_timeout_s:g} s</td>"
             f"<td class='num'>{esc(proxy.client_max_body_size)}</td>"
@@ -209,11 +209,6 @@ def _proxy(rec: RunRecord) -> str:
         "<table><tr><th>variant [setting]</th><th>upstream keep-alive</th><th>body limit</th>"
         f"{heads}</tr>{''.join(rows)}</table>{log}"
     )
-
-
-def _median(values: list[float | None]) -> float | None:
-    known = sorted(v for v in values if v is not None)
-    return statistics.median(known) if known else None
 
 
 _PROXY_COLUMNS = {
